@@ -1,0 +1,103 @@
+//! `check` as a library call: read a chain and verify its integrity, on two cores.
+//!
+//! Parsing and hashing take about the same time, and an event's hash depends only on its
+//! own bytes, so a scanner thread parses events and hands them in batches over a bounded
+//! channel to the calling thread, which recomputes hashes and follows links. The channel
+//! bounds memory: at most `QUEUE` batches of at most `BATCH_BYTES` payload bytes (or one
+//! event, if larger) are in flight.
+
+use super::{Broken, ChainError, ChainReader, Container, Event, HashAlg, IntegrityChecker};
+use std::path::Path;
+use std::sync::mpsc;
+
+const QUEUE: usize = 4;
+const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_EVENTS: usize = 256;
+
+/// The verdict on one readable chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    pub container: Container,
+    /// Events read: all of them when intact, up to and including the broken one otherwise.
+    pub events: u64,
+    /// The chain's hash algorithm (`None` for an empty chain).
+    pub alg: Option<HashAlg>,
+    /// The first broken event, if any.
+    pub broken: Option<Broken>,
+}
+
+impl CheckOutcome {
+    pub fn is_intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Checks the chain in a file.
+pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
+    check_reader(ChainReader::open(path)?)
+}
+
+/// Checks a chain from an open reader. `Err` means unreadable or malformed input; an
+/// integrity failure (including a state chain's head mismatch) is an `Ok` with `broken`.
+pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
+    let container = reader.container();
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Event>, ChainError>>(QUEUE);
+    std::thread::scope(|scope| {
+        scope.spawn(move || produce(reader, &tx));
+        let mut checker = IntegrityChecker::new();
+        for batch in rx.iter() {
+            match batch {
+                Ok(events) => {
+                    for event in &events {
+                        if let Err(broken) = checker.push(event) {
+                            let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
+                            // Dropping the receiver (on return) stops the scanner thread.
+                            return Ok(CheckOutcome { container, events: checker.events() + 1, alg, broken: Some(broken) });
+                        }
+                    }
+                }
+                Err(e) => match e.integrity() {
+                    Some(broken) => {
+                        return Ok(CheckOutcome { container, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+        Ok(CheckOutcome { container, events: checker.events(), alg: checker.alg(), broken: None })
+    })
+}
+
+/// The scanner thread: parse and send batches until the end, an error, or the receiver
+/// hanging up.
+fn produce(reader: ChainReader, tx: &mpsc::SyncSender<Result<Vec<Event>, ChainError>>) {
+    let mut batch = Vec::with_capacity(BATCH_EVENTS);
+    let mut bytes = 0;
+    for item in reader {
+        match item {
+            Ok(event) => {
+                bytes += event.data.len();
+                batch.push(event);
+                if bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
+                    bytes = 0;
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_EVENTS));
+                    if tx.send(Ok(full)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                // Events before the error are checked first: a broken event earlier in the
+                // chain is the more useful report.
+                if !batch.is_empty() && tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+                    return;
+                }
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one error type of chain reading. Every variant names the file and the event index,
+//! and malformed input also the byte offset (and line for text), so a one-line message
+//! is enough to find the problem.
+
+use super::integrity::{Broken, BrokenReason};
+use std::fmt;
+use std::io;
+
+/// Why a chain could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The file could not be opened or read.
+    #[error("{path}: cannot read (event {index}, byte {offset}): {error}")]
+    Io { path: String, index: u64, offset: u64, error: io::Error },
+
+    /// The bytes are not a chain in any container we know.
+    #[error("{path}: event {index}, {}: {message}", Location { offset: *offset, line: *line })]
+    Malformed { path: String, index: u64, offset: u64, line: Option<u64>, message: String },
+
+    /// A saved state chain whose `current_hash` is not its last event's hash. The file is
+    /// well formed, so this is an integrity failure, not a parse error: see
+    /// [`ChainError::integrity`].
+    #[error(
+        "{path}: current_hash {} does not match the hash of the last event {index} ({})",
+        hex_or_null(stored.as_deref()), hex_or_null(last.as_deref())
+    )]
+    HeadMismatch {
+        path: String,
+        /// Index of the last event (0 when the chain has none).
+        index: u64,
+        /// The last event's type ("" when the chain has none).
+        event_type: String,
+        /// The stored `current_hash` (`None` for `null`).
+        stored: Option<Vec<u8>>,
+        /// The last event's hash (`None` when the chain has no events).
+        last: Option<Vec<u8>>,
+    },
+}
+
+impl ChainError {
+    /// The integrity failure this error stands for, if it is one (a head mismatch) rather
+    /// than unreadable input.
+    pub fn integrity(&self) -> Option<Broken> {
+        match self {
+            ChainError::HeadMismatch { index, event_type, stored, last, .. } => Some(Broken {
+                index: *index,
+                event_type: event_type.clone(),
+                reason: BrokenReason::HeadMismatch,
+                stored: stored.clone().unwrap_or_default(),
+                computed: last.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &str {
+        match self {
+            ChainError::Io { path, .. }
+            | ChainError::Malformed { path, .. }
+            | ChainError::HeadMismatch { path, .. } => path,
+        }
+    }
+
+    /// Index of the event being read when the error occurred.
+    pub fn index(&self) -> u64 {
+        match self {
+            ChainError::Io { index, .. }
+            | ChainError::Malformed { index, .. }
+            | ChainError::HeadMismatch { index, .. } => *index,
+        }
+    }
+
+    /// Byte offset of the problem, where there is one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            ChainError::Io { offset, .. } | ChainError::Malformed { offset, .. } => Some(*offset),
+            ChainError::HeadMismatch { .. } => None,
+        }
+    }
+}
+
+struct Location {
+    offset: u64,
+    line: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "byte {}", self.offset)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        Ok(())
+    }
+}
+
+fn hex_or_null(bytes: Option<&[u8]>) -> String {
+    bytes.map_or_else(|| "null".to_owned(), hex::encode)
+}

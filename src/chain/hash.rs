@@ -1,0 +1,237 @@
+//! The hash rule: digest of the compact serde_json form of the event with `hash` emptied,
+//! i.e. `{"hash":[],"parent_hash":<null|[..]>,"event_type":"<escaped>","data":[..]}`.
+//!
+//! The canonical bytes are streamed into the hasher through a small stack buffer; the JSON
+//! text of an event is never built whole.
+
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::{self, Write};
+
+/// The digest algorithms a chain may use; the length of a stored hash tells which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashAlg {
+    /// 20-byte hashes: every chain theater writes.
+    Sha1,
+    /// 32-byte hashes: the default for chains theater-replay records.
+    Sha256,
+}
+
+impl HashAlg {
+    pub fn from_len(len: usize) -> Option<HashAlg> {
+        match len {
+            20 => Some(HashAlg::Sha1),
+            32 => Some(HashAlg::Sha256),
+            _ => None,
+        }
+    }
+
+    pub fn len(self) -> usize {
+        match self {
+            HashAlg::Sha1 => 20,
+            HashAlg::Sha256 => 32,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlg::Sha1 => "sha1",
+            HashAlg::Sha256 => "sha256",
+        }
+    }
+}
+
+impl fmt::Display for HashAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A digest of either algorithm, kept inline (no allocation per event).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hash {
+    bytes: [u8; 32],
+    len: u8,
+}
+
+impl Hash {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.as_bytes())
+    }
+
+    fn from_slice(digest: &[u8]) -> Hash {
+        let mut bytes = [0u8; 32];
+        bytes[..digest.len()].copy_from_slice(digest);
+        Hash { bytes, len: digest.len() as u8 }
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
+
+impl PartialEq<[u8]> for Hash {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+/// Hashes an event's canonical form with `alg`.
+pub fn canonical_hash(alg: HashAlg, parent: Option<&[u8]>, event_type: &str, data: &[u8]) -> Hash {
+    match alg {
+        HashAlg::Sha1 => digest_with::<Sha1>(parent, event_type, data),
+        HashAlg::Sha256 => digest_with::<Sha256>(parent, event_type, data),
+    }
+}
+
+fn digest_with<D: Digest>(parent: Option<&[u8]>, event_type: &str, data: &[u8]) -> Hash {
+    let mut sink = Buffered { hasher: D::new(), buf: [0; BUF_LEN], len: 0 };
+    // Writing into a hasher cannot fail.
+    let _ = write_canonical(&mut sink, parent, event_type, data);
+    sink.flush_buf();
+    Hash::from_slice(&sink.hasher.finalize())
+}
+
+/// Writes an event's canonical form (the exact bytes that are hashed) to `out`.
+pub fn write_canonical(
+    out: &mut impl Write,
+    parent: Option<&[u8]>,
+    event_type: &str,
+    data: &[u8],
+) -> io::Result<()> {
+    out.write_all(br#"{"hash":[],"parent_hash":"#)?;
+    match parent {
+        None => out.write_all(b"null")?,
+        Some(parent) => write_byte_array(out, parent)?,
+    }
+    out.write_all(br#","event_type":"#)?;
+    // serde_json's own escaping is the definition of the canonical form.
+    serde_json::to_writer(&mut *out, event_type).map_err(io::Error::other)?;
+    out.write_all(br#","data":"#)?;
+    write_byte_array(out, data)?;
+    out.write_all(b"}")
+}
+
+/// `[1,2,3]`, as serde_json writes a byte sequence compactly.
+pub(crate) fn write_byte_array(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    out.write_all(b"[")?;
+    let mut first = true;
+    for &b in bytes {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        out.write_all(DECIMAL[b as usize].as_bytes())?;
+    }
+    out.write_all(b"]")
+}
+
+const BUF_LEN: usize = 4096;
+
+/// A fixed buffer in front of a hasher: the many tiny writes of the canonical form become
+/// a few large `update` calls.
+struct Buffered<D: Digest> {
+    hasher: D,
+    buf: [u8; BUF_LEN],
+    len: usize,
+}
+
+impl<D: Digest> Buffered<D> {
+    fn flush_buf(&mut self) {
+        self.hasher.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl<D: Digest> Write for Buffered<D> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.len + bytes.len() > BUF_LEN {
+            self.flush_buf();
+            if bytes.len() > BUF_LEN {
+                self.hasher.update(bytes);
+                return Ok(bytes.len());
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decimal text of every byte value, so encoding a byte is a table lookup.
+pub(crate) static DECIMAL: [&str; 256] = {
+    const DIGITS: [&str; 256] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+        "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30",
+        "31", "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45",
+        "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60",
+        "61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75",
+        "76", "77", "78", "79", "80", "81", "82", "83", "84", "85", "86", "87", "88", "89", "90",
+        "91", "92", "93", "94", "95", "96", "97", "98", "99", "100", "101", "102", "103", "104",
+        "105", "106", "107", "108", "109", "110", "111", "112", "113", "114", "115", "116", "117",
+        "118", "119", "120", "121", "122", "123", "124", "125", "126", "127", "128", "129", "130",
+        "131", "132", "133", "134", "135", "136", "137", "138", "139", "140", "141", "142", "143",
+        "144", "145", "146", "147", "148", "149", "150", "151", "152", "153", "154", "155", "156",
+        "157", "158", "159", "160", "161", "162", "163", "164", "165", "166", "167", "168", "169",
+        "170", "171", "172", "173", "174", "175", "176", "177", "178", "179", "180", "181", "182",
+        "183", "184", "185", "186", "187", "188", "189", "190", "191", "192", "193", "194", "195",
+        "196", "197", "198", "199", "200", "201", "202", "203", "204", "205", "206", "207", "208",
+        "209", "210", "211", "212", "213", "214", "215", "216", "217", "218", "219", "220", "221",
+        "222", "223", "224", "225", "226", "227", "228", "229", "230", "231", "232", "233", "234",
+        "235", "236", "237", "238", "239", "240", "241", "242", "243", "244", "245", "246", "247",
+        "248", "249", "250", "251", "252", "253", "254", "255",
+    ];
+    DIGITS
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    /// The straightforward definition: serde_json's compact output of the emptied event.
+    #[derive(Serialize)]
+    struct Emptied<'a> {
+        hash: [u8; 0],
+        parent_hash: Option<&'a [u8]>,
+        event_type: &'a str,
+        data: &'a [u8],
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_form_is_serde_jsons_compact_form(
+            parent in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+            event_type in any::<String>(),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let mut ours = Vec::new();
+            write_canonical(&mut ours, parent.as_deref(), &event_type, &data).unwrap();
+            let reference = serde_json::to_vec(&Emptied {
+                hash: [], parent_hash: parent.as_deref(), event_type: &event_type, data: &data,
+            }).unwrap();
+            prop_assert_eq!(ours, reference);
+        }
+    }
+
+    #[test]
+    fn hashes_a_large_payload_across_buffer_flushes() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut text = Vec::new();
+        write_canonical(&mut text, Some(&[1, 2]), "x", &data).unwrap();
+        let expected = Sha256::digest(&text);
+        assert_eq!(canonical_hash(HashAlg::Sha256, Some(&[1, 2]), "x", &data).as_bytes(), &expected[..]);
+    }
+}

@@ -1,0 +1,491 @@
+//! Reading chains from every container theater writes, auto-detected, one event at a time.
+
+use super::error::ChainError;
+use super::scan::{Input, describe};
+use super::{Event, HashAlg};
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// The ways a chain is stored. Detected from the first bytes of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// `[event, ...]`, pretty-printed (as theater saves files) or compact.
+    JsonArray,
+    /// A saved state chain: `{"events": [...], "current_hash": [...]}`.
+    StateChain,
+    /// Theater's `EVENT` run log: text headers and raw bodies.
+    EventLog,
+    /// One event object per line.
+    JsonLines,
+}
+
+impl Container {
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::JsonArray => "json-array",
+            Container::StateChain => "state-chain",
+            Container::EventLog => "event-log",
+            Container::JsonLines => "json-lines",
+        }
+    }
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where the reader is in its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the `[` of the top-level array.
+    ArrayOpen,
+    /// After `[`: an event or `]`. `nested` when inside a state chain's `events`.
+    ArrayFirst { nested: bool },
+    /// After an event: `,` or `]`.
+    ArrayNext { nested: bool },
+    /// Before the `{` of a state chain.
+    StateOpen,
+    /// In a state chain object, before a key (`first`) or before `,`/`}`.
+    StateKey { first: bool },
+    /// Between JSON Lines objects.
+    Lines,
+    /// Between EVENT records.
+    Log,
+    /// After the container: only whitespace may follow.
+    Trailer,
+    /// Finished, or failed (errors are not repeated).
+    Done,
+}
+
+/// A streaming chain reader: an iterator of events that holds one event at a time.
+pub struct ChainReader {
+    input: Input,
+    container: Container,
+    state: State,
+    index: u64,
+    /// State chains only: `current_hash` once read, and whether `events` was seen.
+    head: Option<Option<Vec<u8>>>,
+    saw_events: bool,
+    /// State chains only: the last event's hash and type, to check the head against.
+    last: Option<(Vec<u8>, String)>,
+}
+
+/// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
+const MAX_HEX_LINE: usize = 1024;
+/// Longest event_type line in an EVENT log.
+const MAX_TYPE_LINE: usize = 1 << 20;
+
+impl ChainReader {
+    /// Opens a chain file and detects its container.
+    pub fn open(path: &Path) -> Result<ChainReader, ChainError> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|error| ChainError::Io { path: name.clone(), index: 0, offset: 0, error })?;
+        ChainReader::from_reader(&name, Box::new(file))
+    }
+
+    /// Opens a chain file, or standard input for `-`.
+    pub fn open_or_stdin(path: &Path) -> Result<ChainReader, ChainError> {
+        if path.as_os_str() == "-" {
+            ChainReader::from_reader("<stdin>", Box::new(std::io::stdin()))
+        } else {
+            ChainReader::open(path)
+        }
+    }
+
+    /// Reads a chain from any byte stream; `name` is used in error messages.
+    pub fn from_reader(name: &str, r: Box<dyn Read + Send>) -> Result<ChainReader, ChainError> {
+        let mut input = Input::new(name.to_owned(), r);
+        // A UTF-8 byte order mark is harmless; some editors add one.
+        if input.starts_with(b"\xEF\xBB\xBF")? {
+            input.advance(3);
+        }
+        let (container, state) = match input.skip_ws()? {
+            None => return Err(input.malformed("empty file: no chain in it")),
+            Some(b'[') => (Container::JsonArray, State::ArrayOpen),
+            Some(b'{') => {
+                if first_key_is_state_chain(&mut input)? {
+                    (Container::StateChain, State::StateOpen)
+                } else {
+                    (Container::JsonLines, State::Lines)
+                }
+            }
+            Some(b'E') if input.starts_with(b"EVENT ")? => (Container::EventLog, State::Log),
+            Some(b) => {
+                let found = describe(Some(b));
+                return Err(input.malformed(format!(
+                    "not a chain: expected a JSON array, a JSON object or an EVENT log, found {found}"
+                )));
+            }
+        };
+        Ok(ChainReader { input, container, state, index: 0, head: None, saw_events: false, last: None })
+    }
+
+    pub fn container(&self) -> Container {
+        self.container
+    }
+
+    /// The index the next event will have (= events read so far).
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The name given for the input (the path for files).
+    pub fn name(&self) -> &str {
+        &self.input.name
+    }
+
+    /// Bytes consumed so far, for progress reporting.
+    pub fn offset(&self) -> u64 {
+        self.input.offset()
+    }
+
+    /// Advances the state machine until it has an event, the end, or an error.
+    fn step(&mut self) -> Result<Option<Event>, ChainError> {
+        self.input.index = self.index;
+        loop {
+            match self.state {
+                State::ArrayOpen => {
+                    self.input.expect(b'[', "'['")?;
+                    self.state = State::ArrayFirst { nested: false };
+                }
+                State::ArrayFirst { nested } => match self.input.skip_ws()? {
+                    Some(b']') => {
+                        self.input.advance(1);
+                        self.state = self.after_array(nested);
+                    }
+                    Some(b'{') => {
+                        self.state = State::ArrayNext { nested };
+                        return self.json_event().map(Some);
+                    }
+                    found => return Err(self.expected("an event object or ']'", found)),
+                },
+                State::ArrayNext { nested } => match self.input.skip_ws()? {
+                    Some(b']') => {
+                        self.input.advance(1);
+                        self.state = self.after_array(nested);
+                    }
+                    Some(b',') => {
+                        self.input.advance(1);
+                        match self.input.skip_ws()? {
+                            Some(b'{') => return self.json_event().map(Some),
+                            found => return Err(self.expected("an event object", found)),
+                        }
+                    }
+                    found => return Err(self.expected("',' or ']' after an event", found)),
+                },
+                State::StateOpen => {
+                    self.input.expect(b'{', "'{'")?;
+                    self.state = State::StateKey { first: true };
+                }
+                State::StateKey { first } => {
+                    if !first {
+                        match self.input.skip_ws()? {
+                            Some(b',') => self.input.advance(1),
+                            Some(b'}') => {
+                                self.input.advance(1);
+                                return self.finish_state_chain().map(|()| None);
+                            }
+                            found => return Err(self.expected("',' or '}' in the state chain", found)),
+                        }
+                    }
+                    self.state_key()?;
+                }
+                State::Lines => match self.input.skip_ws()? {
+                    None => {
+                        self.state = State::Done;
+                        return Ok(None);
+                    }
+                    Some(b'{') => return self.json_event().map(Some),
+                    found => return Err(self.expected("an event object on a new line", found)),
+                },
+                State::Log => match self.input.skip_ws()? {
+                    None => {
+                        self.state = State::Done;
+                        return Ok(None);
+                    }
+                    Some(_) => return self.log_event().map(Some),
+                },
+                State::Trailer => {
+                    return match self.input.skip_ws()? {
+                        None => {
+                            self.state = State::Done;
+                            Ok(None)
+                        }
+                        found => Err(self.expected("nothing after the chain", found)),
+                    };
+                }
+                State::Done => return Ok(None),
+            }
+        }
+    }
+
+    fn after_array(&self, nested: bool) -> State {
+        if nested { State::StateKey { first: false } } else { State::Trailer }
+    }
+
+    fn expected(&self, what: &str, found: Option<u8>) -> ChainError {
+        self.input.malformed(format!("expected {what}, found {}", describe(found)))
+    }
+
+    /// Reads one key of a state chain object and what follows it (all of `current_hash`,
+    /// or just the `[` of `events`, whose elements are then streamed).
+    fn state_key(&mut self) -> Result<(), ChainError> {
+        let key = match self.input.skip_ws()? {
+            Some(b'"') => self.input.string("key")?,
+            found => return Err(self.expected("a key of the state chain", found)),
+        };
+        self.input.expect(b':', "':'")?;
+        match key.as_str() {
+            "events" if !self.saw_events => {
+                self.saw_events = true;
+                self.input.expect(b'[', "'[' for events")?;
+                self.state = State::ArrayFirst { nested: true };
+            }
+            "current_hash" if self.head.is_none() => {
+                let head = self.input.null_or_byte_array("current_hash")?;
+                self.head = Some(head);
+                self.state = State::StateKey { first: false };
+            }
+            "events" | "current_hash" => return Err(self.input.malformed(format!("duplicate field `{key}`"))),
+            other => {
+                return Err(self.input.malformed(format!(
+                    "unknown field `{other}` in the state chain, expected `events` or `current_hash`"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// After the state chain's `}`: fields complete, nothing after it, head matches.
+    fn finish_state_chain(&mut self) -> Result<(), ChainError> {
+        if !self.saw_events {
+            return Err(self.input.malformed("missing field `events` in the state chain"));
+        }
+        let Some(head) = self.head.take() else {
+            return Err(self.input.malformed("missing field `current_hash` in the state chain"));
+        };
+        self.state = State::Trailer;
+        if let Some(b) = self.input.skip_ws()? {
+            return Err(self.expected("nothing after the chain", Some(b)));
+        }
+        self.state = State::Done;
+        let last = self.last.take();
+        if head.as_deref() != last.as_ref().map(|(h, _)| h.as_slice()) {
+            let (last_hash, event_type) = match last {
+                Some((h, t)) => (Some(h), t),
+                None => (None, String::new()),
+            };
+            return Err(ChainError::HeadMismatch {
+                path: self.input.name.clone(),
+                index: self.index.saturating_sub(1),
+                event_type,
+                stored: head,
+                last: last_hash,
+            });
+        }
+        Ok(())
+    }
+
+    /// One event object in JSON (at its `{`), fields in any order.
+    fn json_event(&mut self) -> Result<Event, ChainError> {
+        let input = &mut self.input;
+        input.advance(1);
+        let mut hash: Option<(Vec<u8>, u64)> = None;
+        let mut parent: Option<(Option<Vec<u8>>, u64)> = None;
+        let mut event_type: Option<String> = None;
+        let mut data: Option<Vec<u8>> = None;
+        let mut first = true;
+        loop {
+            match input.skip_ws()? {
+                Some(b'}') if first => {
+                    input.advance(1);
+                    break;
+                }
+                Some(b'"') if first => {}
+                found if first => return Err(input.malformed(format!("expected a field name, found {}", describe(found)))),
+                _ => {}
+            }
+            if !first {
+                match input.skip_ws()? {
+                    Some(b',') => input.advance(1),
+                    Some(b'}') => {
+                        input.advance(1);
+                        break;
+                    }
+                    found => return Err(input.malformed(format!("expected ',' or '}}' in the event, found {}", describe(found)))),
+                }
+                match input.skip_ws()? {
+                    Some(b'"') => {}
+                    found => return Err(input.malformed(format!("expected a field name, found {}", describe(found)))),
+                }
+            }
+            first = false;
+            let key_at = input.offset();
+            let key = input.string("field name")?;
+            input.expect(b':', "':'")?;
+            let duplicate = match key.as_str() {
+                "hash" => hash.is_some(),
+                "parent_hash" => parent.is_some(),
+                "event_type" => event_type.is_some(),
+                "data" => data.is_some(),
+                _ => false,
+            };
+            if duplicate {
+                return Err(input.malformed_at_offset(key_at, format!("duplicate field `{key}`")));
+            }
+            match key.as_str() {
+                "hash" => {
+                    input.skip_ws()?;
+                    let value_at = input.offset();
+                    let mut h = Vec::with_capacity(32);
+                    input.byte_array_value(&mut h, "hash")?;
+                    hash = Some((h, value_at));
+                }
+                "parent_hash" => {
+                    input.skip_ws()?;
+                    let value_at = input.offset();
+                    parent = Some((input.null_or_byte_array("parent_hash")?, value_at));
+                }
+                "event_type" => match input.skip_ws()? {
+                    Some(b'"') => event_type = Some(input.string("event_type")?),
+                    found => return Err(input.malformed(format!("expected a string for event_type, found {}", describe(found)))),
+                },
+                "data" => {
+                    let mut d = Vec::new();
+                    input.byte_array_value(&mut d, "data")?;
+                    data = Some(d);
+                }
+                other => {
+                    return Err(input.malformed_at_offset(
+                        key_at,
+                        format!("unknown field `{other}`, expected `hash`, `parent_hash`, `event_type` or `data`"),
+                    ));
+                }
+            }
+        }
+        let missing = |field: &str| input.malformed(format!("missing field `{field}` in the event"));
+        let (hash, hash_at) = hash.ok_or_else(|| missing("hash"))?;
+        let (parent_hash, parent_at) = parent.ok_or_else(|| missing("parent_hash"))?;
+        let event_type = event_type.ok_or_else(|| missing("event_type"))?;
+        let data = data.ok_or_else(|| missing("data"))?;
+        check_len(input, &hash, "hash", hash_at)?;
+        if let Some(p) = &parent_hash {
+            check_len(input, p, "parent_hash", parent_at)?;
+        }
+        Ok(self.yielded(Event { hash, parent_hash, event_type, data }))
+    }
+
+    /// One EVENT record of a run log.
+    fn log_event(&mut self) -> Result<Event, ChainError> {
+        let input = &mut self.input;
+        let header_at = input.offset();
+        let header = input.line(MAX_HEX_LINE, "EVENT header")?;
+        let Some(hash_hex) = header.strip_prefix(b"EVENT ") else {
+            return Err(input.malformed_at_offset(header_at, "expected a line 'EVENT <hash>'"));
+        };
+        let hash = hex_field(input, hash_hex, "hash", header_at + 6)?;
+        check_len(input, &hash, "hash", header_at + 6)?;
+        let parent_at = input.offset();
+        let parent_hex = input.line(MAX_HEX_LINE, "parent hash")?;
+        let parent_hash = if !parent_hex.is_empty() && parent_hex.iter().all(|&b| b == b'0') {
+            None
+        } else {
+            let parent = hex_field(input, &parent_hex, "parent_hash", parent_at)?;
+            check_len(input, &parent, "parent_hash", parent_at)?;
+            Some(parent)
+        };
+        let type_at = input.offset();
+        let type_line = input.line(MAX_TYPE_LINE, "event_type")?;
+        let event_type = String::from_utf8(type_line).map_err(|e| {
+            input.malformed_at_offset(type_at + e.utf8_error().valid_up_to() as u64, "invalid UTF-8 in event_type")
+        })?;
+        let len_at = input.offset();
+        let len_line = input.line(MAX_HEX_LINE, "data length")?;
+        let len = std::str::from_utf8(&len_line)
+            .ok()
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| input.malformed_at_offset(len_at, "expected the data length in bytes (a decimal number)"))?;
+        let blank_at = input.offset();
+        if !input.line(MAX_HEX_LINE, "blank")?.is_empty() {
+            return Err(input.malformed_at_offset(blank_at, "expected an empty line before the event body"));
+        }
+        let body_at = input.offset();
+        // Never trust the stated length for an allocation: grow as bytes arrive.
+        let mut data = Vec::with_capacity(usize::try_from(len.min(1 << 20)).unwrap_or(0));
+        if !input.raw_bytes(len, &mut data)? {
+            return Err(input.malformed(format!(
+                "unexpected end of file: event body is {} bytes, shorter than its stated length {len} (body starts at byte {body_at})",
+                data.len()
+            )));
+        }
+        match input.peek()? {
+            None => {}
+            Some(b'\n') => input.advance(1),
+            Some(b'\r') if input.starts_with(b"\r\n")? => input.advance(2),
+            Some(_) => {
+                return Err(input.malformed(format!(
+                    "event body does not end after its stated length of {len} bytes (expected a newline)"
+                )));
+            }
+        }
+        Ok(self.yielded(Event { hash, parent_hash, event_type, data }))
+    }
+
+    fn yielded(&mut self, event: Event) -> Event {
+        if self.container == Container::StateChain {
+            self.last = Some((event.hash.clone(), event.event_type.clone()));
+        }
+        self.index += 1;
+        event
+    }
+}
+
+impl Iterator for ChainReader {
+    type Item = Result<Event, ChainError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.step() {
+            Ok(Some(event)) => Some(Ok(event)),
+            Ok(None) => None,
+            Err(e) => {
+                // One error ends the iteration: what follows a malformed spot is not trusted.
+                self.state = State::Done;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for ChainReader {}
+
+/// Peeks at the first key of the object at the cursor: `events` or `current_hash` mean a
+/// state chain, anything else a JSON Lines event.
+fn first_key_is_state_chain(input: &mut Input) -> Result<bool, ChainError> {
+    input.ensure(4096)?;
+    let rest = input.rest();
+    let after_brace = rest.get(1..).unwrap_or_default();
+    let start = after_brace.iter().position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'));
+    let Some(key) = start.and_then(|s| after_brace[s..].strip_prefix(b"\"")) else {
+        return Ok(false);
+    };
+    Ok(key.starts_with(b"events\"") || key.starts_with(b"current_hash\""))
+}
+
+fn hex_field(input: &Input, text: &[u8], what: &str, offset: u64) -> Result<Vec<u8>, ChainError> {
+    hex::decode(text).map_err(|e| input.malformed_at_offset(offset, format!("invalid hex in {what}: {e}")))
+}
+
+fn check_len(input: &Input, hash: &[u8], what: &str, offset: u64) -> Result<(), ChainError> {
+    if HashAlg::from_len(hash.len()).is_some() {
+        return Ok(());
+    }
+    Err(input.malformed_at_offset(
+        offset,
+        format!("{what} of unsupported length {} bytes (expected 20 for SHA-1 or 32 for SHA-256)", hash.len()),
+    ))
+}

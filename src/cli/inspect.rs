@@ -1,0 +1,64 @@
+//! `theater-replay inspect CHAIN`: one line per event, streamed.
+
+use super::{Exit, Global};
+use crate::chain::ChainReader;
+use crate::report;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+/// Print every event of a chain: index, short hash, type and decoded payload.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The chain file (`-` for stdin).
+    #[arg(value_name = "CHAIN")]
+    chain: PathBuf,
+    /// `jsonl` prints one JSON object per event, for jq, grep and diff.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Jsonl,
+}
+
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+    let reader = ChainReader::open_or_stdin(&args.chain)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    match print(reader, args.format, &mut out) {
+        Ok(exit) => Ok(exit),
+        // `inspect ... | head` is normal use: a closed pipe ends the output quietly.
+        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
+            Ok(Exit::Success)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn print(reader: ChainReader, format: Format, out: &mut impl Write) -> anyhow::Result<Exit> {
+    let mut index = 0;
+    for item in reader {
+        match item {
+            Ok(event) => {
+                let line = match format {
+                    Format::Text => report::inspect::human_line(index, &event),
+                    Format::Jsonl => report::inspect::json_line(index, &event),
+                };
+                writeln!(out, "{line}")?;
+                index += 1;
+            }
+            Err(e) => {
+                // Whatever was read is shown before the error.
+                out.flush()?;
+                if e.integrity().is_some() {
+                    eprintln!("error: {e}");
+                    return Ok(Exit::Integrity);
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

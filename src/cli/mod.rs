@@ -1,0 +1,124 @@
+//! The command line: one file per subcommand, each a thin layer that parses its flags,
+//! calls the library and maps the typed outcome to output and an exit code.
+
+mod check;
+mod diff;
+mod inspect;
+mod record;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes, the same for every command. Scripts rely on these: never renumber them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success: the chain is intact, the chains are the same, the replay verified.
+    Success = 0,
+    /// The chains differ (`diff`), or the replay diverged from the recording (`verify`).
+    Differ = 1,
+    /// Usage error, or input that cannot be read or is malformed.
+    BadInput = 2,
+    /// A chain fails its integrity check (a stored hash or parent link is wrong).
+    Integrity = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+#[derive(Parser)]
+#[command(name = "theater-replay", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 success, 1 chains differ or replay diverged, \
+2 usage error or unreadable input, 3 chain integrity failure.")]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No progress bar and no log output below errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(check::Args),
+    Inspect(inspect::Args),
+    Diff(diff::Args),
+    Verify(verify::Args),
+    Record(record::Args),
+}
+
+/// Limits on the guest, shared by `verify` and `record`.
+#[derive(clap::Args)]
+pub struct LimitArgs {
+    /// Seconds one export call may run before it is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+    /// MiB of linear memory the component may hold.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    max_memory: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> crate::runtime::Limits {
+        crate::runtime::Limits {
+            timeout: std::time::Duration::try_from_secs_f64(self.timeout.max(0.0))
+                .unwrap_or(std::time::Duration::MAX),
+            max_memory_bytes: self.max_memory.saturating_mul(1 << 20),
+        }
+    }
+}
+
+/// Settings every command shares.
+pub struct Global {
+    pub quiet: bool,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help and version to stdout with success, usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() { Exit::BadInput.into() } else { Exit::Success.into() };
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let global = Global { quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args, &global),
+        Command::Inspect(args) => inspect::run(args, &global),
+        Command::Diff(args) => diff::run(args, &global),
+        Command::Verify(args) => verify::run(args, &global),
+        Command::Record(args) => record::run(args, &global),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            Exit::BadInput.into()
+        }
+    }
+}
+
+/// An error and its causes on one line, so scripts can grep it.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

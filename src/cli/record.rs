@@ -1,0 +1,92 @@
+//! `theater-replay record COMPONENT --invoke 'run("hi")' -o chain.json`.
+
+use super::{Exit, Global, LimitArgs};
+use crate::chain::OutputFormat;
+use crate::record::{self, Answers, RecordOptions};
+use crate::runtime;
+use anyhow::Context;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Run export calls on one instance of a component and record every event crossing its
+/// boundary as a chain that `verify` can replay.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The component (.wasm, or component text format).
+    #[arg(value_name = "COMPONENT")]
+    component: PathBuf,
+    /// An export call in WAVE, e.g. `run("hello")` or `my:pkg/api#add(1, 2)`; repeat for
+    /// more calls, which run in the order given on one instance.
+    #[arg(long = "invoke", value_name = "CALL", required = true)]
+    invocations: Vec<String>,
+    /// Answers for imports: a JSON object mapping `interface#function` (or `function` for
+    /// a root import) to the WAVE results of successive calls.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Where to write the chain (default: stdout). Written in full or not at all.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// `json`: a JSON array of events (theater's container); `jsonl`: one event per line.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Json,
+    Jsonl,
+}
+
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+    let answers = match &args.answers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            Answers::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => Answers::default(),
+    };
+    let engine = runtime::new_engine()?;
+    let loaded = runtime::load_component(&engine, &args.component)?;
+    let options = RecordOptions {
+        invocations: args.invocations,
+        answers,
+        format: match args.format {
+            Format::Json => OutputFormat::JsonArray,
+            Format::Jsonl => OutputFormat::JsonLines,
+        },
+        limits: args.limits.limits(),
+    };
+    let summary = match &args.output {
+        None => record::record(&engine, &loaded, Box::new(BufWriter::new(std::io::stdout())), options)?,
+        Some(path) => write_whole(path, |out| record::record(&engine, &loaded, out, options))?,
+    };
+    for result in &summary.results {
+        eprintln!("{result}");
+    }
+    tracing::info!(events = summary.events, "recorded");
+    Ok(Exit::Success)
+}
+
+/// Writes through a temporary file beside `path`, renamed into place only on success, so a
+/// failed recording never leaves a partial chain behind.
+fn write_whole<T>(path: &Path, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let partial = path.with_file_name(format!(
+        ".{}.partial-{}",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let file = File::create(&partial).with_context(|| format!("{}: cannot create", partial.display()))?;
+    match write(Box::new(BufWriter::new(file))) {
+        Ok(value) => {
+            std::fs::rename(&partial, path).with_context(|| format!("{}: cannot write", path.display()))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Event payloads of the recordings theater-replay writes and replays (docs/chain-format.md).
+//!
+//! Theater's categories (`Wasm` with `WasmCall` / `WasmResult` / `WasmError`, and
+//! `HostFunction`) carrying typed values (see [`crate::values`]). The encoding is
+//! canonical: fixed key order, compact JSON, so the replay can re-encode what it observes
+//! and compare bytes (and hashes) with the recording.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// `event_type` of the first event of every recording: says which format follows.
+pub const RECORDING_EVENT_TYPE: &str = "theater-replay/recording";
+/// The name of our payload format, in the recording event.
+pub const FORMAT_NAME: &str = "theater-replay";
+/// The version of our payload format this build writes and reads. A change to any encoding
+/// that alters bytes of an existing recording bumps it.
+pub const FORMAT_VERSION: u64 = 1;
+/// `event_type` of export calls and their outcomes, as in theater.
+pub const WASM_EVENT_TYPE: &str = "wasm";
+
+/// A decoded payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// The first event: which format and version the chain uses, and which component
+    /// (by SHA-256 of its bytes) it was recorded from.
+    Recording { format: String, version: u64, component_sha256: String },
+    /// The runtime called an export.
+    WasmCall { function: String, params: Value },
+    /// The export returned.
+    WasmResult { function: String, result: Value },
+    /// The export trapped.
+    WasmError { function: String, message: String },
+    /// The guest called an import and got `output`.
+    HostFunction { call: HostCall, input: Value, output: Value },
+}
+
+/// Which import: `interface` is `None` for an import at the component's root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostCall {
+    pub interface: Option<String>,
+    pub function: String,
+}
+
+impl HostCall {
+    /// `"<interface>/<function>"`, or the function alone at the root: theater's rule.
+    pub fn event_type(&self) -> String {
+        match &self.interface {
+            Some(iface) => format!("{iface}/{}", self.function),
+            None => self.function.clone(),
+        }
+    }
+
+    /// `"<interface>#<function>"` or the function alone: the name used in answers files
+    /// and export names.
+    pub fn key(&self) -> String {
+        match &self.interface {
+            Some(iface) => format!("{iface}#{}", self.function),
+            None => self.function.clone(),
+        }
+    }
+}
+
+/// Why a payload cannot be read as our format.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PayloadError {
+    #[error("the payload is not JSON")]
+    NotJson,
+    #[error("the payload is not a theater-replay payload: {0}")]
+    Shape(String),
+    #[error(
+        "the payload stores its values as untyped JSON bytes (theater's older format), which cannot be replayed"
+    )]
+    Untyped,
+}
+
+#[derive(Serialize)]
+struct WasmEnvelope<'a, T: Serialize> {
+    category: &'static str,
+    #[serde(flatten)]
+    body: WasmBody<'a, T>,
+}
+
+#[derive(Serialize)]
+enum WasmBody<'a, T: Serialize> {
+    WasmCall { function_name: &'a str, params: &'a T },
+    WasmResult { function_name: &'a str, result: &'a T },
+    WasmError { function_name: &'a str, message: &'a str },
+}
+
+#[derive(Serialize)]
+struct HostEnvelope<'a> {
+    category: &'static str,
+    interface: Option<&'a str>,
+    function: &'a str,
+    input: &'a Value,
+    output: &'a Value,
+}
+
+#[derive(Serialize)]
+struct RecordingEnvelope<'a> {
+    category: &'static str,
+    format: &'a str,
+    version: u64,
+    component_sha256: &'a str,
+}
+
+impl Payload {
+    /// The `event_type` this payload is stored under.
+    pub fn event_type(&self) -> String {
+        match self {
+            Payload::Recording { .. } => RECORDING_EVENT_TYPE.to_string(),
+            Payload::WasmCall { .. } | Payload::WasmResult { .. } | Payload::WasmError { .. } => {
+                WASM_EVENT_TYPE.to_string()
+            }
+            Payload::HostFunction { call, .. } => call.event_type(),
+        }
+    }
+
+    /// The canonical bytes of this payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let wasm = |body: WasmBody<'_, Value>| serde_json::to_vec(&WasmEnvelope { category: "Wasm", body });
+        let encoded = match self {
+            Payload::Recording { format, version, component_sha256 } => serde_json::to_vec(&RecordingEnvelope {
+                category: "Recording",
+                format,
+                version: *version,
+                component_sha256,
+            }),
+            Payload::WasmCall { function, params } => wasm(WasmBody::WasmCall { function_name: function, params }),
+            Payload::WasmResult { function, result } => {
+                wasm(WasmBody::WasmResult { function_name: function, result })
+            }
+            Payload::WasmError { function, message } => {
+                wasm(WasmBody::WasmError { function_name: function, message })
+            }
+            Payload::HostFunction { call, input, output } => serde_json::to_vec(&HostEnvelope {
+                category: "HostFunction",
+                interface: call.interface.as_deref(),
+                function: &call.function,
+                input,
+                output,
+            }),
+        };
+        // Serializing JSON values and strings into memory cannot fail.
+        encoded.unwrap_or_default()
+    }
+
+    /// Reads a payload of our format. Theater's untyped byte-array values are recognised
+    /// and refused with [`PayloadError::Untyped`].
+    pub fn decode(data: &[u8]) -> Result<Payload, PayloadError> {
+        let value: Value = serde_json::from_slice(data).map_err(|_| PayloadError::NotJson)?;
+        let shape = |m: &str| PayloadError::Shape(m.to_string());
+        let str_field = |v: &Value, key: &str| -> Result<String, PayloadError> {
+            v.get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| PayloadError::Shape(format!("missing string field `{key}`")))
+        };
+        let typed = |v: Option<&Value>, key: &str| -> Result<Value, PayloadError> {
+            match v {
+                Some(Value::Object(m)) => Ok(Value::Object(m.clone())),
+                Some(Value::Array(_)) => Err(PayloadError::Untyped),
+                _ => Err(PayloadError::Shape(format!("missing typed value `{key}`"))),
+            }
+        };
+        match value.get("category").and_then(Value::as_str) {
+            Some("Recording") => Ok(Payload::Recording {
+                format: str_field(&value, "format")?,
+                version: value.get("version").and_then(Value::as_u64).ok_or_else(|| shape("missing `version`"))?,
+                component_sha256: str_field(&value, "component_sha256")?,
+            }),
+            Some("HostFunction") => {
+                let interface = match value.get("interface") {
+                    Some(Value::Null) | None => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(_) => return Err(shape("`interface` must be a string or null")),
+                };
+                Ok(Payload::HostFunction {
+                    call: HostCall { interface, function: str_field(&value, "function")? },
+                    input: typed(value.get("input"), "input")?,
+                    output: typed(value.get("output"), "output")?,
+                })
+            }
+            Some("Wasm") => {
+                if let Some(call) = value.get("WasmCall") {
+                    Ok(Payload::WasmCall {
+                        function: str_field(call, "function_name")?,
+                        params: typed(call.get("params"), "params")?,
+                    })
+                } else if let Some(result) = value.get("WasmResult") {
+                    Ok(Payload::WasmResult {
+                        function: str_field(result, "function_name")?,
+                        result: typed(result.get("result"), "result")?,
+                    })
+                } else if let Some(error) = value.get("WasmError") {
+                    Ok(Payload::WasmError {
+                        function: str_field(error, "function_name")?,
+                        message: str_field(error, "message")?,
+                    })
+                } else {
+                    Err(shape("a Wasm payload needs WasmCall, WasmResult or WasmError"))
+                }
+            }
+            Some(other) => Err(PayloadError::Shape(format!("unknown category `{other}`"))),
+            None => Err(shape("missing `category`")),
+        }
+    }
+
+    /// One line for people: `run("hi")`, `run -> "ok"`, `wasi:random/random#get-random-u64() -> 7`.
+    pub fn summary(&self) -> String {
+        use crate::values::args_to_wave;
+        match self {
+            Payload::Recording { format, version, component_sha256 } => {
+                let short = component_sha256.get(..12).unwrap_or(component_sha256);
+                format!("recording: {format} v{version}, component sha256 {short}")
+            }
+            Payload::WasmCall { function, params } => format!("call {function}({})", args_to_wave(params, None)),
+            Payload::WasmResult { function, result } => format!("{function} returned {}", args_to_wave(result, None)),
+            Payload::WasmError { function, message } => format!("{function} trapped: {message}"),
+            Payload::HostFunction { call, input, output } => {
+                format!("{}({}) -> {}", call.key(), args_to_wave(input, None), args_to_wave(output, None))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn host_call_bytes_keep_theaters_key_order() {
+        let p = Payload::HostFunction {
+            call: HostCall { interface: Some("demo:agent/host".into()), function: "log".into() },
+            input: json!({"String": "hi"}),
+            output: json!({"Tuple": []}),
+        };
+        assert_eq!(
+            String::from_utf8(p.encode()).unwrap(),
+            r#"{"category":"HostFunction","interface":"demo:agent/host","function":"log","input":{"String":"hi"},"output":{"Tuple":[]}}"#
+        );
+        assert_eq!(Payload::decode(&p.encode()).unwrap(), p);
+    }
+
+    #[test]
+    fn wasm_payloads_round_trip_in_theaters_shape() {
+        let call = Payload::WasmCall { function: "run".into(), params: json!({"String": "x"}) };
+        assert_eq!(
+            String::from_utf8(call.encode()).unwrap(),
+            r#"{"category":"Wasm","WasmCall":{"function_name":"run","params":{"String":"x"}}}"#
+        );
+        for p in [
+            call,
+            Payload::WasmResult { function: "a#b".into(), result: json!({"U32": 1}) },
+            Payload::WasmError { function: "a#b".into(), message: "unreachable".into() },
+            Payload::Recording { format: FORMAT_NAME.into(), version: 1, component_sha256: "ab".into() },
+        ] {
+            assert_eq!(Payload::decode(&p.encode()).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn theaters_untyped_payloads_are_refused_by_name() {
+        let data = br#"{"category":"HostFunction","interface":"i","function":"f","input":[48],"output":[110,117,108,108]}"#;
+        assert_eq!(Payload::decode(data), Err(PayloadError::Untyped));
+    }
+
+    #[test]
+    fn theaters_typed_payloads_are_read() {
+        let data = br#"{"category":"HostFunction","interface":"wasi:clocks/monotonic-clock@0.2.3","function":"now","input":{"Tuple":[]},"output":{"U64":1768453174502229000}}"#;
+        match Payload::decode(data).unwrap() {
+            Payload::HostFunction { call, output, .. } => {
+                assert_eq!(call.event_type(), "wasi:clocks/monotonic-clock@0.2.3/now");
+                assert_eq!(output, json!({"U64": 1768453174502229000u64}));
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Recording: run export calls on one instance and write every event crossing the component
+//! boundary as a chain in our format. The same interceptor as the replay; imports are
+//! answered by an [`Answers`] source instead of a recording.
+
+use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
+use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
+use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
+use crate::runtime::{self, EpochTicker, Limits, Loaded, exports};
+use crate::values::{self, encode_args};
+use serde_json::json;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use wasmtime::component::types::ComponentFunc;
+use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+use wasmtime::component::{Linker, ResourceAny, ResourceDynamic, Type, Val};
+use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
+
+/// Results for imports, by `interface#function` (or `function` at the root): WAVE texts of
+/// the results of successive calls.
+#[derive(Debug, Default, Clone)]
+pub struct Answers {
+    queues: BTreeMap<String, VecDeque<String>>,
+    used: BTreeMap<String, usize>,
+}
+
+impl Answers {
+    /// Reads `{"iface#func": ["100", "23"], ...}`.
+    pub fn from_json(text: &str) -> Result<Answers, String> {
+        let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
+            .map_err(|e| format!("expected a JSON object of arrays of WAVE strings: {e}"))?;
+        Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new() })
+    }
+
+    fn next(&mut self, key: &str) -> Result<String, String> {
+        let used = self.used.entry(key.to_string()).or_default();
+        *used += 1;
+        match self.queues.get_mut(key).and_then(VecDeque::pop_front) {
+            Some(answer) => Ok(answer),
+            None if *used == 1 => Err(format!("the answers file has no answers for `{key}`")),
+            None => Err(format!("the answers file has only {} answer(s) for `{key}`; call {} needs another", *used - 1, *used)),
+        }
+    }
+}
+
+/// What to record.
+pub struct RecordOptions {
+    /// Export calls in WAVE, `run("hello")` or `iface#func(1, 2)`, run in order.
+    pub invocations: Vec<String>,
+    pub answers: Answers,
+    pub format: OutputFormat,
+    pub limits: Limits,
+}
+
+/// A finished recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    pub events: u64,
+    /// The WAVE results of the export calls, in order (`trap: ...` for traps).
+    pub results: Vec<String>,
+}
+
+/// The store's data while recording.
+struct RecordHost {
+    writer: ChainWriter<Box<dyn Write + Send>>,
+    head: Option<Vec<u8>>,
+    events: u64,
+    answers: Answers,
+    catalog: ImportCatalog,
+    guest_resources: Vec<ResourceAny>,
+    limits: StoreLimits,
+    next_handle: u32,
+    /// Why recording must stop (kept here: the error that unwinds the guest says less).
+    failure: Option<String>,
+}
+
+impl RecordHost {
+    fn write(&mut self, payload: &Payload) -> Result<(), String> {
+        let event = Event::new_linked(HashAlg::Sha256, self.head.as_deref(), payload.event_type(), payload.encode());
+        self.writer.write(&event).map_err(|e| format!("cannot write the chain: {e}"))?;
+        self.head = Some(event.hash);
+        self.events += 1;
+        Ok(())
+    }
+}
+
+fn fail(mut store: StoreContextMut<'_, RecordHost>, message: String) -> wasmtime::Result<()> {
+    store.data_mut().failure = Some(message.clone());
+    Err(wasmtime::Error::msg(message))
+}
+
+impl ImportHandler for RecordHost {
+    fn on_call(
+        mut store: StoreContextMut<'_, Self>,
+        call: &HostCall,
+        ty: ComponentFunc,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> wasmtime::Result<()> {
+        let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
+        let result_types: Vec<Type> = ty.results().collect();
+        let input = match encode_args(params, &param_types, &mut StoreResources { store: &mut store }) {
+            Ok(v) => v,
+            Err(e) => return fail(store, format!("cannot encode the arguments of {}: {e}", call.key())),
+        };
+        let (answer, output) = match answer(&mut store, call, &result_types) {
+            Ok(answer) => answer,
+            Err(message) => return fail(store, message),
+        };
+        results.clone_from_slice(&answer);
+        let payload = Payload::HostFunction { call: call.clone(), input, output };
+        match store.data_mut().write(&payload) {
+            Ok(()) => Ok(()),
+            Err(message) => fail(store, message),
+        }
+    }
+
+    fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
+        let payload = Payload::HostFunction {
+            call: resource.drop_call(),
+            input: values::resource_json(rep, true),
+            output: json!({"Tuple": []}),
+        };
+        match store.data_mut().write(&payload) {
+            Ok(()) => Ok(()),
+            Err(message) => fail(store, message),
+        }
+    }
+
+    fn catalog(&self) -> &ImportCatalog {
+        &self.catalog
+    }
+
+    fn guest_resources(&mut self) -> &mut Vec<ResourceAny> {
+        &mut self.guest_resources
+    }
+}
+
+/// The answer to one import call, as values and as its typed encoding: nothing for
+/// functions without results, a fresh handle for functions returning an imported resource,
+/// else the next answer from the file.
+fn answer(
+    store: &mut StoreContextMut<'_, RecordHost>,
+    call: &HostCall,
+    result_types: &[Type],
+) -> Result<(Vec<Val>, serde_json::Value), String> {
+    let encode_failed = |e: values::ValueError| format!("cannot encode the answer for {}: {e}", call.key());
+    match result_types {
+        [] => Ok((Vec::new(), encode_args(&[], &[], &mut values::NoResources).map_err(encode_failed)?)),
+        [Type::Own(rty)] if store.data().catalog.resource_number(rty).is_some() => {
+            let n = store.data().catalog.resource_number(rty).unwrap_or_default();
+            let handle = store.data().next_handle;
+            store.data_mut().next_handle += 1;
+            let resource = ResourceDynamic::new_own(handle, n)
+                .try_into_resource_any(store.as_context_mut())
+                .map_err(|e| format!("cannot make a resource for {}: {e}", call.key()))?;
+            // Encoded from the handle: reading it back from the `ResourceAny` would take
+            // the resource out of the host's table before the guest gets it.
+            Ok((vec![Val::Resource(resource)], values::resource_json(handle, true)))
+        }
+        [ty] => {
+            let key = call.key();
+            let text = store.data_mut().answers.next(&key)?;
+            let val = wasmtime::component::wasm_wave::from_str::<Val>(ty, &text)
+                .map_err(|e| format!("answer `{text}` for `{key}` is not a valid {}: {e}", values::type_name(ty)))?;
+            let output = encode_args(std::slice::from_ref(&val), result_types, &mut values::NoResources)
+                .map_err(encode_failed)?;
+            Ok((vec![val], output))
+        }
+        _ => Err(format!("{} has several results, which the component model does not allow", call.key())),
+    }
+}
+
+/// Splits `iface#func(args)` into the export name and a WAVE call wasm-wave can parse.
+fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
+    let open = text.find('(').ok_or_else(|| format!("`{text}`: expected a call like `run(\"hello\")`"))?;
+    let name = text[..open].trim().to_string();
+    if name.is_empty() {
+        return Err(format!("`{text}`: the call names no function"));
+    }
+    // WAVE names are plain labels; ours may carry an interface, so parse the arguments under
+    // a placeholder name.
+    let call = UntypedFuncCall::parse(&format!("f{}", &text[open..]))
+        .map_err(|e| format!("`{text}`: {e}"))?
+        .into_owned();
+    Ok((name, call))
+}
+
+/// Records the calls in `options` on a fresh instance of `loaded`, writing the chain to `out`.
+pub fn record(
+    engine: &Engine,
+    loaded: &Loaded,
+    out: Box<dyn Write + Send>,
+    options: RecordOptions,
+) -> anyhow::Result<RecordSummary> {
+    let calls = options
+        .invocations
+        .iter()
+        .map(|text| parse_invocation(text))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let catalog = ImportCatalog::of(&loaded.component, engine)?;
+    let mut linker = Linker::new(engine);
+    link_all(&mut linker, &catalog)?;
+    let host = RecordHost {
+        writer: ChainWriter::new(out, options.format),
+        head: None,
+        events: 0,
+        answers: options.answers,
+        catalog,
+        guest_resources: Vec::new(),
+        limits: runtime::store_limits(&options.limits),
+        next_handle: 0,
+        failure: None,
+    };
+    let mut store = Store::new(engine, host);
+    store.limiter(|host| &mut host.limits);
+    let _ticker = EpochTicker::start(engine);
+    let deadline = EpochTicker::ticks(options.limits.timeout);
+
+    let header = Payload::Recording {
+        format: FORMAT_NAME.to_string(),
+        version: FORMAT_VERSION,
+        component_sha256: loaded.sha256.clone(),
+    };
+    store.data_mut().write(&header).map_err(anyhow::Error::msg)?;
+    store.set_epoch_deadline(deadline);
+    let instance = linker.instantiate(&mut store, &loaded.component).map_err(|e| {
+        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
+        anyhow::anyhow!("cannot instantiate the component: {why}")
+    })?;
+
+    let mut results = Vec::new();
+    for (name, call) in calls {
+        let func = exports::find(&mut store, &instance, &name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the component has no export `{name}`; it exports: {}",
+                exports::names(&loaded.component, engine).join(", ")
+            )
+        })?;
+        let (param_types, result_types) = exports::signature(&func, &store);
+        let args: Vec<Val> = call
+            .to_wasm_params::<Val>(param_types.iter())
+            .map_err(|e| anyhow::anyhow!("arguments of `{name}`: {e}"))?;
+        let params = encode_args(&args, &param_types, &mut StoreResources { store: &mut store.as_context_mut() })?;
+        store.data_mut().write(&Payload::WasmCall { function: name.clone(), params }).map_err(anyhow::Error::msg)?;
+        let mut out = vec![Val::Bool(false); result_types.len()];
+        store.set_epoch_deadline(deadline);
+        let outcome = func.call(&mut store, &args, &mut out);
+        if let Some(failure) = store.data_mut().failure.take() {
+            anyhow::bail!("while calling `{name}`: {failure}");
+        }
+        let payload = match outcome {
+            Ok(()) => {
+                let result = encode_args(&out, &result_types, &mut StoreResources { store: &mut store.as_context_mut() })?;
+                results.push(values::args_to_wave(&result, Some(result_types.len())));
+                Payload::WasmResult { function: name.clone(), result }
+            }
+            Err(e) => {
+                let trap = runtime::describe_trap(&e, &options.limits);
+                if let Some(limit) = trap.limit {
+                    anyhow::bail!("while calling `{name}`: {limit}");
+                }
+                results.push(format!("trap: {}", trap.message));
+                Payload::WasmError { function: name.clone(), message: trap.message }
+            }
+        };
+        store.data_mut().write(&payload).map_err(anyhow::Error::msg)?;
+    }
+    let events = store.data().events;
+    let RecordHost { writer, .. } = store.into_data();
+    writer.finish()?.flush()?;
+    Ok(RecordSummary { events, results })
+}

@@ -1,0 +1,94 @@
+//! Rendering `check` verdicts: one line per chain, human or JSON.
+
+use crate::chain::{ChainError, CheckOutcome};
+use serde::Serialize;
+
+/// `PATH: intact, N events, sha1 (json-array)` or `PATH: broken at event ...` or
+/// `PATH: error: ...`.
+pub fn human(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
+    match result {
+        Ok(outcome) => {
+            let alg = outcome.alg.map_or("no hash".to_owned(), |a| a.to_string());
+            match &outcome.broken {
+                None => format!("{path}: intact, {} events, {alg} ({})", outcome.events, outcome.container),
+                Some(broken) => format!("{path}: broken at {broken}"),
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            // The error names the file first; don't say it twice.
+            let message = message.strip_prefix(&format!("{path}: ")).unwrap_or(&message).to_owned();
+            format!("{path}: error: {message}")
+        }
+    }
+}
+
+/// The JSON object of one chain's verdict (keys in this order).
+#[derive(Debug, Serialize)]
+pub struct CheckRecord<'a> {
+    pub path: &'a str,
+    /// "intact", "broken" or "error".
+    pub status: &'static str,
+    /// Events read (up to and including the broken one; before the error).
+    pub events: u64,
+    /// "sha1", "sha256", or null when unknown (an empty or unreadable chain).
+    pub hash: Option<&'static str>,
+    pub broken_at: Option<u64>,
+    /// A snake_case code: `content_hash_mismatch`, `wrong_parent_link`, ...
+    pub reason: Option<&'static str>,
+    pub event_type: Option<&'a str>,
+    /// Hex of the stored and the expected value at the broken event.
+    pub stored: Option<String>,
+    pub expected: Option<String>,
+    /// json-array, state-chain, event-log or json-lines.
+    pub container: Option<&'static str>,
+    /// Human-readable explanation (broken or error), one line.
+    pub message: Option<String>,
+    /// Byte offset of a malformed spot.
+    pub offset: Option<u64>,
+}
+
+pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -> CheckRecord<'a> {
+    let mut rec = CheckRecord {
+        path,
+        status: "intact",
+        events: 0,
+        hash: None,
+        broken_at: None,
+        reason: None,
+        event_type: None,
+        stored: None,
+        expected: None,
+        container: None,
+        message: None,
+        offset: None,
+    };
+    match result {
+        Ok(outcome) => {
+            rec.events = outcome.events;
+            rec.hash = outcome.alg.map(|a| a.name());
+            rec.container = Some(outcome.container.name());
+            if let Some(broken) = &outcome.broken {
+                rec.status = "broken";
+                rec.broken_at = Some(broken.index);
+                rec.reason = Some(broken.reason.code());
+                rec.event_type = Some(&broken.event_type);
+                rec.stored = Some(hex::encode(&broken.stored));
+                rec.expected = broken.computed.as_ref().map(hex::encode);
+                rec.message = Some(broken.to_string());
+            }
+        }
+        Err(e) => {
+            rec.status = "error";
+            rec.events = e.index();
+            rec.message = Some(e.to_string());
+            rec.offset = e.offset();
+        }
+    }
+    rec
+}
+
+/// One compact JSON line.
+pub fn json(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
+    serde_json::to_string(&record(path, result)).unwrap_or_default()
+}

@@ -1,0 +1,6 @@
+//! Renderings of typed outcomes: human text, JSON, JUnit. Nothing here decides a verdict.
+
+pub mod check;
+pub mod diff;
+pub mod inspect;
+pub mod verify;

@@ -1,0 +1,93 @@
+//! Renderings of a [`VerifyReport`]: a report a person can act on, and one JSON object for
+//! scripts (byte-identical for identical inputs: fields in a fixed order, maps sorted).
+
+use crate::replay::{Divergence, EventView, Status, VerifyReport};
+use std::fmt::Write;
+
+/// The human report. Ends with a newline.
+pub fn human(report: &VerifyReport, chain: &str) -> String {
+    let mut out = String::new();
+    let n = report.events_verified;
+    match report.status {
+        Status::Verified => {
+            let _ = writeln!(out, "verified: {chain}: all {n} events replayed and matched");
+        }
+        Status::Broken => {
+            if let Some(b) = &report.broken {
+                let _ = writeln!(
+                    out,
+                    "BROKEN: {chain} fails its integrity check at event {} ({}): {}",
+                    b.index, b.event_type, b.reason
+                );
+            }
+            let _ = writeln!(out, "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more");
+        }
+        Status::Error => {
+            let _ = writeln!(out, "error: {chain}: {}", report.error.as_deref().unwrap_or("unknown error"));
+        }
+        Status::Diverged => {
+            if let Some(d) = &report.divergence {
+                divergence(&mut out, d, chain, n);
+            }
+        }
+    }
+    if let (Some(recorded), Some(replayed)) = (&report.recorded_component_sha256, &report.component_sha256)
+        && recorded != replayed
+        && report.status != Status::Verified
+    {
+        let _ = writeln!(
+            out,
+            "  note: recorded with component sha256 {}, replayed with {}",
+            short(recorded),
+            short(replayed)
+        );
+    }
+    out
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..16).unwrap_or(hex)
+}
+
+fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
+    let _ = writeln!(out, "DIVERGED: {chain}: event {} ({}): {}", d.index, d.event_type, d.kind.describe());
+    let _ = writeln!(out, "  verified before it: {verified} events");
+    let view = |label: &str, v: &Option<EventView>, missing: &str, out: &mut String| match v {
+        Some(v) => {
+            let _ = writeln!(out, "  {label:<9} {}", v.summary);
+            let _ = writeln!(out, "  {:<9} {}  {}", "", v.event_type, v.hash);
+        }
+        None => {
+            let _ = writeln!(out, "  {label:<9} {missing}");
+        }
+    };
+    view("expected:", &d.expected, "(the recording ends here)", out);
+    view("actual:", &d.actual, "(no event)", out);
+    if let Some(detail) = &d.detail {
+        let _ = writeln!(out, "  detail:   {detail}");
+    }
+    if !d.last_matched.is_empty() {
+        let _ = writeln!(out, "  last matched:");
+        for m in &d.last_matched {
+            let _ = writeln!(out, "    {:>6}  {}", m.index, m.summary);
+        }
+    }
+    if d.guest_stack.is_empty() {
+        let _ = writeln!(out, "  guest stack: (not inside the guest)");
+    } else {
+        let _ = writeln!(out, "  guest stack (innermost first):");
+        for (i, frame) in d.guest_stack.iter().enumerate() {
+            let _ = writeln!(out, "    {i:>2}: {frame}");
+        }
+    }
+    let _ = writeln!(out, "  what to do: {}", d.kind.advice());
+}
+
+/// One JSON object on one line. `path` is added when known (many chains in one run).
+pub fn json(report: &VerifyReport, path: Option<&str>) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let (Some(path), Some(map)) = (path, value.as_object_mut()) {
+        map.insert("path".to_string(), serde_json::Value::String(path.to_string()));
+    }
+    value.to_string()
+}

@@ -1,0 +1,180 @@
+//! The wasmtime side: an engine configured for deterministic execution, component loading,
+//! resource limits, the import interceptor ([`imports`]) and the export driver ([`exports`]).
+
+pub mod exports;
+pub mod imports;
+
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::component::Component;
+use wasmtime::{AsContext, Config, Engine, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace};
+
+/// Limits that end a runaway guest with a clear message instead of a hang.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock time one export call (or instantiation) may take.
+    pub timeout: Duration,
+    /// The most linear memory the component's instances may hold together.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(60), max_memory_bytes: 2 << 30 }
+    }
+}
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: not a WebAssembly component: {message}")]
+    NotAComponent { path: String, message: String },
+}
+
+/// A compiled component and the SHA-256 of the bytes it was compiled from.
+pub struct Loaded {
+    pub component: Component,
+    pub sha256: String,
+}
+
+/// An engine set up so that the same inputs give the same execution: NaNs canonicalized,
+/// relaxed SIMD deterministic, no threads; epoch interruption for timeouts.
+pub fn new_engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        // No threads: the `threads` feature is not compiled in, so shared memories and
+        // atomics-based concurrency cannot occur.
+        // Guest stacks in reports come from wasm backtraces, which are on by default.
+        .epoch_interruption(true);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Reads and compiles a component.
+pub fn load_component(engine: &Engine, path: &Path) -> Result<Loaded, LoadError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: shown.clone(), source })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let is_component = wasmparser::Parser::is_component(&bytes);
+    let is_text = bytes.iter().take(256).all(|b| b.is_ascii());
+    if !is_component && !is_text {
+        let message = if wasmparser::Parser::is_core_wasm(&bytes) {
+            "it is a core module; build a component (e.g. `wasm-tools component new`)".to_string()
+        } else {
+            "the file does not start with the WebAssembly magic bytes".to_string()
+        };
+        return Err(LoadError::NotAComponent { path: shown, message });
+    }
+    let component = Component::new(engine, &bytes)
+        .map_err(|e| LoadError::NotAComponent { path: shown, message: one_line(&e.into()) })?;
+    Ok(Loaded { component, sha256 })
+}
+
+/// Store limits for memory; growth beyond them traps (rather than failing quietly) so the
+/// guest cannot carry on down some other path.
+pub fn store_limits(limits: &Limits) -> StoreLimits {
+    StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).trap_on_grow_failure(true).build()
+}
+
+const TICK: Duration = Duration::from_millis(10);
+
+/// Advances the engine's epoch every few milliseconds so guests can be given deadlines.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        });
+        EpochTicker { stop, thread: Some(thread) }
+    }
+
+    /// The deadline, in ticks, that gives a guest `timeout`.
+    pub fn ticks(timeout: Duration) -> u64 {
+        (timeout.as_millis() / TICK.as_millis()).max(1) as u64
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The guest's call stack right now (from inside a host call), innermost frame first,
+/// with function names where the component has them.
+pub fn guest_stack(store: impl AsContext) -> Vec<String> {
+    render_frames(&WasmBacktrace::capture(store))
+}
+
+fn render_frames(trace: &WasmBacktrace) -> Vec<String> {
+    trace
+        .frames()
+        .iter()
+        .map(|frame| {
+            let module = frame.module().name().unwrap_or("<module>");
+            match frame.func_name() {
+                Some(name) => format!("{module}!{name}"),
+                None => format!("{module}!<func {}>", frame.func_index()),
+            }
+        })
+        .collect()
+}
+
+/// How a failed export call failed, in terms a report can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapInfo {
+    /// Deterministic text of the trap, as recorded in `WasmError` events.
+    pub message: String,
+    /// Set when a limit of ours (not the guest's own logic) ended the call.
+    pub limit: Option<String>,
+    pub stack: Vec<String>,
+}
+
+/// Describes the error an export call returned.
+pub fn describe_trap(err: &wasmtime::Error, limits: &Limits) -> TrapInfo {
+    let stack = err.downcast_ref::<WasmBacktrace>().map(render_frames).unwrap_or_default();
+    let trap = err.downcast_ref::<Trap>().copied();
+    let message = match trap {
+        Some(trap) => trap.to_string(),
+        None => err.root_cause().to_string(),
+    };
+    let limit = if trap == Some(Trap::Interrupt) {
+        Some(format!(
+            "the call ran longer than the {}s timeout (--timeout); the guest may loop forever",
+            limits.timeout.as_secs_f64()
+        ))
+    } else if format!("{err:?}").contains("forcing a memory growth failure to be a trap") {
+        Some(format!(
+            "the guest tried to grow its memory beyond the {} MiB limit (--max-memory)",
+            limits.max_memory_bytes >> 20
+        ))
+    } else {
+        None
+    };
+    TrapInfo { message, limit, stack }
+}
+
+/// An error and its causes on one line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
