@@ -6,6 +6,7 @@
 //! interceptor, export driver) -> [`replay`] (the verification loop) -> [`report`]
 //! (renderings of typed outcomes) -> [`cli`].
 
+pub mod batch;
 pub mod chain;
 pub mod cli;
 pub mod decode;

@@ -218,7 +218,13 @@ impl Payload {
             Payload::WasmResult { function, result } => format!("{function} returned {}", args_to_wave(result, None)),
             Payload::WasmError { function, message } => format!("{function} trapped: {message}"),
             Payload::HostFunction { call, input, output } => {
-                format!("{}({}) -> {}", call.key(), args_to_wave(input, None), args_to_wave(output, None))
+                let called = format!("{}({})", call.key(), args_to_wave(input, None));
+                // No arrow for functions without results, nor for calls not yet answered.
+                match output {
+                    Value::Null => called,
+                    Value::Object(o) if o.get("Tuple").and_then(Value::as_array).is_some_and(Vec::is_empty) => called,
+                    _ => format!("{called} -> {}", args_to_wave(output, None)),
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
-use crate::runtime::{self, EpochTicker, Limits, Loaded, exports};
+use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, encode_args};
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
@@ -13,7 +13,7 @@ use std::io::Write;
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use wasmtime::component::{Linker, ResourceAny, ResourceDynamic, Type, Val};
-use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
+use wasmtime::{AsContextMut, Store, StoreContextMut, StoreLimits};
 
 /// Results for imports, by `interface#function` (or `function` at the root): WAVE texts of
 /// the results of successive calls.
@@ -187,11 +187,12 @@ fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), St
 
 /// Records the calls in `options` on a fresh instance of `loaded`, writing the chain to `out`.
 pub fn record(
-    engine: &Engine,
+    runtime: &Runtime,
     loaded: &Loaded,
     out: Box<dyn Write + Send>,
     options: RecordOptions,
 ) -> anyhow::Result<RecordSummary> {
+    let engine = &runtime.engine;
     let calls = options
         .invocations
         .iter()
@@ -214,7 +215,6 @@ pub fn record(
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
-    let _ticker = EpochTicker::start(engine);
     let deadline = EpochTicker::ticks(options.limits.timeout);
 
     let header = Payload::Recording {

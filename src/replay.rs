@@ -9,7 +9,7 @@
 use crate::chain::{ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
-use crate::runtime::{self, EpochTicker, Limits, Loaded, exports};
+use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, decode_args, encode_args};
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -463,7 +463,8 @@ fn actual_input(payload: &Payload) -> Value {
 }
 
 /// Replays `chain` against a loaded component and returns the verdict.
-pub fn verify(engine: &Engine, loaded: &Loaded, chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
+pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
+    let engine = &runtime.engine;
     let mut report = VerifyReport {
         status: Status::Verified,
         events_verified: 0,
@@ -495,7 +496,6 @@ pub fn verify(engine: &Engine, loaded: &Loaded, chain: ChainReader, options: &Ve
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
-    let _ticker = EpochTicker::start(engine);
     let deadline = EpochTicker::ticks(options.limits.timeout);
 
     let outcome = drive(&mut store, engine, loaded, &linker, deadline, options, &mut report);

@@ -90,7 +90,7 @@ fn generate(args: &Args) -> std::io::Result<()> {
 /// A deterministic payload of `size` bytes (or the envelope's size, if larger).
 fn payload(i: u64, size: usize, rng: &mut u64) -> (String, Vec<u8>) {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.:/";
-    let (event_type, head, tail) = if i % 50 == 0 {
+    let (event_type, head, tail) = if i.is_multiple_of(50) {
         ("wasm".to_owned(), "{\"category\":\"Wasm\",\"WasmCall\":{\"function_name\":\"bench:gen/actor.handle\",\"params\":\"".to_owned(), format!("\"}},\"seq\":{i}}}"))
     } else {
         (

@@ -1,12 +1,15 @@
 //! `check` as a library call: read a chain and verify its integrity, on two cores.
 //!
-//! Parsing and hashing take about the same time, and an event's hash depends only on its
-//! own bytes, so a scanner thread parses events and hands them in batches over a bounded
-//! channel to the calling thread, which recomputes hashes and follows links. The channel
+//! An event's hash depends only on its own bytes, so a scanner thread parses events and
+//! hands them in batches over a bounded channel to the calling thread, which recomputes
+//! hashes and follows links. Parsing payloads costs more than hashing them, so the scanner
+//! leaves every other payload as raw text (finding its end with a vectorized search) and
+//! the hashing thread parses those: the two threads then do about equal work. The channel
 //! bounds memory: at most `QUEUE` batches of at most `BATCH_BYTES` payload bytes (or one
 //! event, if larger) are in flight.
 
-use super::{Broken, ChainError, ChainReader, Container, Event, HashAlg, IntegrityChecker};
+use super::reader::{Pending, PendingData};
+use super::{Broken, ChainError, ChainReader, Container, HashAlg, IntegrityChecker};
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -41,15 +44,17 @@ pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
 /// integrity failure (including a state chain's head mismatch) is an `Ok` with `broken`.
 pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
     let container = reader.container();
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Event>, ChainError>>(QUEUE);
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Pending>, ChainError>>(QUEUE);
+    let path = reader.name().to_owned();
     std::thread::scope(|scope| {
         scope.spawn(move || produce(reader, &tx));
         let mut checker = IntegrityChecker::new();
         for batch in rx.iter() {
             match batch {
                 Ok(events) => {
-                    for event in &events {
-                        if let Err(broken) = checker.push(event) {
+                    for pending in events {
+                        let event = pending.into_event(&path)?;
+                        if let Err(broken) = checker.push(&event) {
                             let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
                             // Dropping the receiver (on return) stops the scanner thread.
                             return Ok(CheckOutcome { container, events: checker.events() + 1, alg, broken: Some(broken) });
@@ -70,13 +75,18 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
 
 /// The scanner thread: parse and send batches until the end, an error, or the receiver
 /// hanging up.
-fn produce(reader: ChainReader, tx: &mpsc::SyncSender<Result<Vec<Event>, ChainError>>) {
+fn produce(mut reader: ChainReader, tx: &mpsc::SyncSender<Result<Vec<Pending>, ChainError>>) {
     let mut batch = Vec::with_capacity(BATCH_EVENTS);
     let mut bytes = 0;
-    for item in reader {
+    let mut defer = false;
+    while let Some(item) = reader.next_pending(defer) {
+        defer = !defer;
         match item {
             Ok(event) => {
-                bytes += event.data.len();
+                bytes += match &event.data {
+                    PendingData::Bytes(data) => data.len(),
+                    PendingData::Raw(text, _) => text.len(),
+                };
                 batch.push(event);
                 if bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
                     bytes = 0;

@@ -120,18 +120,55 @@ pub fn write_canonical(
 }
 
 /// `[1,2,3]`, as serde_json writes a byte sequence compactly.
+///
+/// Hot in `check` (every payload byte of a chain passes through here): numbers are
+/// formatted into a stack chunk with one fixed-size copy each (a table entry of digits and
+/// a comma), and the chunk goes to `out` in a few large writes instead of one per number.
 pub(crate) fn write_byte_array(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    out.write_all(b"[")?;
-    let mut first = true;
+    const CAP: usize = 2048;
+    let mut buf = [0u8; CAP + 4];
+    buf[0] = b'[';
+    let mut len = 1;
     for &b in bytes {
-        if !first {
-            out.write_all(b",")?;
+        // Flush only before an entry, so the last entry's comma is still in `buf` below.
+        if len > CAP {
+            out.write_all(&buf[..len])?;
+            len = 0;
         }
-        first = false;
-        out.write_all(DECIMAL[b as usize].as_bytes())?;
+        let (entry, n) = ENTRIES[b as usize];
+        buf[len..len + 4].copy_from_slice(&entry);
+        len += n as usize;
     }
-    out.write_all(b"]")
+    if bytes.is_empty() {
+        buf[1] = b']';
+        len = 2;
+    } else {
+        // Replace the last comma.
+        buf[len - 1] = b']';
+    }
+    out.write_all(&buf[..len])
 }
+
+/// For each byte value: its decimal digits followed by a comma (padded to 4 bytes), and
+/// the count of digits plus one.
+static ENTRIES: [([u8; 4], u8); 256] = {
+    let mut table = [([0u8; 4], 0u8); 256];
+    let mut b = 0;
+    while b < 256 {
+        let digits: [u8; 3] = [b'0' + (b / 100) as u8, b'0' + (b / 10 % 10) as u8, b'0' + (b % 10) as u8];
+        let skip = if b >= 100 { 0 } else if b >= 10 { 1 } else { 2 };
+        let mut entry = [0u8; 4];
+        let mut k = 0;
+        while skip + k < 3 {
+            entry[k] = digits[skip + k];
+            k += 1;
+        }
+        entry[k] = b',';
+        table[b] = (entry, (k + 1) as u8);
+        b += 1;
+    }
+    table
+};
 
 const BUF_LEN: usize = 4096;
 

@@ -5,7 +5,8 @@ use super::{Event, HashAlg};
 use std::fmt;
 
 /// Checks a chain fed to it event by event.
-#[derive(Debug, Default)]
+/// Cloning one gives a checker that continues from the same point (to try alternatives).
+#[derive(Debug, Default, Clone)]
 pub struct IntegrityChecker {
     alg: Option<HashAlg>,
     events: u64,

@@ -38,6 +38,41 @@ impl fmt::Display for Container {
     }
 }
 
+/// An event whose payload may still be raw text: `check` has the hashing thread parse
+/// some payloads, to share the scanning work between two cores.
+pub(crate) struct Pending {
+    pub hash: Vec<u8>,
+    pub parent_hash: Option<Vec<u8>>,
+    pub event_type: String,
+    pub data: PendingData,
+    /// The event's index, for errors found when the payload is parsed.
+    pub index: u64,
+}
+
+pub(crate) enum PendingData {
+    Bytes(Vec<u8>),
+    /// The text of a JSON byte array and zero padding ([`Input::raw_byte_array`]), and
+    /// the absolute offset of its `[`.
+    Raw(Vec<u8>, u64),
+}
+
+impl Pending {
+    /// The event, parsing a raw payload now. `path` names the file in errors.
+    pub fn into_event(self, path: &str) -> Result<Event, ChainError> {
+        let data = match self.data {
+            PendingData::Bytes(data) => data,
+            PendingData::Raw(text, offset) => {
+                let mut data = Vec::with_capacity(text.len() / 3);
+                super::scan::parse_raw_byte_array(&text, &mut data, "data").map_err(|(at, message)| {
+                    ChainError::Malformed { path: path.to_owned(), index: self.index, offset: offset + at as u64, line: None, message }
+                })?;
+                data
+            }
+        };
+        Ok(Event { hash: self.hash, parent_hash: self.parent_hash, event_type: self.event_type, data })
+    }
+}
+
 /// Where the reader is in its container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -48,9 +83,9 @@ enum State {
     /// After an event: `,` or `]`.
     ArrayNext { nested: bool },
     /// Before the `{` of a state chain.
-    StateOpen,
+    ObjectOpen,
     /// In a state chain object, before a key (`first`) or before `,`/`}`.
-    StateKey { first: bool },
+    ObjectKey { first: bool },
     /// Between JSON Lines objects.
     Lines,
     /// Between EVENT records.
@@ -72,6 +107,13 @@ pub struct ChainReader {
     saw_events: bool,
     /// State chains only: the last event's hash and type, to check the head against.
     last: Option<(Vec<u8>, String)>,
+    /// The previous payload's length: most chains' payloads are alike, so this saves
+    /// growing each new payload buffer from empty.
+    data_hint: usize,
+    /// The same for deferred payload text.
+    raw_hint: usize,
+    /// Scratch for object keys.
+    key: Vec<u8>,
 }
 
 /// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
@@ -108,7 +150,7 @@ impl ChainReader {
             Some(b'[') => (Container::JsonArray, State::ArrayOpen),
             Some(b'{') => {
                 if first_key_is_state_chain(&mut input)? {
-                    (Container::StateChain, State::StateOpen)
+                    (Container::StateChain, State::ObjectOpen)
                 } else {
                     (Container::JsonLines, State::Lines)
                 }
@@ -121,7 +163,7 @@ impl ChainReader {
                 )));
             }
         };
-        Ok(ChainReader { input, container, state, index: 0, head: None, saw_events: false, last: None })
+        Ok(ChainReader { input, container, state, index: 0, head: None, saw_events: false, last: None, data_hint: 0, raw_hint: 0, key: Vec::new() })
     }
 
     pub fn container(&self) -> Container {
@@ -144,7 +186,7 @@ impl ChainReader {
     }
 
     /// Advances the state machine until it has an event, the end, or an error.
-    fn step(&mut self) -> Result<Option<Event>, ChainError> {
+    fn step(&mut self, defer: bool) -> Result<Option<Pending>, ChainError> {
         self.input.index = self.index;
         loop {
             match self.state {
@@ -159,7 +201,7 @@ impl ChainReader {
                     }
                     Some(b'{') => {
                         self.state = State::ArrayNext { nested };
-                        return self.json_event().map(Some);
+                        return self.json_event(defer).map(Some);
                     }
                     found => return Err(self.expected("an event object or ']'", found)),
                 },
@@ -171,17 +213,17 @@ impl ChainReader {
                     Some(b',') => {
                         self.input.advance(1);
                         match self.input.skip_ws()? {
-                            Some(b'{') => return self.json_event().map(Some),
+                            Some(b'{') => return self.json_event(defer).map(Some),
                             found => return Err(self.expected("an event object", found)),
                         }
                     }
                     found => return Err(self.expected("',' or ']' after an event", found)),
                 },
-                State::StateOpen => {
+                State::ObjectOpen => {
                     self.input.expect(b'{', "'{'")?;
-                    self.state = State::StateKey { first: true };
+                    self.state = State::ObjectKey { first: true };
                 }
-                State::StateKey { first } => {
+                State::ObjectKey { first } => {
                     if !first {
                         match self.input.skip_ws()? {
                             Some(b',') => self.input.advance(1),
@@ -199,7 +241,7 @@ impl ChainReader {
                         self.state = State::Done;
                         return Ok(None);
                     }
-                    Some(b'{') => return self.json_event().map(Some),
+                    Some(b'{') => return self.json_event(defer).map(Some),
                     found => return Err(self.expected("an event object on a new line", found)),
                 },
                 State::Log => match self.input.skip_ws()? {
@@ -224,7 +266,7 @@ impl ChainReader {
     }
 
     fn after_array(&self, nested: bool) -> State {
-        if nested { State::StateKey { first: false } } else { State::Trailer }
+        if nested { State::ObjectKey { first: false } } else { State::Trailer }
     }
 
     fn expected(&self, what: &str, found: Option<u8>) -> ChainError {
@@ -248,7 +290,7 @@ impl ChainReader {
             "current_hash" if self.head.is_none() => {
                 let head = self.input.null_or_byte_array("current_hash")?;
                 self.head = Some(head);
-                self.state = State::StateKey { first: false };
+                self.state = State::ObjectKey { first: false };
             }
             "events" | "current_hash" => return Err(self.input.malformed(format!("duplicate field `{key}`"))),
             other => {
@@ -291,13 +333,13 @@ impl ChainReader {
     }
 
     /// One event object in JSON (at its `{`), fields in any order.
-    fn json_event(&mut self) -> Result<Event, ChainError> {
+    fn json_event(&mut self, defer: bool) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         input.advance(1);
         let mut hash: Option<(Vec<u8>, u64)> = None;
         let mut parent: Option<(Option<Vec<u8>>, u64)> = None;
         let mut event_type: Option<String> = None;
-        let mut data: Option<Vec<u8>> = None;
+        let mut data: Option<PendingData> = None;
         let mut first = true;
         loop {
             match input.skip_ws()? {
@@ -325,41 +367,51 @@ impl ChainReader {
             }
             first = false;
             let key_at = input.offset();
-            let key = input.string("field name")?;
+            input.key(&mut self.key)?;
             input.expect(b':', "':'")?;
-            let duplicate = match key.as_str() {
-                "hash" => hash.is_some(),
-                "parent_hash" => parent.is_some(),
-                "event_type" => event_type.is_some(),
-                "data" => data.is_some(),
+            let key = self.key.as_slice();
+            let duplicate = match key {
+                b"hash" => hash.is_some(),
+                b"parent_hash" => parent.is_some(),
+                b"event_type" => event_type.is_some(),
+                b"data" => data.is_some(),
                 _ => false,
             };
             if duplicate {
+                let key = String::from_utf8_lossy(key);
                 return Err(input.malformed_at_offset(key_at, format!("duplicate field `{key}`")));
             }
-            match key.as_str() {
-                "hash" => {
+            match key {
+                b"hash" => {
                     input.skip_ws()?;
                     let value_at = input.offset();
                     let mut h = Vec::with_capacity(32);
                     input.byte_array_value(&mut h, "hash")?;
                     hash = Some((h, value_at));
                 }
-                "parent_hash" => {
+                b"parent_hash" => {
                     input.skip_ws()?;
                     let value_at = input.offset();
                     parent = Some((input.null_or_byte_array("parent_hash")?, value_at));
                 }
-                "event_type" => match input.skip_ws()? {
+                b"event_type" => match input.skip_ws()? {
                     Some(b'"') => event_type = Some(input.string("event_type")?),
                     found => return Err(input.malformed(format!("expected a string for event_type, found {}", describe(found)))),
                 },
-                "data" => {
-                    let mut d = Vec::new();
+                b"data" if defer => {
+                    let mut text = Vec::with_capacity(self.raw_hint);
+                    let offset = input.raw_byte_array(&mut text, "data")?;
+                    self.raw_hint = text.len().min(256 * 1024);
+                    data = Some(PendingData::Raw(text, offset));
+                }
+                b"data" => {
+                    let mut d = Vec::with_capacity(self.data_hint);
                     input.byte_array_value(&mut d, "data")?;
-                    data = Some(d);
+                    self.data_hint = d.len().min(64 * 1024);
+                    data = Some(PendingData::Bytes(d));
                 }
                 other => {
+                    let other = String::from_utf8_lossy(other);
                     return Err(input.malformed_at_offset(
                         key_at,
                         format!("unknown field `{other}`, expected `hash`, `parent_hash`, `event_type` or `data`"),
@@ -376,11 +428,11 @@ impl ChainReader {
         if let Some(p) = &parent_hash {
             check_len(input, p, "parent_hash", parent_at)?;
         }
-        Ok(self.yielded(Event { hash, parent_hash, event_type, data }))
+        Ok(self.yielded(Pending { hash, parent_hash, event_type, data, index: 0 }))
     }
 
     /// One EVENT record of a run log.
-    fn log_event(&mut self) -> Result<Event, ChainError> {
+    fn log_event(&mut self) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         let header_at = input.offset();
         let header = input.line(MAX_HEX_LINE, "EVENT header")?;
@@ -433,10 +485,11 @@ impl ChainReader {
                 )));
             }
         }
-        Ok(self.yielded(Event { hash, parent_hash, event_type, data }))
+        Ok(self.yielded(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 }))
     }
 
-    fn yielded(&mut self, event: Event) -> Event {
+    fn yielded(&mut self, mut event: Pending) -> Pending {
+        event.index = self.index;
         if self.container == Container::StateChain {
             self.last = Some((event.hash.clone(), event.event_type.clone()));
         }
@@ -449,7 +502,14 @@ impl Iterator for ChainReader {
     type Item = Result<Event, ChainError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.step() {
+        self.next_pending(false).map(|item| item.and_then(|p| p.into_event(&self.input.name)))
+    }
+}
+
+impl ChainReader {
+    /// The next event, with its payload left as raw text when `defer` (JSON containers).
+    pub(crate) fn next_pending(&mut self, defer: bool) -> Option<Result<Pending, ChainError>> {
+        match self.step(defer) {
             Ok(Some(event)) => Some(Ok(event)),
             Ok(None) => None,
             Err(e) => {

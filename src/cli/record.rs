@@ -3,7 +3,7 @@
 use super::{Exit, Global, LimitArgs};
 use crate::chain::OutputFormat;
 use crate::record::{self, Answers, RecordOptions};
-use crate::runtime;
+use crate::runtime::Runtime;
 use anyhow::Context;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -48,8 +48,8 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         }
         None => Answers::default(),
     };
-    let engine = runtime::new_engine()?;
-    let loaded = runtime::load_component(&engine, &args.component)?;
+    let runtime = Runtime::new()?;
+    let loaded = runtime.load(&args.component)?;
     let options = RecordOptions {
         invocations: args.invocations,
         answers,
@@ -60,8 +60,8 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         limits: args.limits.limits(),
     };
     let summary = match &args.output {
-        None => record::record(&engine, &loaded, Box::new(BufWriter::new(std::io::stdout())), options)?,
-        Some(path) => write_whole(path, |out| record::record(&engine, &loaded, out, options))?,
+        None => record::record(&runtime, &loaded, Box::new(BufWriter::new(std::io::stdout())), options)?,
+        Some(path) => write_whole(path, |out| record::record(&runtime, &loaded, out, options))?,
     };
     for result in &summary.results {
         eprintln!("{result}");

@@ -1,27 +1,62 @@
-//! `theater-replay verify COMPONENT CHAIN`: replay the chain against the component.
+//! `theater-replay verify COMPONENT CHAIN...`: replay chains against the component.
+//!
+//! One chain given as an argument (no `--chains`, no `--shard`) prints exactly the report of
+//! that chain, as it always has. Anything else is a many-chain run ([`crate::batch`]): one
+//! verdict per chain in input order, then a summary line.
 
 use super::{Exit, Global, LimitArgs};
+use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
 use crate::replay::{self, Status, VerifyOptions};
-use crate::{report, runtime};
+use crate::report;
+use crate::runtime::Runtime;
+use crate::runtime::cache::ComponentCache;
+use anyhow::Context;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// Replay a chain against a component: every import answered from the recording, every
+/// Replay chains against a component: every import answered from the recording, every
 /// recorded export call driven, each event re-encoded, re-hashed and compared.
 ///
-/// Exit 0 verified, 1 diverged, 2 unreadable or malformed input, 3 chain integrity failure.
+/// Exit 0 every chain verified, 1 diverged, 2 unreadable or malformed input, 3 chain
+/// integrity failure; for many chains the most severe: 3 > 2 > 1 > 0.
 #[derive(clap::Args)]
 pub struct Args {
     /// The component (.wasm, or component text format).
     #[arg(value_name = "COMPONENT")]
     component: PathBuf,
-    /// The recorded chain (`-` for stdin).
-    #[arg(value_name = "CHAIN")]
-    chain: PathBuf,
-    /// `json` prints one object for scripts.
+    /// Recorded chains (`-` for stdin, only as the one chain of a run).
+    #[arg(value_name = "CHAIN", required_unless_present = "chains_dir")]
+    chain: Vec<PathBuf>,
+    /// Also every chain file (.json, .jsonl, .ndjson, .chain) under DIR, recursively,
+    /// sorted by path.
+    #[arg(long = "chains", value_name = "DIR")]
+    chains_dir: Option<PathBuf>,
+    /// `json` prints one object per chain per line, then a summary object (one chain given
+    /// as an argument: just its object).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Chains replayed at the same time [default: the machine's cores].
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+    /// Start no more chains after the first one that does not verify.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Also write a JUnit XML report to FILE: one test case per chain.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Verify only the K-th of N parts of the chains (by sorted path), e.g. `--shard 2/4`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Compile the component without the on-disk compile cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Where compiled components are cached [default: $XDG_CACHE_HOME/theater-replay or
+    /// ~/.cache/theater-replay].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -33,23 +68,124 @@ enum Format {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
-    let engine = runtime::new_engine()?;
-    let loaded = runtime::load_component(&engine, &args.component)?;
-    let chain = ChainReader::open_or_stdin(&args.chain)?;
-    let progress = progress_bar(global);
+    let cache = if args.no_cache { None } else { args.cache_dir.clone().or_else(ComponentCache::default_dir) };
+    let runtime = Runtime::with_cache(cache.map(ComponentCache::new))?;
+    if let [chain] = args.chain.as_slice()
+        && args.chains_dir.is_none()
+        && args.shard.is_none()
+    {
+        return run_one(&args, chain, &runtime, global);
+    }
+    run_many(&args, &runtime, global)
+}
+
+/// One chain: its report alone, exactly as before many-chain runs existed.
+fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
+    let loaded = runtime.load(&args.component)?;
+    let chain = ChainReader::open_or_stdin(path)?;
+    let progress = event_spinner(global);
     let options = VerifyOptions { limits: args.limits.limits(), progress: progress.clone() };
-    let outcome = replay::verify(&engine, &loaded, chain, &options);
+    let started = std::time::Instant::now();
+    let outcome = replay::verify(runtime, &loaded, chain, &options);
+    let elapsed = started.elapsed();
     if let Some(progress) = progress {
         progress.finish_and_clear();
     }
-    let name = args.chain.display().to_string();
+    let name = path.display().to_string();
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Text => write!(stdout, "{}", report::verify::human(&outcome, &name))?,
         Format::Json => writeln!(stdout, "{}", report::verify::json(&outcome, None))?,
     }
     stdout.flush()?;
-    Ok(exit_for(outcome.status))
+    let exit = exit_for(outcome.status);
+    let Some(junit) = &args.junit else { return Ok(exit) };
+    let verdict = ChainVerdict { path: path.to_path_buf(), report: outcome, elapsed };
+    let batch = BatchReport { results: vec![ChainResult::Finished(Box::new(verdict))], elapsed };
+    Ok(write_junit(junit, &args.component, &batch, exit))
+}
+
+fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
+    let mut chains = args.chain.clone();
+    if let Some(dir) = &args.chains_dir {
+        let found = batch::chains_in_dir(dir)?;
+        if found.is_empty() {
+            // Almost surely a wrong path in a CI script; "0 chains, all fine" would hide it.
+            anyhow::bail!(
+                "{}: no chain files in it (looked for .{} files)",
+                dir.display(),
+                batch::CHAIN_EXTENSIONS.join(", .")
+            );
+        }
+        chains.extend(found);
+    }
+    if chains.len() > 1 && chains.iter().any(|c| c.as_os_str() == "-") {
+        anyhow::bail!("`-` (stdin) can only be the one chain of a run");
+    }
+    if let Some(shard) = args.shard {
+        // A shard may be empty (more CI jobs than chains): that is success, not an error.
+        chains = shard.select(chains);
+    }
+    let loaded = runtime.load(&args.component)?;
+
+    let progress = chain_bar(global, chains.len());
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    let options = BatchOptions { limits: args.limits.limits(), jobs, fail_fast: args.fail_fast, progress: progress.clone() };
+    let mut stdout = std::io::stdout().lock();
+    // A failed write (closed pipe) must not stop the replays mid-run: keep the first error
+    // and report it at the end.
+    let mut write_error: Option<std::io::Error> = None;
+    let batch = batch::verify_many(runtime, &loaded, &chains, &options, |verdict| {
+        if write_error.is_some() {
+            return;
+        }
+        let name = verdict.path.display().to_string();
+        let text = match args.format {
+            Format::Text => report::verify::human(&verdict.report, &name),
+            Format::Json => format!("{}\n", report::verify::json(&verdict.report, Some(&name))),
+        };
+        // Drawn around the bar so lines and bar do not garble each other on a terminal.
+        let mut write = || stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+        let result = match &progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        };
+        write_error = result.err();
+    });
+    if let Some(progress) = progress {
+        progress.finish_and_clear();
+    }
+    let summary = batch.summary();
+    let last = match args.format {
+        Format::Text => report::verify::summary_human(&summary),
+        Format::Json => format!("{}\n", report::verify::summary_json(&summary)),
+    };
+    if write_error.is_none() {
+        write_error = stdout.write_all(last.as_bytes()).and_then(|()| stdout.flush()).err();
+    }
+    let exit = batch.worst().map_or(Exit::Success, exit_for);
+    let exit = match &args.junit {
+        Some(junit) => write_junit(junit, &args.component, &batch, exit),
+        None => exit,
+    };
+    match write_error {
+        Some(e) => Err(e).context("cannot write to stdout"),
+        None => Ok(exit),
+    }
+}
+
+/// Writes the JUnit file; failing to is an error of the run (exit 2 unless worse happened).
+fn write_junit(path: &Path, component: &Path, batch: &BatchReport, exit: Exit) -> Exit {
+    let written = report::junit::render(&component.display().to_string(), batch)
+        .map_err(anyhow::Error::from)
+        .and_then(|xml| std::fs::write(path, xml).map_err(anyhow::Error::from));
+    match written {
+        Ok(()) => exit,
+        Err(e) => {
+            eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
+            most_severe(exit, Exit::BadInput)
+        }
+    }
 }
 
 /// The exit code of a verdict.
@@ -62,15 +198,43 @@ pub fn exit_for(status: Status) -> Exit {
     }
 }
 
-/// A bar on stderr, only for a person watching a terminal.
-fn progress_bar(global: &Global) -> Option<indicatif::ProgressBar> {
-    if global.quiet || !std::io::stderr().is_terminal() {
+/// The more severe of two exit codes, by the order of [`batch::severity`] (3 > 2 > 1 > 0).
+fn most_severe(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Success => batch::severity(Status::Verified),
+        Exit::Differ => batch::severity(Status::Diverged),
+        Exit::BadInput => batch::severity(Status::Error),
+        Exit::Integrity => batch::severity(Status::Broken),
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn show_progress(global: &Global) -> bool {
+    !global.quiet && std::io::stderr().is_terminal()
+}
+
+/// One chain: a spinner of events replayed, only for a person watching a terminal.
+fn event_spinner(global: &Global) -> Option<indicatif::ProgressBar> {
+    if !show_progress(global) {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
     if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} replaying: event {pos} ({per_sec}) {elapsed}") {
         bar.set_style(style);
     }
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    Some(bar)
+}
+
+/// Many chains: one bar for the whole run, chains done of total.
+fn chain_bar(global: &Global, total: usize) -> Option<indicatif::ProgressBar> {
+    if !show_progress(global) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} chains  {elapsed} (eta {eta})") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
 }

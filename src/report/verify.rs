@@ -91,3 +91,28 @@ pub fn json(report: &VerifyReport, path: Option<&str>) -> String {
     }
     value.to_string()
 }
+
+/// The last line of a many-chain run, for people. Ends with a newline.
+pub fn summary_human(s: &crate::batch::Summary) -> String {
+    let chains = if s.chains == 1 { "chain" } else { "chains" };
+    let mut out = format!(
+        "summary: {} {chains}: {} verified, {} diverged, {} broken, {} error",
+        s.chains, s.verified, s.diverged, s.broken, s.error
+    );
+    if s.not_run > 0 {
+        let _ = write!(out, ", {} not run (--fail-fast)", s.not_run);
+    }
+    out.push('\n');
+    out
+}
+
+/// The last line of a many-chain run for scripts: `{"summary":{"chains":N,...}}`, fields in
+/// a fixed order, no newline.
+pub fn summary_json(s: &crate::batch::Summary) -> String {
+    // A struct, not `json!`: serde_json's maps sort their keys, and `chains` should lead.
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        summary: &'a crate::batch::Summary,
+    }
+    serde_json::to_string(&Line { summary: s }).unwrap_or_default()
+}

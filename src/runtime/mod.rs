@@ -1,6 +1,7 @@
 //! The wasmtime side: an engine configured for deterministic execution, component loading,
 //! resource limits, the import interceptor ([`imports`]) and the export driver ([`exports`]).
 
+pub mod cache;
 pub mod exports;
 pub mod imports;
 
@@ -43,6 +44,36 @@ pub struct Loaded {
     pub sha256: String,
 }
 
+/// The engine every replay and recording of a run shares, with the one clock that gives
+/// guests their deadlines (one ticker per engine: several would advance its epoch faster).
+pub struct Runtime {
+    pub engine: Engine,
+    _ticker: EpochTicker,
+    /// Compiled components on disk; `None` compiles every time.
+    cache: Option<cache::ComponentCache>,
+}
+
+impl Runtime {
+    pub fn new() -> anyhow::Result<Runtime> {
+        Runtime::with_cache(None)
+    }
+
+    /// A runtime that keeps compiled components in `cache` (see [`cache`]).
+    pub fn with_cache(cache: Option<cache::ComponentCache>) -> anyhow::Result<Runtime> {
+        let engine = new_engine()?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime { engine, _ticker: ticker, cache })
+    }
+
+    /// Reads and compiles a component for this runtime (or takes it from the cache).
+    pub fn load(&self, path: &Path) -> Result<Loaded, LoadError> {
+        match &self.cache {
+            Some(cache) => cache.load(&self.engine, path).map(|(loaded, _)| loaded),
+            None => load_component(&self.engine, path),
+        }
+    }
+}
+
 /// An engine set up so that the same inputs give the same execution: NaNs canonicalized,
 /// relaxed SIMD deterministic, no threads; epoch interruption for timeouts.
 pub fn new_engine() -> anyhow::Result<Engine> {
@@ -59,22 +90,32 @@ pub fn new_engine() -> anyhow::Result<Engine> {
 
 /// Reads and compiles a component.
 pub fn load_component(engine: &Engine, path: &Path) -> Result<Loaded, LoadError> {
-    let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: shown.clone(), source })?;
+    let (bytes, sha256) = read_component(path)?;
+    let component = compile_bytes(engine, &bytes, path)?;
+    Ok(Loaded { component, sha256 })
+}
+
+/// A component's bytes and their SHA-256 (lowercase hex).
+fn read_component(path: &Path) -> Result<(Vec<u8>, String), LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let is_component = wasmparser::Parser::is_component(&bytes);
+    Ok((bytes, sha256))
+}
+
+/// Compiles a component from its binary or text bytes; `path` names it in errors.
+fn compile_bytes(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component, LoadError> {
+    let shown = path.display().to_string();
+    let is_component = wasmparser::Parser::is_component(bytes);
     let is_text = bytes.iter().take(256).all(|b| b.is_ascii());
     if !is_component && !is_text {
-        let message = if wasmparser::Parser::is_core_wasm(&bytes) {
+        let message = if wasmparser::Parser::is_core_wasm(bytes) {
             "it is a core module; build a component (e.g. `wasm-tools component new`)".to_string()
         } else {
             "the file does not start with the WebAssembly magic bytes".to_string()
         };
         return Err(LoadError::NotAComponent { path: shown, message });
     }
-    let component = Component::new(engine, &bytes)
-        .map_err(|e| LoadError::NotAComponent { path: shown, message: one_line(&e.into()) })?;
-    Ok(Loaded { component, sha256 })
+    Component::new(engine, bytes).map_err(|e| LoadError::NotAComponent { path: shown, message: one_line(&e.into()) })
 }
 
 /// Store limits for memory; growth beyond them traps (rather than failing quietly) so the
@@ -92,7 +133,7 @@ pub struct EpochTicker {
 }
 
 impl EpochTicker {
-    pub fn start(engine: &Engine) -> EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let engine = engine.clone();
         let flag = stop.clone();
@@ -163,7 +204,8 @@ pub fn describe_trap(err: &wasmtime::Error, limits: &Limits) -> TrapInfo {
             "the call ran longer than the {}s timeout (--timeout); the guest may loop forever",
             limits.timeout.as_secs_f64()
         ))
-    } else if format!("{err:?}").contains("forcing a memory growth failure to be a trap") {
+    } else if format!("{err:?}").contains("forcing trap when growing memory") {
+        // StoreLimits' message in wasmtime 48 (pinned); tests/verify.rs catches a change.
         Some(format!(
             "the guest tried to grow its memory beyond the {} MiB limit (--max-memory)",
             limits.max_memory_bytes >> 20

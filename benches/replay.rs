@@ -1,0 +1,370 @@
+//! `cargo bench --bench replay`: replay speed on a long chain of small host calls, and the
+//! replay's time against the recording's for the same run (issue 3, "Speed").
+//!
+//! Records `run(N)` of fixtures/components/chatty.wat (one export call making N calls of
+//! `demo:bench/host#tick`, so N + 3 events with the recording header, the call and the
+//! result) into a temporary file, in both containers `record` writes, then replays each
+//! chain with `verify` (which must verify) and prints, per container: the recording time,
+//! the replay time, the replay's events per second and the replay/record ratio.
+//! Targets: at least 500,000 events/s replayed; a replay no slower than 1.2x its recording.
+//!
+//! Then it splits one event's replay cost into the stages the replay runs (chain reading,
+//! integrity hash, payload decode, value conversion, re-encode and re-hash, summary, the
+//! wasmtime host call), each timed alone on the same chain, and the record side's extra
+//! stages (answers parsing, WAVE parsing, chain writing).
+//!
+//! Times are the best of BENCH_RUNS (default 3) runs. BENCH_CALLS overrides N (default
+//! 200,000); BENCH_BREAKDOWN=0 skips the split.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::hint::black_box;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use theater_replay::chain::{
+    ChainReader, ChainWriter, Event, HashAlg, IntegrityChecker, OutputFormat, canonical_hash, write_canonical,
+};
+use theater_replay::payload::Payload;
+use theater_replay::record::{Answers, RecordOptions, record};
+use theater_replay::replay::{Status, VerifyOptions, verify};
+use theater_replay::runtime::{EpochTicker, Limits, Loaded, Runtime, exports};
+use theater_replay::values::{NoResources, decode_args, encode_args};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Linker, Type, Val};
+use wasmtime::{Engine, Store};
+
+const TICK_KEY: &str = "demo:bench/host#tick";
+const TARGET_EVENTS_PER_SEC: f64 = 500_000.0;
+const TARGET_RATIO: f64 = 1.2;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The answer to `tick(i)`: small, varied numbers.
+fn tick_answer(i: u64) -> u64 {
+    (i * 7 + 3) % 1000
+}
+
+fn main() {
+    let calls = env_or("BENCH_CALLS", 200_000);
+    let runs = env_or("BENCH_RUNS", 3).max(1) as usize;
+    let component = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components/chatty.wat");
+    let runtime = Runtime::new().expect("engine");
+    let t = Instant::now();
+    let loaded = runtime.load(&component).expect("chatty.wat compiles");
+    eprintln!("compiled {} in {:.2} s", component.display(), t.elapsed().as_secs_f64());
+
+    let answers_json = answers_json(calls);
+    let expected_sum: u64 = (0..calls).map(tick_answer).sum();
+    let events = calls + 3;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    println!(
+        "replay bench: chatty.wat run({calls}) = {events} events ({calls} host calls), best of {runs} run(s), {} core(s)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!(
+        "| container  | chain MB | record s | replay s | replay events/s | replay/record | targets (>= 500k/s, <= 1.2x) |"
+    );
+    println!(
+        "| ---------- | -------: | -------: | -------: | --------------: | ------------: | ---------------------------- |"
+    );
+    let mut chains = Vec::new();
+    for (format, name) in [(OutputFormat::JsonArray, "json-array"), (OutputFormat::JsonLines, "json-lines")] {
+        let path = dir.path().join(format!("chatty.{name}"));
+        let record_time = best_of(runs, || {
+            // Answers are parsed outside the timed recording (see the split below).
+            let answers = Answers::from_json(&answers_json).expect("answers");
+            let out = Box::new(BufWriter::new(File::create(&path).expect("create chain")));
+            let options = RecordOptions {
+                invocations: vec![format!("run({calls})")],
+                answers,
+                format,
+                limits: Limits::default(),
+            };
+            let t = Instant::now();
+            let summary = record(&runtime, &loaded, out, options).expect("record");
+            let elapsed = t.elapsed();
+            assert_eq!(summary.events, events);
+            assert_eq!(summary.results, vec![expected_sum.to_string()]);
+            elapsed
+        });
+        let size = std::fs::metadata(&path).expect("chain written").len();
+        let replay_time = best_of(runs, || {
+            let t = Instant::now();
+            let chain = ChainReader::open(&path).expect("open chain");
+            let report = verify(&runtime, &loaded, chain, &VerifyOptions::default());
+            let elapsed = t.elapsed();
+            assert_eq!(report.status, Status::Verified, "{report:?}");
+            assert_eq!(report.events_verified, events);
+            elapsed
+        });
+        let rate = events as f64 / replay_time.as_secs_f64();
+        let ratio = replay_time.as_secs_f64() / record_time.as_secs_f64();
+        let verdict = format!(
+            "{} / {}",
+            if rate >= TARGET_EVENTS_PER_SEC { "rate met" } else { "rate MISSED" },
+            if ratio <= TARGET_RATIO { "ratio met" } else { "ratio MISSED" }
+        );
+        println!(
+            "| {name:<10} | {:>8.1} | {:>8.3} | {:>8.3} | {:>15} | {:>12.2}x | {verdict:<28} |",
+            size as f64 / 1e6,
+            record_time.as_secs_f64(),
+            replay_time.as_secs_f64(),
+            thousands(rate),
+            ratio
+        );
+        chains.push((name, path));
+    }
+
+    if env_or("BENCH_BREAKDOWN", 1) != 0 {
+        breakdown(&runtime, &loaded, &chains, &answers_json, calls, runs);
+    }
+}
+
+/// `{"demo:bench/host#tick": ["3", "10", ...]}` with one answer per call.
+fn answers_json(calls: u64) -> String {
+    let answers: Vec<String> = (0..calls).map(|i| tick_answer(i).to_string()).collect();
+    serde_json::to_string(&serde_json::json!({ TICK_KEY: answers })).expect("answers JSON")
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..runs).map(|_| f()).min().unwrap_or_default()
+}
+
+/// Times `f` over all items, best of `runs`, in nanoseconds per item.
+fn per_item<T>(runs: usize, items: &[T], mut f: impl FnMut(&T)) -> f64 {
+    let best = best_of(runs, || {
+        let t = Instant::now();
+        for item in items {
+            f(item);
+        }
+        t.elapsed()
+    });
+    best.as_nanos() as f64 / items.len().max(1) as f64
+}
+
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The parameter and result types of the `tick` import.
+fn tick_types(loaded: &Loaded, engine: &Engine) -> (Vec<Type>, Vec<Type>) {
+    for (_, import) in loaded.component.component_type().imports(engine) {
+        if let ComponentItem::ComponentInstance(instance) = import.ty {
+            for (name, item) in instance.exports(engine) {
+                if let (ComponentItem::ComponentFunc(func), "tick") = (item.ty, name) {
+                    return (func.params().map(|(_, t)| t).collect(), func.results().collect());
+                }
+            }
+        }
+    }
+    panic!("chatty.wat imports no tick")
+}
+
+/// Runs `run(calls)` with `tick` defined by `define`, returning ns per host call.
+fn raw_host_calls(engine: &Engine, loaded: &Loaded, calls: u64, runs: usize, define: impl Fn(&mut Linker<()>)) -> f64 {
+    let mut linker = Linker::new(engine);
+    define(&mut linker);
+    let best = best_of(runs, || {
+        let mut store = Store::new(engine, ());
+        store.set_epoch_deadline(EpochTicker::ticks(Duration::from_secs(60)));
+        let instance = linker.instantiate(&mut store, &loaded.component).expect("instantiate");
+        let func = exports::find(&mut store, &instance, "run").expect("run");
+        let mut results = vec![Val::U64(0)];
+        let t = Instant::now();
+        func.call(&mut store, &[Val::U32(calls as u32)], &mut results).expect("run");
+        let elapsed = t.elapsed();
+        assert_eq!(results[0], Val::U64((0..calls).sum()));
+        elapsed
+    });
+    best.as_nanos() as f64 / calls as f64
+}
+
+/// Where one event's time goes: each stage the replay (and the recording) runs per host
+/// call, timed alone over the same chain.
+fn breakdown(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    chains: &[(&str, PathBuf)],
+    answers_json: &str,
+    calls: u64,
+    runs: usize,
+) {
+    let engine = &runtime.engine;
+    let (param_types, result_types) = tick_types(loaded, engine);
+    println!();
+    println!("per-event split of the work (ns per event, each stage timed alone, best of {runs}):");
+    println!();
+
+    // Reading: container scan + byte-array decoding into `Event`s.
+    let mut read = Vec::new();
+    for (name, path) in chains {
+        let best = best_of(runs, || {
+            let t = Instant::now();
+            let mut n = 0u64;
+            for event in ChainReader::open(path).expect("open") {
+                black_box(event.expect("event"));
+                n += 1;
+            }
+            assert_eq!(n, calls + 3);
+            t.elapsed()
+        });
+        read.push((name, best.as_nanos() as f64 / (calls + 3) as f64));
+    }
+    let events: Vec<Event> = ChainReader::open(&chains[0].1).expect("open").map(|e| e.expect("event")).collect();
+    // The host-call events only: what the per-call stages see.
+    let host_events: Vec<&Event> = events.iter().filter(|e| e.event_type.ends_with("/tick")).collect();
+    let payloads: Vec<Payload> = host_events.iter().map(|e| Payload::decode(&e.data).expect("payload")).collect();
+
+    let integrity = per_item(runs, &[()], |_| {
+        let mut checker = IntegrityChecker::new();
+        for event in &events {
+            checker.push(event).expect("intact");
+        }
+    }) / events.len() as f64;
+    let json_value = per_item(runs, &host_events, |e| {
+        black_box(serde_json::from_slice::<Value>(&e.data).expect("json"));
+    });
+    let decode = per_item(runs, &host_events, |e| {
+        black_box(Payload::decode(&e.data).expect("payload"));
+    });
+    let decode_output = per_item(runs, &payloads, |p| {
+        let Payload::HostFunction { output, .. } = p else { unreachable!() };
+        black_box(decode_args(output, &result_types, &mut NoResources).expect("answer"));
+    });
+    let encode_input = per_item(runs, &[()], |_| {
+        for i in 0..calls as u32 {
+            black_box(encode_args(&[Val::U32(i)], &param_types, &mut NoResources).expect("input"));
+        }
+    }) / calls as f64;
+    let types = per_item(runs, &[()], |_| {
+        for _ in 0..calls {
+            // What on_call does with its ComponentFunc: two Vec<Type> per call.
+            let p: Vec<Type> = param_types.to_vec();
+            let r: Vec<Type> = result_types.to_vec();
+            black_box((p, r));
+        }
+    }) / calls as f64;
+    let encode = per_item(runs, &payloads, |p| {
+        black_box(p.encode());
+    });
+    let head = host_events[0].hash.clone();
+    let rehash = per_item(runs, &host_events, |e| {
+        black_box(canonical_hash(HashAlg::Sha256, Some(&head), &e.event_type, &e.data));
+    });
+    // Hash #2 split: building the canonical text alone, and SHA-256 alone over it.
+    let canonical: Vec<Vec<u8>> = host_events
+        .iter()
+        .map(|e| {
+            let mut text = Vec::new();
+            write_canonical(&mut text, Some(&head), &e.event_type, &e.data).expect("canonical");
+            text
+        })
+        .collect();
+    let canonical_len = canonical.iter().map(Vec::len).sum::<usize>() as f64 / canonical.len() as f64;
+    let mut scratch = Vec::with_capacity(4096);
+    let canonical_text = per_item(runs, &host_events, |e| {
+        scratch.clear();
+        write_canonical(&mut scratch, Some(&head), &e.event_type, &e.data).expect("canonical");
+        black_box(&scratch);
+    });
+    let sha_only = per_item(runs, &canonical, |text| {
+        black_box(Sha256::digest(text));
+    });
+    let event_type = per_item(runs, &payloads, |p| {
+        black_box(p.event_type());
+    });
+    let clones = per_item(runs, &payloads, |p| {
+        // on_call clones the HostCall and the output into the `actual` payload; matched()
+        // clones the event type and the hash.
+        let Payload::HostFunction { call, output, .. } = p else { unreachable!() };
+        black_box((call.clone(), output.clone(), host_events[0].event_type.clone(), head.clone()));
+    });
+    let summary = per_item(runs, &payloads, |p| {
+        black_box(p.summary());
+    });
+
+    // The wasmtime side: the same guest loop with a host function that does nothing.
+    let dynamic = raw_host_calls(engine, loaded, calls, runs, |linker| {
+        linker
+            .instance("demo:bench/host")
+            .expect("instance")
+            .func_new("tick", |_store, _ty, params, results| {
+                results[0] = params[0].clone();
+                Ok(())
+            })
+            .expect("func_new");
+    });
+    let typed = raw_host_calls(engine, loaded, calls, runs, |linker| {
+        linker
+            .instance("demo:bench/host")
+            .expect("instance")
+            .func_wrap("tick", |_store, (i,): (u32,)| Ok((i,)))
+            .expect("func_wrap");
+    });
+
+    // Record-only stages.
+    let answers_parse = per_item(runs, &[()], |_| {
+        black_box(Answers::from_json(answers_json).expect("answers"));
+    }) / calls as f64;
+    let texts: Vec<String> = (0..calls).map(|i| tick_answer(i).to_string()).collect();
+    let wave = per_item(runs, &texts, |text| {
+        black_box(wasmtime::component::wasm_wave::from_str::<Val>(&result_types[0], text).expect("wave"));
+    });
+    let new_linked = per_item(runs, &payloads, |p| {
+        black_box(Event::new_linked(HashAlg::Sha256, Some(&head), p.event_type(), p.encode()));
+    });
+    let write = per_item(runs, &[()], |_| {
+        let mut writer = ChainWriter::new(Vec::with_capacity(64 << 20), OutputFormat::JsonLines);
+        for event in &events {
+            writer.write(event).expect("write");
+        }
+        black_box(writer.finish().expect("finish"));
+    }) / events.len() as f64;
+
+    let row = |stage: &str, ns: f64, note: &str| println!("| {stage:<46} | {ns:>8.0} | {note}");
+    println!("| stage (replay, per host-call event)            | ns/event | note");
+    println!("| ---------------------------------------------- | -------: | ----");
+    for (name, ns) in &read {
+        row(&format!("read chain ({name}): scan + byte arrays -> Event"), *ns, "ChainReader::next");
+    }
+    row("integrity check (hash #1)", integrity, "IntegrityChecker::push: canonical form + SHA-256");
+    row("payload decode", decode, "Payload::decode (all of it)");
+    row("  of which bytes -> serde_json::Value", json_value, "serde_json::from_slice");
+    row("encode guest args -> typed JSON", encode_input, "values::encode_args([U32])");
+    row("decode recorded answer -> Val", decode_output, "values::decode_args([u32])");
+    row("param/result type vectors", types, "ty.params()/results() collected per call");
+    row("re-encode payload", encode, "Payload::encode (serde_json::to_vec)");
+    row("re-hash (hash #2)", rehash, "canonical_hash SHA-256");
+    row(
+        &format!("  of which canonical text ({canonical_len:.0} B) -> Vec"),
+        canonical_text,
+        "write_canonical into a reused Vec",
+    );
+    row("  of which SHA-256 alone over that text", sha_only, "sha2::Sha256::digest");
+    row("event_type string", event_type, "format!(iface/func), once per reproduces()");
+    row("clones (HostCall, output, type, head)", clones, "on_call + matched");
+    row("summary for the recent-events ring", summary, "Payload::summary in matched()");
+    row("wasmtime host call, func_new (Val)", dynamic, "guest loop + dynamic host call, no-op host");
+    row("wasmtime host call, func_wrap (typed)", typed, "same, typed host function (for comparison)");
+    println!();
+    println!("| stage (record only, per host-call event)       | ns/event | note");
+    println!("| ---------------------------------------------- | -------: | ----");
+    row("answers file parse", answers_parse, "Answers::from_json (outside the timed recording)");
+    row("WAVE parse of the answer", wave, "wasm_wave::from_str::<Val>");
+    row("payload encode + hash", new_linked, "Event::new_linked(event_type(), encode())");
+    row("chain write (compact line, in memory)", write, "ChainWriter::write");
+}

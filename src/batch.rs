@@ -1,0 +1,408 @@
+//! Many chains against one component in one run, the way CI gates a release on "this build
+//! replays every golden chain we keep": the component is compiled once, chains are replayed
+//! in parallel (each in its own store, by [`replay::verify`]), and verdicts come back in input
+//! order whatever order they finish in.
+//!
+//! Also here: which files of a directory are chains ([`chains_in_dir`]), the deterministic
+//! split of a chain set across CI jobs ([`Shard`]), the counts of a run ([`Summary`]) and the
+//! order of severity that gives a run its one exit code ([`severity`]).
+
+use crate::chain::ChainReader;
+use crate::replay::{self, BrokenAt, Status, VerifyOptions, VerifyReport};
+use crate::runtime::{Limits, Loaded, Runtime};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// File name extensions taken as chains when a directory is given (`--chains DIR`).
+pub const CHAIN_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "chain"];
+
+/// How severe a verdict is, for the one exit code of a run: broken (3) > error (2) >
+/// diverged (1) > verified (0). A chain that fails its own integrity check is worst: the
+/// evidence itself is untrustworthy. An error (unreadable input) is next: nothing was proved
+/// either way. A divergence is a real, well-evidenced behaviour change.
+pub fn severity(status: Status) -> u8 {
+    match status {
+        Status::Verified => 0,
+        Status::Diverged => 1,
+        Status::Error => 2,
+        Status::Broken => 3,
+    }
+}
+
+/// `K/N`: the K-th (1-based) of N disjoint parts of a chain set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based, at most `count`.
+    pub index: usize,
+    pub count: usize,
+}
+
+/// Why a `--shard` value is not `K/N` with 1 <= K <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}`: {why} (expected K/N with 1 <= K <= N, e.g. 2/4)")]
+pub struct ShardError {
+    text: String,
+    why: &'static str,
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let err = |why| ShardError { text: text.to_string(), why };
+        let (k, n) = text.split_once('/').ok_or_else(|| err("no `/`"))?;
+        // `usize::from_str` takes a leading `+`; a shard spec has plain digits only.
+        let number = |s: &str| {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err("K and N must be whole numbers"));
+            }
+            s.parse::<usize>().map_err(|_| err("number too large"))
+        };
+        let (index, count) = (number(k)?, number(n)?);
+        if count == 0 {
+            return Err(err("N must be at least 1"));
+        }
+        if index == 0 || index > count {
+            return Err(err("K must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// The chains of this shard, in their input order. Membership depends only on a chain's
+    /// rank among all the chains' paths sorted (round robin by rank), so every job of a
+    /// matrix computes the same partition without talking to the others, the parts are
+    /// disjoint and together cover the set, and their sizes differ by at most one.
+    pub fn select(&self, chains: Vec<PathBuf>) -> Vec<PathBuf> {
+        let mut order: Vec<usize> = (0..chains.len()).collect();
+        // Stable: duplicates given twice keep their relative order.
+        order.sort_by(|&a, &b| chains[a].cmp(&chains[b]));
+        let mut keep = vec![false; chains.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            keep[i] = rank % self.count == self.index - 1;
+        }
+        chains.into_iter().zip(keep).filter_map(|(path, keep)| keep.then_some(path)).collect()
+    }
+}
+
+/// Why a chain directory could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot list chains: {source}")]
+pub struct ListError {
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+/// Every chain file under `dir` (recursively; hidden files and directories skipped), sorted
+/// by path. A chain file is one whose extension is in [`CHAIN_EXTENSIONS`].
+pub fn chains_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let error = |source| ListError { path: current.display().to_string(), source };
+        for entry in std::fs::read_dir(&current).map_err(error)? {
+            let entry = entry.map_err(error)?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            // Follows symlinks: a directory of golden chains may well link to shared ones.
+            let meta = std::fs::metadata(&path).map_err(error)?;
+            if meta.is_dir() {
+                pending.push(path);
+            } else if meta.is_file() && has_chain_extension(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn has_chain_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| CHAIN_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))
+}
+
+/// Settings of a many-chain run.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    pub limits: Limits,
+    /// Chains replayed at the same time.
+    pub jobs: NonZeroUsize,
+    /// Start no chain after the first one that does not verify.
+    pub fail_fast: bool,
+    /// Advanced by one per finished chain, in finishing order; drawn by its owner.
+    pub progress: Option<ProgressBar>,
+}
+
+/// The verdict on one chain of a run.
+#[derive(Debug, Clone)]
+pub struct ChainVerdict {
+    pub path: PathBuf,
+    pub report: VerifyReport,
+    /// Wall-clock time of this chain's replay (opening the file included).
+    pub elapsed: Duration,
+}
+
+/// One chain of a run: replayed, or not started because `--fail-fast` stopped the run.
+#[derive(Debug, Clone)]
+pub enum ChainResult {
+    /// Boxed: a report is large, and a run may hold many not-run entries.
+    Finished(Box<ChainVerdict>),
+    NotRun(PathBuf),
+}
+
+impl ChainResult {
+    pub fn path(&self) -> &Path {
+        match self {
+            ChainResult::Finished(v) => &v.path,
+            ChainResult::NotRun(path) => path,
+        }
+    }
+}
+
+/// Everything a many-chain run found out, one result per chain in input order.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    pub results: Vec<ChainResult>,
+    pub elapsed: Duration,
+}
+
+/// The counts of a run. Serialized with fields in this order (scripts may diff it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub chains: usize,
+    pub verified: usize,
+    pub diverged: usize,
+    pub broken: usize,
+    pub error: usize,
+    /// Not started because `--fail-fast` stopped the run.
+    pub not_run: usize,
+}
+
+impl BatchReport {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary { chains: self.results.len(), ..Summary::default() };
+        for result in &self.results {
+            match result {
+                ChainResult::NotRun(_) => s.not_run += 1,
+                ChainResult::Finished(v) => match v.report.status {
+                    Status::Verified => s.verified += 1,
+                    Status::Diverged => s.diverged += 1,
+                    Status::Broken => s.broken += 1,
+                    Status::Error => s.error += 1,
+                },
+            }
+        }
+        s
+    }
+
+    /// The most severe verdict by [`severity`]; `None` when no chain was replayed.
+    pub fn worst(&self) -> Option<Status> {
+        self.results
+            .iter()
+            .filter_map(|r| match r {
+                ChainResult::Finished(v) => Some(v.report.status),
+                ChainResult::NotRun(_) => None,
+            })
+            .max_by_key(|&s| severity(s))
+    }
+}
+
+/// Who may start the next chain. One lock for both fields, so that once a failure has
+/// stopped the run no chain is started after it, and the started chains are always a prefix
+/// of the input (the verdicts can then be written in input order without waiting on gaps).
+struct Claims {
+    next: usize,
+    stopped: bool,
+}
+
+/// Replays every chain in `chains` against `loaded` on up to `options.jobs` threads.
+///
+/// `on_verdict` is called on the calling thread for each finished chain, in input order, as
+/// soon as every chain before it has finished: a caller can stream results while the run goes
+/// on. The returned report has one result per chain, in input order.
+pub fn verify_many(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    chains: &[PathBuf],
+    options: &BatchOptions,
+    mut on_verdict: impl FnMut(&ChainVerdict),
+) -> BatchReport {
+    let start = Instant::now();
+    let jobs = options.jobs.get().min(chains.len()).max(1);
+    let claims = Mutex::new(Claims { next: 0, stopped: false });
+    let (tx, rx) = mpsc::channel::<(usize, ChainVerdict)>();
+    let mut finished: Vec<Option<ChainVerdict>> = vec![None; chains.len()];
+
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let claims = &claims;
+            scope.spawn(move || {
+                while let Some(i) = claim(claims, chains.len()) {
+                    let verdict = verify_one(runtime, loaded, &chains[i], &options.limits);
+                    if options.fail_fast && verdict.report.status != Status::Verified {
+                        lock(claims).stopped = true;
+                    }
+                    if let Some(progress) = &options.progress {
+                        progress.inc(1);
+                    }
+                    // The receiver lives until every sender is gone; a send cannot fail.
+                    let _ = tx.send((i, verdict));
+                }
+            });
+        }
+        // Only the workers' senders remain: the loop below ends when the last worker does.
+        drop(tx);
+        let mut next_out = 0;
+        let mut waiting = BTreeMap::new();
+        for (i, verdict) in rx {
+            waiting.insert(i, verdict);
+            while let Some(verdict) = waiting.remove(&next_out) {
+                on_verdict(&verdict);
+                finished[next_out] = Some(verdict);
+                next_out += 1;
+            }
+        }
+        // Started chains are a prefix, so nothing should be left; should that ever change,
+        // still hand everything out in input order rather than drop it.
+        for (i, verdict) in waiting {
+            on_verdict(&verdict);
+            finished[i] = Some(verdict);
+        }
+    });
+
+    let results = chains
+        .iter()
+        .zip(finished)
+        .map(|(path, verdict)| match verdict {
+            Some(verdict) => ChainResult::Finished(Box::new(verdict)),
+            None => ChainResult::NotRun(path.clone()),
+        })
+        .collect();
+    BatchReport { results, elapsed: start.elapsed() }
+}
+
+/// The index of the next chain to start, or `None` when all `total` are taken or the run
+/// stopped.
+fn claim(claims: &Mutex<Claims>, total: usize) -> Option<usize> {
+    let mut claims = lock(claims);
+    if claims.stopped || claims.next >= total {
+        return None;
+    }
+    let i = claims.next;
+    claims.next += 1;
+    Some(i)
+}
+
+/// The claims stay consistent even if a worker panicked holding the lock (both fields are
+/// written in single steps), so a poisoned lock is simply taken over.
+fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
+    claims.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Replays one chain. Every failure becomes that chain's verdict, never the run's: a chain
+/// that cannot be opened is an error, and a panic while replaying it (a bug of ours, which
+/// the default hook still prints) is an error for that chain rather than the end of the run.
+pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, limits: &Limits) -> ChainVerdict {
+    let start = Instant::now();
+    let report = match ChainReader::open_or_stdin(path) {
+        Ok(chain) => {
+            let options = VerifyOptions { limits: *limits, progress: None };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay::verify(runtime, loaded, chain, &options)))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_string());
+                    failed_report(loaded, Status::Error, None, Some(format!("internal error while replaying: {what}")))
+                })
+        }
+        Err(e) => match e.integrity() {
+            Some(b) => failed_report(
+                loaded,
+                Status::Broken,
+                Some(BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }),
+                None,
+            ),
+            None => failed_report(loaded, Status::Error, None, Some(e.to_string())),
+        },
+    };
+    ChainVerdict { path: path.to_path_buf(), report, elapsed: start.elapsed() }
+}
+
+fn failed_report(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
+    VerifyReport {
+        status,
+        events_verified: 0,
+        hash: None,
+        component_sha256: Some(loaded.sha256.clone()),
+        recorded_component_sha256: None,
+        divergence: None,
+        broken,
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs() {
+        assert_eq!("1/1".parse(), Ok(Shard { index: 1, count: 1 }));
+        assert_eq!("3/4".parse(), Ok(Shard { index: 3, count: 4 }));
+        for bad in ["", "1", "0/2", "3/2", "1/0", "a/2", "1/b", "-1/2", "+1/2", "1/2/3", " 1/2", "1 /2", "99999999999999999999/1"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn shards_partition_by_sorted_path_whatever_the_input_order() {
+        let paths: Vec<PathBuf> = ["e", "a", "d", "b", "c", "g", "f"].iter().map(PathBuf::from).collect();
+        let mut reversed = paths.clone();
+        reversed.reverse();
+        let mut all = Vec::new();
+        for k in 1..=3 {
+            let shard = Shard { index: k, count: 3 };
+            let part = shard.select(paths.clone());
+            // Same members whatever order the chains were given in, kept in input order.
+            let mut a = part.clone();
+            let mut b = shard.select(reversed.clone());
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+            assert!(part.len() == 2 || part.len() == 3);
+            all.extend(part);
+        }
+        all.sort();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(all, sorted);
+        assert_eq!(Shard { index: 1, count: 3 }.select(paths), ["a", "d", "g"].map(PathBuf::from));
+    }
+
+    #[test]
+    fn severity_order() {
+        let order = [Status::Verified, Status::Diverged, Status::Error, Status::Broken];
+        assert!(order.windows(2).all(|w| severity(w[0]) < severity(w[1])));
+    }
+}

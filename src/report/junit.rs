@@ -1,0 +1,57 @@
+//! A many-chain run as JUnit XML (written by quick-junit, as cargo-nextest does), so CI
+//! systems show one test case per chain, with the human report of a failing chain as its
+//! failure message and text.
+
+use crate::batch::{BatchReport, ChainResult};
+use crate::replay::Status;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+/// The report: one suite named after the component, one test case per chain (named by its
+/// path, in input order). Verified chains pass; diverged and broken chains fail (`type`
+/// `diverged` / `broken`); chains that could not be replayed are errors; chains `--fail-fast`
+/// did not start are skipped.
+pub fn render(component: &str, batch: &BatchReport) -> Result<String, quick_junit::SerializeError> {
+    let mut suite = TestSuite::new(component);
+    for result in &batch.results {
+        let name = result.path().display().to_string();
+        let mut case = match result {
+            ChainResult::NotRun(_) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message("not run: --fail-fast stopped the run at an earlier failure");
+                TestCase::new(name, status)
+            }
+            ChainResult::Finished(verdict) => {
+                let text = super::verify::human(&verdict.report, &name);
+                let status = match verdict.report.status {
+                    Status::Verified => TestCaseStatus::success(),
+                    failed => {
+                        let (kind, ty) = match failed {
+                            Status::Diverged => (NonSuccessKind::Failure, "diverged"),
+                            Status::Broken => (NonSuccessKind::Failure, "broken"),
+                            _ => (NonSuccessKind::Error, "error"),
+                        };
+                        let mut status = TestCaseStatus::non_success(kind);
+                        // The headline as the message (shown in one-line listings), the whole
+                        // report (expected/actual, guest stack, advice) as the text.
+                        status
+                            .set_type(ty)
+                            .set_message(text.lines().next().unwrap_or(ty))
+                            .set_description(text.trim_end());
+                        status
+                    }
+                };
+                let mut case = TestCase::new(name, status);
+                case.set_time(verdict.elapsed);
+                case.set_assertions(usize::try_from(verdict.report.events_verified).unwrap_or(usize::MAX));
+                case
+            }
+        };
+        case.set_classname("theater-replay.verify");
+        suite.add_test_case(case);
+    }
+    suite.set_time(batch.elapsed);
+    let mut report = Report::new("theater-replay verify");
+    report.set_time(batch.elapsed);
+    report.add_test_suite(suite);
+    report.to_string()
+}

@@ -1,0 +1,263 @@
+//! `check`, `inspect` and `diff` through the real binary: output contract and exit codes.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use theater_replay::chain::{ChainReader, ChainWriter, Event, Layout};
+
+const NAMES: [&str; 6] = [
+    "environment-environment-test.json",
+    "http-wasi-http-test-first.json",
+    "http-wasi-http-test-two.json",
+    "random-wasi-random-test.json",
+    "runtime-runtime-test.json",
+    "timing-wasi-clocks-test.json",
+];
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/theater-chains").join(name)
+}
+
+/// Runs the binary from the crate root (so paths in output are stable and relative).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("theater-replay")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn rel(name: &str) -> String {
+    format!("fixtures/theater-chains/{name}")
+}
+
+fn events(name: &str) -> Vec<Event> {
+    ChainReader::open(&fixture(name)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+fn write_pretty(path: &Path, events: &[Event]) {
+    let mut w = ChainWriter::with_layout(Vec::new(), Layout::PrettyArray);
+    for e in events {
+        w.write(e).unwrap();
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn check_all_six_intact() {
+    let paths: Vec<String> = NAMES.iter().map(|n| rel(n)).collect();
+    let mut args = vec!["check"];
+    args.extend(paths.iter().map(String::as_str));
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("check_six", stdout);
+
+    args.insert(1, "--format");
+    args.insert(2, "json");
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6);
+    for (v, path) in lines.iter().zip(&paths) {
+        assert_eq!(v["path"], path.as_str());
+        assert_eq!(v["status"], "intact");
+        assert_eq!(v["hash"], "sha1");
+        assert_eq!(v["broken_at"], serde_json::Value::Null);
+        assert_eq!(v["reason"], serde_json::Value::Null);
+        assert!(v["events"].as_u64().unwrap() >= 2);
+    }
+}
+
+#[test]
+fn check_names_the_first_broken_event() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sample of single-byte changes, each caught at its event.
+    for (name, index, field) in [
+        ("http-wasi-http-test-two.json", 0, "data"),
+        ("http-wasi-http-test-two.json", 16, "data"),
+        ("timing-wasi-clocks-test.json", 15, "hash"),
+        ("random-wasi-random-test.json", 3, "parent"),
+        ("environment-environment-test.json", 7, "data"),
+    ] {
+        let mut events = events(name);
+        let e = &mut events[index];
+        let reason = match field {
+            "data" => {
+                let k = e.data.len() / 2;
+                e.data[k] ^= 0x20;
+                "content_hash_mismatch"
+            }
+            "hash" => {
+                e.hash[19] ^= 0x01;
+                "content_hash_mismatch"
+            }
+            _ => {
+                if let Some(p) = e.parent_hash.as_mut() {
+                    p[0] ^= 0x01;
+                }
+                "wrong_parent_link"
+            }
+        };
+        let event_type = e.event_type.clone();
+        let path = dir.path().join(name);
+        write_pretty(&path, &events);
+        let p = path.to_str().unwrap();
+        let (code, stdout, _) = run(&["check", p]);
+        assert_eq!(code, 3, "{name} {index} {field}");
+        assert!(stdout.contains(&format!("broken at event {index} ({event_type})")), "{stdout}");
+        let (code, stdout, _) = run(&["check", "--format", "json", p, &rel(NAMES[0])]);
+        assert_eq!(code, 3);
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(v["status"], "broken");
+        assert_eq!(v["broken_at"], index);
+        assert_eq!(v["reason"], reason);
+        assert_eq!(v["event_type"], event_type.as_str());
+        assert_eq!(v["hash"], "sha1");
+        let second: serde_json::Value = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(second["status"], "intact");
+    }
+}
+
+#[test]
+fn check_exit_codes_combine() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, b"").unwrap();
+    let empty = empty.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["check", &rel(NAMES[0]), empty]);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("empty.json: error: event 0, byte 0"), "{stdout}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    // Broken beats unreadable.
+    let mut events = events(NAMES[0]);
+    events[1].data[0] ^= 1;
+    let broken = dir.path().join("broken.json");
+    write_pretty(&broken, &events);
+    let (code, _, _) = run(&["check", empty, broken.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    // No chain given: usage error.
+    assert_eq!(run(&["check"]).0, 2);
+}
+
+#[test]
+fn inspect_human_output() {
+    let (code, stdout, _) = run(&["inspect", &rel("http-wasi-http-test-two.json")]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("inspect_http_two", stdout);
+    let (code, stdout, _) = run(&["inspect", &rel("timing-wasi-clocks-test.json")]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("inspect_timing", stdout);
+}
+
+#[test]
+fn inspect_jsonl_is_decoded_and_stable() {
+    for name in NAMES {
+        let (code, stdout, _) = run(&["inspect", "--format", "jsonl", &rel(name)]);
+        assert_eq!(code, 0);
+        let events = events(name);
+        assert_eq!(stdout.lines().count(), events.len());
+        for (i, (line, e)) in stdout.lines().zip(&events).enumerate() {
+            // Key order is part of the contract.
+            assert!(line.starts_with(&format!("{{\"index\":{i},\"hash\":\"{}\",\"parent_hash\":", hex::encode(&e.hash))), "{line}");
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["parent_hash"], e.parent_hash.as_ref().map_or(serde_json::Value::Null, |p| hex::encode(p).into()));
+            assert_eq!(v["event_type"], e.event_type.as_str());
+            assert!(v.get("data_hex").is_none(), "{name} {i}");
+            assert!(v["payload"].is_object(), "{name} {i}");
+        }
+        // Deterministic.
+        assert_eq!(run(&["inspect", "--format", "jsonl", &rel(name)]).1, stdout);
+    }
+    let (_, stdout, _) = run(&["inspect", "--format", "jsonl", &rel("random-wasi-random-test.json")]);
+    let second: serde_json::Value = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(second["payload"]["input"], 10);
+    assert_eq!(second["payload"]["output"], serde_json::json!([180, 65, 247, 84, 238, 210, 252, 243, 95, 44]));
+}
+
+#[test]
+fn inspect_shows_data_hex_for_non_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Event::new_linked(theater_replay::chain::HashAlg::Sha256, None, "raw".into(), vec![0xff, 0x00]);
+    let path = dir.path().join("raw.json");
+    write_pretty(&path, &[e]);
+    let (code, stdout, _) = run(&["inspect", "--format", "jsonl", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["data_hex"], "ff00");
+    assert!(v.get("payload").is_none());
+    let (_, stdout, _) = run(&["inspect", path.to_str().unwrap()]);
+    assert!(stdout.contains("2 bytes, binary: ff00"), "{stdout}");
+}
+
+#[test]
+fn diff_same_prefix_and_different() {
+    let (code, stdout, _) = run(&["diff", &rel(NAMES[2]), &rel(NAMES[2])]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("same: "), "{stdout}");
+    let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[2]), &rel(NAMES[2])]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"status": "same", "common_prefix": 22, "a": null, "b": null}));
+
+    // One chain a prefix of the other: different, and the shorter side is null.
+    let (code, stdout, _) = run(&["diff", &rel(NAMES[1]), &rel(NAMES[2])]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("diff_prefix", stdout);
+    let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[1]), &rel(NAMES[2])]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((v["status"].as_str(), v["common_prefix"].as_u64()), (Some("different"), Some(2)));
+    assert!(v["a"].is_null());
+    assert_eq!(v["b"]["index"], 2);
+    assert_eq!(v["b"]["payload"]["WasmCall"]["function_name"], "wasi:http/incoming-handler@0.2.0/handle");
+
+    // Two different chains that share their first event.
+    let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[3]), &rel(NAMES[4])]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["common_prefix"], 1);
+    assert_eq!(v["a"]["event_type"], "wasi:random/random@0.2.3/get-random-bytes");
+    assert_eq!(v["b"]["event_type"], "theater:simple/runtime/log");
+    assert_eq!(v["b"]["payload"]["input"], "Runtime test actor initialized");
+
+    // A changed event in the middle.
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = events(NAMES[2]);
+    events.truncate(10);
+    let e = &mut events[9];
+    *e = Event::new_linked(theater_replay::chain::HashAlg::Sha1, e.parent_hash.as_deref(), e.event_type.clone(), b"{}".to_vec());
+    let path = dir.path().join("changed.json");
+    write_pretty(&path, &events);
+    let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[2]), path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["common_prefix"], 9);
+    assert_eq!(v["b"]["payload"], serde_json::json!({}));
+}
+
+#[test]
+fn other_containers_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = events(NAMES[5]);
+    for (layout, file) in [
+        (Layout::EventLog, "chain.log"),
+        (Layout::JsonLines, "chain.jsonl"),
+        (Layout::StateChain, "state.json"),
+        (Layout::CompactArray, "compact.json"),
+    ] {
+        let mut w = ChainWriter::with_layout(Vec::new(), layout);
+        for e in &events {
+            w.write(e).unwrap();
+        }
+        let path = dir.path().join(file);
+        std::fs::write(&path, w.finish().unwrap()).unwrap();
+        let p = path.to_str().unwrap();
+        let (code, stdout, _) = run(&["check", p]);
+        assert_eq!(code, 0, "{file}: {stdout}");
+        assert!(stdout.contains("intact, 16 events, sha1"), "{stdout}");
+        let (code, _, _) = run(&["diff", p, &rel(NAMES[5])]);
+        assert_eq!(code, 0, "{file}");
+        assert_eq!(run(&["inspect", p]).1, run(&["inspect", &rel(NAMES[5])]).1);
+    }
+}

@@ -1,0 +1,422 @@
+//! `record` then `verify`: exact replays verify, and every kind of divergence is reported
+//! with the right kind at the right event index. Components are the WAT fixtures, changed
+//! by one textual edit where a test needs another behaviour.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, OutputFormat};
+use theater_replay::record::{Answers, RecordOptions, record};
+use theater_replay::replay::{DivergenceKind, Status, VerifyOptions, VerifyReport, verify};
+use theater_replay::runtime::{Limits, Runtime};
+
+const COUNTER: &str = include_str!("../fixtures/components/counter.wat");
+const COUNTER_ANSWERS: &str = include_str!("../fixtures/components/counter.answers.json");
+const ZOO: &str = include_str!("../fixtures/components/zoo.wat");
+const ZOO_ANSWERS: &str = include_str!("../fixtures/components/zoo.answers.json");
+
+/// The calls the counter tests record: events 0 header, 1 call add(1), 2 next-token,
+/// 3 log("added"), 4 result, 5 call add(2), ...
+const COUNTER_CALLS: &[&str] = &["add(1)", "add(2)", "demo:agent/api#greet(\"theater\")", "demo:agent/api#total()"];
+
+struct Fixture {
+    dir: TempDir,
+    runtime: Runtime,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture { dir: tempfile::tempdir().unwrap(), runtime: Runtime::new().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a component's text under `name`.
+    fn component(&self, name: &str, wat: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, wat).unwrap();
+        path
+    }
+
+    fn record(&self, component: &Path, answers: &str, calls: &[&str], chain: &str) -> PathBuf {
+        let loaded = self.runtime.load(component).unwrap();
+        let path = self.path(chain);
+        let out = Box::new(std::fs::File::create(&path).unwrap());
+        let options = RecordOptions {
+            invocations: calls.iter().map(|c| c.to_string()).collect(),
+            answers: Answers::from_json(answers).unwrap(),
+            format: OutputFormat::JsonArray,
+            limits: Limits::default(),
+        };
+        record(&self.runtime, &loaded, out, options).unwrap();
+        path
+    }
+
+    fn verify_with(&self, component: &Path, chain: &Path, limits: Limits) -> VerifyReport {
+        let loaded = self.runtime.load(component).unwrap();
+        let reader = ChainReader::open(chain).unwrap();
+        verify(&self.runtime, &loaded, reader, &VerifyOptions { limits, progress: None })
+    }
+
+    fn verify(&self, component: &Path, chain: &Path) -> VerifyReport {
+        self.verify_with(component, chain, Limits::default())
+    }
+
+    /// The counter's golden chain, recorded from the unchanged component.
+    fn counter_chain(&self) -> PathBuf {
+        let component = self.component("counter.wat", COUNTER);
+        self.record(&component, COUNTER_ANSWERS, COUNTER_CALLS, "counter.json")
+    }
+}
+
+/// The fixture with `from` replaced by `to`; `from` must occur exactly once.
+fn edit(wat: &str, from: &str, to: &str) -> String {
+    assert_eq!(wat.matches(from).count(), 1, "`{from}` must occur once in the fixture");
+    wat.replacen(from, to, 1)
+}
+
+const ADD_LOGS: &str = "(call $log (i32.const 16) (i32.const 5))";
+const ADD_RETURNS: &str = "(call $log (i32.const 16) (i32.const 5))\n      (global.get $total))";
+
+fn events(chain: &Path) -> Vec<Event> {
+    ChainReader::open(chain).unwrap().map(Result::unwrap).collect()
+}
+
+/// Rewrites a chain with `change` applied to its events, re-hashing and re-linking every
+/// event so that only the content differs: an edited but intact chain.
+fn rewrite(chain: &Path, out: &Path, change: impl FnOnce(&mut Vec<Event>)) {
+    let mut evs = events(chain);
+    change(&mut evs);
+    let mut writer = ChainWriter::new(std::fs::File::create(out).unwrap(), OutputFormat::JsonArray);
+    let mut parent: Option<Vec<u8>> = None;
+    for e in evs {
+        let linked = Event::new_linked(HashAlg::Sha256, parent.as_deref(), e.event_type, e.data);
+        parent = Some(linked.hash.clone());
+        writer.write(&linked).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+fn divergence(report: &VerifyReport) -> (DivergenceKind, u64) {
+    assert_eq!(report.status, Status::Diverged, "{report:#?}");
+    let d = report.divergence.as_ref().unwrap();
+    (d.kind, d.index)
+}
+
+#[test]
+fn an_unchanged_component_verifies_its_recording() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let report = f.verify(&f.path("counter.wat"), &chain);
+    assert_eq!(report.status, Status::Verified, "{report:#?}");
+    assert_eq!(report.events_verified, events(&chain).len() as u64);
+    assert_eq!(report.hash, Some("sha256"));
+    assert_eq!(report.recorded_component_sha256, report.component_sha256);
+}
+
+#[test]
+fn every_value_type_and_resources_replay_exactly() {
+    let f = Fixture::new();
+    let zoo = f.component("zoo.wat", ZOO);
+    let calls = [
+        "prims(true, -128, 255, -32768, 65535, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615, nan, -inf, '☃')",
+        "floats(inf, -0.0)",
+        "floats(1.5, nan)",
+        "text(\"a\\u{0}b\")",
+        "bytes([])",
+        "nums([1, 2])",
+        "point-of({x: 1, y: 2, label: \"q\"})",
+        "pair((1, \"one\"))",
+        "shape-of(circle(nan))",
+        "shape-of(square(3))",
+        "shape-of(%none)",
+        "color-of(red)",
+        "maybe(none)",
+        "maybe(some(\"x\"))",
+        "outcome(ok(5))",
+        "outcome(err(\"e\"))",
+        "perms-of({write})",
+        "counters(10)",
+    ];
+    let chain = f.record(&zoo, ZOO_ANSWERS, &calls, "zoo.json");
+    let report = f.verify(&zoo, &chain);
+    assert_eq!(report.status, Status::Verified, "{report:#?}");
+    assert_eq!(report.events_verified, events(&chain).len() as u64);
+
+    // The resource calls carry handles, so replay can tell the two counters apart.
+    let text: Vec<String> = events(&chain).iter().map(|e| String::from_utf8(e.data.clone()).unwrap()).collect();
+    assert!(text.iter().any(|t| t.contains(r#""[static]counter.merge","input":{"Tuple":[{"Resource":{"handle":0,"owned":true}},{"Resource":{"handle":1,"owned":false}}]}"#)));
+    assert!(text.iter().any(|t| t.contains(r#""[resource-drop]counter","input":{"Resource":{"handle":2,"owned":true}}"#)));
+    assert!(text.iter().any(|t| t.contains(r#"{"Float32":"NaN"},{"Float64":"-Infinity"}"#)));
+    assert!(text.iter().any(|t| t.contains(r#"{"Bytes":"AAF/gP8="}"#)));
+
+    // A different resource handle passed back is a divergence, not a pass.
+    let edited = f.path("zoo-edited.json");
+    rewrite(&chain, &edited, |evs| {
+        let e = evs.iter_mut().find(|e| e.event_type.ends_with("[method]counter.bump")).unwrap();
+        e.data = String::from_utf8(e.data.clone()).unwrap().replacen("\"handle\":0", "\"handle\":1", 1).into_bytes();
+    });
+    let (kind, _) = divergence(&f.verify(&zoo, &edited));
+    assert_eq!(kind, DivergenceKind::DifferentArguments);
+}
+
+#[test]
+fn calling_another_import_is_reported_at_the_recorded_call() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, "(call $next_token)))", "(i32.wrap_i64 (call $now))))"));
+    let report = f.verify(&v2, &chain);
+    assert_eq!(divergence(&report), (DivergenceKind::DifferentImport, 2));
+    let d = report.divergence.unwrap();
+    assert_eq!(d.event_type, "demo:agent/host/next-token");
+    assert!(d.actual.unwrap().summary.starts_with("now("), "the actual call is shown decoded");
+    assert!(d.guest_stack.iter().any(|f| f.contains("add")), "stack names the guest function: {:?}", d.guest_stack);
+}
+
+#[test]
+fn other_arguments_to_the_same_import_are_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, "(call $log (i32.const 16) (i32.const 4))"));
+    let report = f.verify(&v2, &chain);
+    assert_eq!(divergence(&report), (DivergenceKind::DifferentArguments, 3));
+    let d = report.divergence.unwrap();
+    assert_eq!(d.expected.unwrap().summary, r#"demo:agent/host#log("added")"#);
+    assert_eq!(d.actual.unwrap().summary, r#"demo:agent/host#log("adde")"#);
+    assert_eq!(d.last_matched.iter().map(|m| m.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+}
+
+#[test]
+fn an_edited_chain_with_other_arguments_is_a_divergence_not_a_pass() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let edited = f.path("edited.json");
+    rewrite(&chain, &edited, |evs| {
+        evs[3].data = String::from_utf8(evs[3].data.clone()).unwrap().replace("added", "addex").into_bytes();
+    });
+    assert_eq!(divergence(&f.verify(&f.path("counter.wat"), &edited)), (DivergenceKind::DifferentArguments, 3));
+}
+
+#[test]
+fn returning_while_recorded_host_calls_remain_is_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, ""));
+    assert_eq!(divergence(&f.verify(&v2, &chain)), (DivergenceKind::MissingHostCalls, 3));
+}
+
+#[test]
+fn an_extra_host_call_is_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, &format!("{ADD_LOGS} {ADD_LOGS}")));
+    assert_eq!(divergence(&f.verify(&v2, &chain)), (DivergenceKind::ExtraHostCall, 4));
+}
+
+#[test]
+fn a_host_call_after_the_recording_ends_is_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    // Cut after the first export call: the guest's next-token call has no recorded answer.
+    let cut = f.path("cut.json");
+    rewrite(&chain, &cut, |evs| evs.truncate(2));
+    let report = f.verify(&f.path("counter.wat"), &cut);
+    assert_eq!(divergence(&report), (DivergenceKind::ExtraHostCall, 2));
+    assert!(report.divergence.unwrap().expected.is_none(), "nothing was recorded there");
+}
+
+#[test]
+fn a_different_result_is_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component(
+        "v2.wat",
+        &edit(COUNTER, ADD_RETURNS, &format!("{ADD_LOGS}\n      (i32.add (global.get $total) (i32.const 1)))")),
+    );
+    let report = f.verify(&v2, &chain);
+    assert_eq!(divergence(&report), (DivergenceKind::DifferentResult, 4));
+    let d = report.divergence.unwrap();
+    assert_eq!(d.expected.unwrap().summary, "add returned 101");
+    assert_eq!(d.actual.unwrap().summary, "add returned 102");
+}
+
+#[test]
+fn a_trap_where_none_was_recorded_and_the_reverse_are_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let trapping = f.component("trap.wat", &edit(COUNTER, ADD_RETURNS, &format!("{ADD_LOGS}\n      (unreachable))")));
+    let report = f.verify(&trapping, &chain);
+    assert_eq!(divergence(&report), (DivergenceKind::UnexpectedTrap, 4));
+    let d = report.divergence.unwrap();
+    assert!(d.actual.unwrap().summary.contains("unreachable"));
+    assert!(d.guest_stack.iter().any(|f| f.contains("add")), "{:?}", d.guest_stack);
+
+    // Recorded from the trapping build, replayed on the fixed one.
+    let trap_chain = f.record(&trapping, COUNTER_ANSWERS, &["add(1)"], "trap.json");
+    assert_eq!(divergence(&f.verify(&f.path("counter.wat"), &trap_chain)), (DivergenceKind::MissingTrap, 4));
+    // And the trapping build replays its own recording, trap included.
+    assert_eq!(f.verify(&trapping, &trap_chain).status, Status::Verified);
+
+    let other_trap = f.component(
+        "trap2.wat",
+        &edit(COUNTER, ADD_RETURNS, &format!("{ADD_LOGS}\n      (i32.div_u (i32.const 1) (i32.const 0)))")),
+    );
+    assert_eq!(divergence(&f.verify(&other_trap, &trap_chain)), (DivergenceKind::DifferentTrap, 4));
+}
+
+#[test]
+fn a_missing_export_or_changed_signature_is_reported() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let renamed = f.component("renamed.wat", &edit(COUNTER, r#"(func (export "add")"#, r#"(func (export "plus")"#));
+    let report = f.verify(&renamed, &chain);
+    assert_eq!(divergence(&report), (DivergenceKind::MissingExport, 1));
+    assert!(report.divergence.unwrap().detail.unwrap().contains("plus"), "lists what the component exports");
+
+    let retyped = f.component("retyped.wat", &edit(COUNTER, r#"(param "n" u32)"#, r#"(param "n" s32)"#));
+    assert_eq!(divergence(&f.verify(&retyped, &chain)), (DivergenceKind::SignatureMismatch, 1));
+}
+
+#[test]
+fn a_runaway_guest_ends_with_the_limits_message() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let looping = f.component("loop.wat", &edit(COUNTER, ADD_RETURNS, "(loop $spin (br $spin)) (unreachable))"));
+    let limits = Limits { timeout: std::time::Duration::from_millis(300), ..Limits::default() };
+    let report = f.verify_with(&looping, &chain, limits);
+    // Stopped before the recorded log call (event 3), which it never makes.
+    assert_eq!(divergence(&report), (DivergenceKind::LimitExceeded, 3));
+    assert!(report.divergence.unwrap().detail.unwrap().contains("--timeout"));
+
+    let growing = f.component(
+        "grow.wat",
+        &edit(COUNTER, ADD_RETURNS, "(loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (unreachable))"),
+    );
+    let limits = Limits { max_memory_bytes: 8 << 20, ..Limits::default() };
+    let report = f.verify_with(&growing, &chain, limits);
+    assert_eq!(divergence(&report), (DivergenceKind::LimitExceeded, 3));
+    assert!(report.divergence.unwrap().detail.unwrap().contains("--max-memory"));
+}
+
+#[test]
+fn a_tampered_chain_is_an_integrity_failure_not_a_divergence() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let text = std::fs::read_to_string(&chain).unwrap();
+    // Flip one payload byte of event 3 without re-hashing.
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let line = &mut lines[4];
+    let at = line.find("\"data\":[").unwrap() + 8;
+    line.replace_range(at..at + 3, "124");
+    let tampered = f.path("tampered.json");
+    std::fs::write(&tampered, lines.join("\n")).unwrap();
+    let report = f.verify(&f.path("counter.wat"), &tampered);
+    assert_eq!(report.status, Status::Broken, "{report:#?}");
+    assert_eq!(report.broken.unwrap().index, 3);
+}
+
+fn cli() -> Command {
+    Command::cargo_bin("theater-replay").unwrap()
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let good = f.path("counter.wat");
+    cli().arg("verify").arg(&good).arg(&chain).assert().code(0);
+
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, ""));
+    cli().arg("verify").arg(&v2).arg(&chain).assert().code(1);
+
+    let not_a_component = f.component("core.wat", "(module)");
+    let out = cli().arg("verify").arg(&not_a_component).arg(&chain).assert().code(2).get_output().stderr.clone();
+    assert!(String::from_utf8(out).unwrap().contains("not a WebAssembly component"));
+
+    let not_a_chain = f.component("chain.txt", "hello");
+    cli().arg("verify").arg(&good).arg(&not_a_chain).assert().code(2);
+
+    // theater's own chains store untyped JSON bytes: readable, not replayable.
+    let theater = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/theater-chains/runtime-runtime-test.json");
+    let out = cli().arg("verify").arg(&good).arg(&theater).assert().code(2).get_output().stdout.clone();
+    assert!(String::from_utf8(out).unwrap().contains("untyped JSON bytes"));
+
+    let tampered = f.path("tampered.json");
+    std::fs::write(&tampered, std::fs::read_to_string(&chain).unwrap().replacen("[123,", "[124,", 1)).unwrap();
+    cli().arg("verify").arg(&good).arg(&tampered).assert().code(3);
+}
+
+#[test]
+fn json_reports_are_byte_identical_for_identical_inputs() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, "(call $log (i32.const 16) (i32.const 4))"));
+    let run = || cli().args(["verify", "--format", "json"]).arg(&v2).arg(&chain).assert().code(1).get_output().stdout.clone();
+    let first = run();
+    assert_eq!(first, run());
+    let report: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(report["status"], "diverged");
+    assert_eq!(report["events_verified"], 3);
+    let d = &report["divergence"];
+    assert_eq!(d["index"], 3);
+    assert_eq!(d["kind"], "different_arguments");
+    assert_eq!(d["event_type"], "demo:agent/host/log");
+    assert_eq!(d["expected"]["payload"]["input"], serde_json::json!({"String": "added"}));
+    assert_eq!(d["actual"]["payload"]["input"], serde_json::json!({"String": "adde"}));
+    assert!(d["guest_stack"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains("add")));
+}
+
+#[test]
+fn the_human_report_says_what_happened_and_what_to_do() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, "(call $log (i32.const 16) (i32.const 4))"));
+    let report = f.verify(&v2, &chain);
+    insta::assert_snapshot!(theater_replay::report::verify::human(&report, "counter.json"));
+}
+
+#[test]
+fn record_writes_nothing_when_it_fails() {
+    let f = Fixture::new();
+    let component = f.component("counter.wat", COUNTER);
+    let answers = f.component("answers.json", r#"{"demo:agent/host#next-token": ["1"]}"#);
+    let out = f.path("out.json");
+    let stderr = cli()
+        .arg("record")
+        .arg(&component)
+        .args(["--invoke", "add(1)", "--invoke", "add(2)", "--answers"])
+        .arg(&answers)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(stderr).unwrap().contains("only 1 answer(s) for `demo:agent/host#next-token`"));
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(f.dir.path()).unwrap().count(), 2, "no partial file is left behind");
+}
+
+#[test]
+fn record_writes_json_lines_that_verify() {
+    let f = Fixture::new();
+    let component = f.component("counter.wat", COUNTER);
+    let answers = f.component("answers.json", COUNTER_ANSWERS);
+    let out = f.path("out.jsonl");
+    cli()
+        .arg("record")
+        .arg(&component)
+        .args(["--invoke", "add(5)", "--format", "jsonl", "--answers"])
+        .arg(&answers)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("105"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 5, "header, call, two host calls, result");
+    cli().arg("verify").arg(&component).arg(&out).assert().code(0);
+}
