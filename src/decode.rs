@@ -45,6 +45,11 @@ fn as_bytes(items: &[Value]) -> Option<Vec<u8>> {
 /// `interface/function(input) -> output`, for export calls `call F(params)`,
 /// `result F -> R`, `error F: message`.
 pub fn summary(event: &Event) -> String {
+    // Our typed payloads read best as WAVE; everything else (theater's older payloads)
+    // is summarised from its JSON.
+    if let Ok(payload) = crate::payload::Payload::decode(&event.data) {
+        return payload.summary();
+    }
     match decode_payload(&event.data) {
         Some(value) => summarize_value(&value),
         None => summarize_raw(&event.data),

@@ -80,6 +80,8 @@ struct WasmEnvelope<'a, T: Serialize> {
     body: WasmBody<'a, T>,
 }
 
+// The variant names are theater's JSON keys.
+#[allow(clippy::enum_variant_names)]
 #[derive(Serialize)]
 enum WasmBody<'a, T: Serialize> {
     WasmCall { function_name: &'a str, params: &'a T },

@@ -246,7 +246,8 @@ struct ReplayHost {
     verified: u64,
     /// Hash of the last matched event: the parent of the next one.
     head: Option<Vec<u8>>,
-    recent: VecDeque<MatchedEvent>,
+    /// The last matched events, formatted only if a report needs them.
+    recent: VecDeque<Recorded>,
     stop: Option<Stop>,
     progress: Option<ProgressBar>,
 }
@@ -262,17 +263,13 @@ impl ReplayHost {
         hash == recorded.event.hash[..]
     }
 
-    fn matched(&mut self, recorded: &Recorded, payload: &Payload) {
+    fn matched(&mut self, recorded: Recorded) {
         self.verified += 1;
         self.head = Some(recorded.event.hash.clone());
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent.push_back(MatchedEvent {
-            index: recorded.index,
-            event_type: recorded.event.event_type.clone(),
-            summary: payload.summary(),
-        });
+        self.recent.push_back(recorded);
         if let Some(progress) = &self.progress {
             progress.inc(1);
         }
@@ -307,21 +304,25 @@ impl ReplayHost {
             actual,
             detail,
             guest_stack,
-            last_matched: self.recent.iter().cloned().collect(),
+            last_matched: self
+                .recent
+                .iter()
+                .map(|r| MatchedEvent {
+                    index: r.index,
+                    event_type: r.event.event_type.clone(),
+                    summary: crate::decode::summary(&r.event),
+                })
+                .collect(),
         }))
     }
 }
 
 /// How a recorded event looks in a report, whatever its format.
 pub fn view_recorded(event: &Event) -> EventView {
-    let summary = match Payload::decode(&event.data) {
-        Ok(payload) => payload.summary(),
-        Err(_) => crate::decode::summary(event),
-    };
     EventView {
         event_type: event.event_type.clone(),
         hash: hex::encode(&event.hash),
-        summary,
+        summary: crate::decode::summary(event),
         payload: crate::decode::decode_payload(&event.data).unwrap_or(Value::Null),
     }
 }
@@ -398,7 +399,7 @@ impl ImportHandler for ReplayHost {
                 return halt(store, stop);
             }
         }
-        store.data_mut().matched(&recorded, &payload);
+        store.data_mut().matched(recorded);
         Ok(())
     }
 
@@ -434,7 +435,7 @@ impl ImportHandler for ReplayHost {
         };
         match (kind, recorded) {
             (None, Some(recorded)) => {
-                store.data_mut().matched(&recorded, &actual);
+                store.data_mut().matched(recorded);
                 Ok(())
             }
             (kind, recorded) => {
@@ -562,7 +563,7 @@ fn drive(
                     )));
                 }
                 report.recorded_component_sha256 = Some(component_sha256.clone());
-                store.data_mut().matched(&first, &header);
+                store.data_mut().matched(first);
             }
             _ => store.data_mut().recording.push_back(first),
         }
@@ -616,7 +617,7 @@ fn drive(
                 vec![],
             ));
         }
-        store.data_mut().matched(&recorded, &call_event);
+        store.data_mut().matched(recorded);
 
         let mut results = vec![Val::Bool(false); result_types.len()];
         store.set_epoch_deadline(deadline);
@@ -654,7 +655,7 @@ fn drive(
                     Some(_) => Some(DivergenceKind::DifferentResult),
                 };
                 match (kind, next) {
-                    (None, Some(r)) => store.data_mut().matched(&r, &returned),
+                    (None, Some(r)) => store.data_mut().matched(r),
                     (kind, next) => {
                         let kind = kind.unwrap_or(DivergenceKind::BeyondRecording);
                         return Err(store.data().divergence(kind, next.as_ref(), Some(&returned), None, vec![]));
@@ -672,7 +673,7 @@ fn drive(
                     (None, _) => Some(DivergenceKind::UnexpectedTrap),
                 };
                 match (kind, next) {
-                    (None, Some(r)) => store.data_mut().matched(&r, &trapped),
+                    (None, Some(r)) => store.data_mut().matched(r),
                     (kind, next) => {
                         let kind = kind.unwrap_or(DivergenceKind::UnexpectedTrap);
                         let detail = trap.limit.clone().or_else(|| Some(format!("trap: {}", trap.message)));

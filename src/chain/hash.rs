@@ -27,7 +27,8 @@ impl HashAlg {
         }
     }
 
-    pub fn len(self) -> usize {
+    /// Bytes in a digest of this algorithm.
+    pub fn digest_len(self) -> usize {
         match self {
             HashAlg::Sha1 => 20,
             HashAlg::Sha256 => 32,

@@ -113,7 +113,9 @@ pub trait ImportHandler: Sized + Send + 'static {
 
 /// Defines every import in `catalog` on `linker`, each routed to `T`.
 pub fn link_all<T: ImportHandler>(linker: &mut Linker<T>, catalog: &ImportCatalog) -> anyhow::Result<()> {
-    let mut interfaces: BTreeMap<Option<String>, (Vec<String>, Vec<(u32, ImportedResource)>)> = BTreeMap::new();
+    /// An interface's functions, and its resource types with their type numbers.
+    type Members = (Vec<String>, Vec<(u32, ImportedResource)>);
+    let mut interfaces: BTreeMap<Option<String>, Members> = BTreeMap::new();
     for (iface, funcs) in &catalog.functions {
         interfaces.entry(iface.clone()).or_default().0.extend(funcs.iter().cloned());
     }
