@@ -217,7 +217,8 @@ impl Payload {
                 format!("recording: {format} v{version}, component sha256 {short}")
             }
             Payload::WasmCall { function, params } => format!("call {function}({})", args_to_wave(params, None)),
-            Payload::WasmResult { function, result } => format!("{function} returned {}", args_to_wave(result, None)),
+            // A function has at most one result: a Tuple here is that one value.
+            Payload::WasmResult { function, result } => format!("{function} returned {}", args_to_wave(result, Some(1))),
             Payload::WasmError { function, message } => format!("{function} trapped: {message}"),
             Payload::HostFunction { call, input, output } => {
                 let called = format!("{}({})", call.key(), args_to_wave(input, None));
@@ -225,7 +226,7 @@ impl Payload {
                 match output {
                     Value::Null => called,
                     Value::Object(o) if o.get("Tuple").and_then(Value::as_array).is_some_and(Vec::is_empty) => called,
-                    _ => format!("{called} -> {}", args_to_wave(output, None)),
+                    _ => format!("{called} -> {}", args_to_wave(output, Some(1))),
                 }
             }
         }
