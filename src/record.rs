@@ -10,7 +10,6 @@ use crate::values::{self, encode_args};
 use serde_json::json;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use wasmtime::component::{Linker, ResourceAny, ResourceDynamic, Type, Val};
 use wasmtime::{AsContextMut, Store, StoreContextMut, StoreLimits};
@@ -89,20 +88,18 @@ fn fail(mut store: StoreContextMut<'_, RecordHost>, message: String) -> wasmtime
 }
 
 impl ImportHandler for RecordHost {
+    fn abort(store: StoreContextMut<'_, Self>, message: String) -> wasmtime::Result<()> {
+        fail(store, message)
+    }
+
     fn on_call(
         mut store: StoreContextMut<'_, Self>,
         call: &HostCall,
-        ty: ComponentFunc,
-        params: &[Val],
+        input: serde_json::Value,
+        result_types: &[Type],
         results: &mut [Val],
     ) -> wasmtime::Result<()> {
-        let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
-        let result_types: Vec<Type> = ty.results().collect();
-        let input = match encode_args(params, &param_types, &mut StoreResources { store: &mut store }) {
-            Ok(v) => v,
-            Err(e) => return fail(store, format!("cannot encode the arguments of {}: {e}", call.key())),
-        };
-        let (answer, output) = match answer(&mut store, call, &result_types) {
+        let (answer, output) = match answer(&mut store, call, result_types) {
             Ok(answer) => answer,
             Err(message) => return fail(store, message),
         };

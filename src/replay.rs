@@ -15,7 +15,6 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Linker, ResourceAny, Type, Val};
 use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
 
@@ -339,19 +338,17 @@ fn halt(mut store: StoreContextMut<'_, ReplayHost>, stop: Stop) -> wasmtime::Res
 }
 
 impl ImportHandler for ReplayHost {
+    fn abort(store: StoreContextMut<'_, Self>, message: String) -> wasmtime::Result<()> {
+        halt(store, Stop::Error(message))
+    }
+
     fn on_call(
         mut store: StoreContextMut<'_, Self>,
         call: &HostCall,
-        ty: ComponentFunc,
-        params: &[Val],
+        input: Value,
+        result_types: &[Type],
         results: &mut [Val],
     ) -> wasmtime::Result<()> {
-        let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
-        let result_types: Vec<Type> = ty.results().collect();
-        let input = match encode_args(params, &param_types, &mut StoreResources { store: &mut store }) {
-            Ok(input) => input,
-            Err(e) => return halt(store, Stop::Error(format!("cannot encode the arguments of {}: {e}", call.key()))),
-        };
         let recorded = match store.data_mut().recording.next() {
             Ok(recorded) => recorded,
             Err(stop) => return halt(store, stop),
@@ -387,10 +384,10 @@ impl ImportHandler for ReplayHost {
             let stop = store.data().divergence(kind, Some(&recorded), Some(&shown), None, stack);
             return halt(store, stop);
         }
-        match decode_args(output, &result_types, &mut StoreResources { store: &mut store }) {
+        match decode_args(output, result_types, &mut StoreResources { store: &mut store }) {
             Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
             Ok(_) | Err(_) => {
-                let detail = decode_args(output, &result_types, &mut values::NoResources)
+                let detail = decode_args(output, result_types, &mut values::NoResources)
                     .err()
                     .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
                 let stack = runtime::guest_stack(&store);

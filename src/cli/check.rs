@@ -1,6 +1,6 @@
 //! `theater-replay check CHAIN...`: integrity of each chain, one line each.
 
-use super::{Exit, Global};
+use super::{Exit, Format, Global};
 use crate::chain::{self, ChainReader};
 use crate::report;
 use std::io::Write;
@@ -17,12 +17,6 @@ pub struct Args {
     /// `json` prints one object per chain per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {

@@ -1,6 +1,6 @@
 //! `theater-replay diff A B`: where two chains part.
 
-use super::{Exit, Global};
+use super::{Exit, Format, Global};
 use crate::chain::{self, ChainReader};
 use crate::report;
 use std::path::PathBuf;
@@ -17,12 +17,6 @@ pub struct Args {
     /// `json` prints one object: status, common_prefix, a, b.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {

@@ -74,6 +74,15 @@ impl LimitArgs {
     }
 }
 
+/// Output of the commands that report one result or one line per chain.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For scripts: one JSON object per line.
+    Json,
+}
+
 /// Settings every command shares.
 pub struct Global {
     pub quiet: bool,

@@ -4,7 +4,7 @@
 //! that chain, as it always has. Anything else is a many-chain run ([`crate::batch`]): one
 //! verdict per chain in input order, then a summary line.
 
-use super::{Exit, Global, LimitArgs};
+use super::{Exit, Format, Global, LimitArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
 use crate::replay::{self, Status, VerifyOptions};
@@ -59,12 +59,6 @@ pub struct Args {
     cache_dir: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {

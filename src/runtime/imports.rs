@@ -6,11 +6,11 @@
 //! imported resource, so handles can be minted and recognised by number.
 
 use crate::payload::HostCall;
-use crate::values::ResourceMap;
+use crate::values::{ResourceMap, encode_args};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceDynamic, ResourceType, Val};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceDynamic, ResourceType, Type, Val};
 use wasmtime::{AsContextMut, Engine, StoreContextMut};
 
 /// An imported resource type: `[resource-drop]<name>` events name it.
@@ -92,14 +92,18 @@ fn kind(item: &ComponentItem) -> &'static str {
 
 /// What the interceptor calls. Implemented by the store data of each mode.
 pub trait ImportHandler: Sized + Send + 'static {
-    /// The guest called `call` with `params`; fill `results` or return an error to stop it.
+    /// The guest called `call` with arguments encoded as `input`; fill `results` (of
+    /// `result_types`) or return an error to stop the guest.
     fn on_call(
         store: StoreContextMut<'_, Self>,
         call: &HostCall,
-        ty: ComponentFunc,
-        params: &[Val],
+        input: serde_json::Value,
+        result_types: &[Type],
         results: &mut [Val],
     ) -> wasmtime::Result<()>;
+
+    /// Stops the guest for a reason of our own (`message` says why).
+    fn abort(store: StoreContextMut<'_, Self>, message: String) -> wasmtime::Result<()>;
 
     /// The guest dropped its own handle `rep` of an imported resource type.
     fn on_drop(store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()>;
@@ -135,7 +139,14 @@ pub fn link_all<T: ImportHandler>(linker: &mut Linker<T>, catalog: &ImportCatalo
         }
         for function in funcs {
             let call = Arc::new(HostCall { interface: iface.clone(), function: function.clone() });
-            instance.func_new(&function, move |store, ty, params, results| T::on_call(store, &call, ty, params, results))?;
+            instance.func_new(&function, move |mut store, ty, params, results| {
+                let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
+                let result_types: Vec<Type> = ty.results().collect();
+                match encode_args(params, &param_types, &mut StoreResources { store: &mut store }) {
+                    Ok(input) => T::on_call(store, &call, input, &result_types, results),
+                    Err(e) => T::abort(store, format!("cannot encode the arguments of {}: {e}", call.key())),
+                }
+            })?;
         }
     }
     Ok(())
