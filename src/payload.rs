@@ -5,7 +5,7 @@
 //! canonical: fixed key order, compact JSON, so the replay can re-encode what it observes
 //! and compare bytes (and hashes) with the recording.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `event_type` of the first event of every recording: says which format follows.
@@ -71,6 +71,33 @@ pub enum PayloadError {
         "the payload stores its values as untyped JSON bytes (theater's older format), which cannot be replayed"
     )]
     Untyped,
+}
+
+/// Every field any payload may have; [`Payload::decode`] checks which belong together.
+#[derive(Deserialize)]
+struct RawPayload {
+    category: Option<String>,
+    format: Option<String>,
+    version: Option<u64>,
+    component_sha256: Option<String>,
+    interface: Option<Value>,
+    function: Option<String>,
+    input: Option<Value>,
+    output: Option<Value>,
+    #[serde(rename = "WasmCall")]
+    wasm_call: Option<RawWasm>,
+    #[serde(rename = "WasmResult")]
+    wasm_result: Option<RawWasm>,
+    #[serde(rename = "WasmError")]
+    wasm_error: Option<RawWasm>,
+}
+
+#[derive(Deserialize)]
+struct RawWasm {
+    function_name: Option<String>,
+    params: Option<Value>,
+    result: Option<Value>,
+    message: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -150,54 +177,53 @@ impl Payload {
     /// Reads a payload of our format. Theater's untyped byte-array values are recognised
     /// and refused with [`PayloadError::Untyped`].
     pub fn decode(data: &[u8]) -> Result<Payload, PayloadError> {
-        let value: Value = serde_json::from_slice(data).map_err(|_| PayloadError::NotJson)?;
+        // Straight into a struct: no JSON tree for the envelope, no copies of the values.
+        let raw: RawPayload = serde_json::from_slice(data).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => PayloadError::Shape(e.to_string()),
+            _ => PayloadError::NotJson,
+        })?;
         let shape = |m: &str| PayloadError::Shape(m.to_string());
-        let str_field = |v: &Value, key: &str| -> Result<String, PayloadError> {
-            v.get(key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| PayloadError::Shape(format!("missing string field `{key}`")))
+        let required = |v: Option<String>, key: &str| {
+            v.ok_or_else(|| PayloadError::Shape(format!("missing string field `{key}`")))
         };
-        let typed = |v: Option<&Value>, key: &str| -> Result<Value, PayloadError> {
-            match v {
-                Some(Value::Object(m)) => Ok(Value::Object(m.clone())),
-                Some(Value::Array(_)) => Err(PayloadError::Untyped),
-                _ => Err(PayloadError::Shape(format!("missing typed value `{key}`"))),
-            }
+        let typed = |v: Option<Value>, key: &str| match v {
+            Some(v @ Value::Object(_)) => Ok(v),
+            Some(Value::Array(_)) => Err(PayloadError::Untyped),
+            _ => Err(PayloadError::Shape(format!("missing typed value `{key}`"))),
         };
-        match value.get("category").and_then(Value::as_str) {
+        match raw.category.as_deref() {
             Some("Recording") => Ok(Payload::Recording {
-                format: str_field(&value, "format")?,
-                version: value.get("version").and_then(Value::as_u64).ok_or_else(|| shape("missing `version`"))?,
-                component_sha256: str_field(&value, "component_sha256")?,
+                format: required(raw.format, "format")?,
+                version: raw.version.ok_or_else(|| shape("missing `version`"))?,
+                component_sha256: required(raw.component_sha256, "component_sha256")?,
             }),
             Some("HostFunction") => {
-                let interface = match value.get("interface") {
+                let interface = match raw.interface {
                     Some(Value::Null) | None => None,
-                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::String(s)) => Some(s),
                     Some(_) => return Err(shape("`interface` must be a string or null")),
                 };
                 Ok(Payload::HostFunction {
-                    call: HostCall { interface, function: str_field(&value, "function")? },
-                    input: typed(value.get("input"), "input")?,
-                    output: typed(value.get("output"), "output")?,
+                    call: HostCall { interface, function: required(raw.function, "function")? },
+                    input: typed(raw.input, "input")?,
+                    output: typed(raw.output, "output")?,
                 })
             }
             Some("Wasm") => {
-                if let Some(call) = value.get("WasmCall") {
+                if let Some(call) = raw.wasm_call {
                     Ok(Payload::WasmCall {
-                        function: str_field(call, "function_name")?,
-                        params: typed(call.get("params"), "params")?,
+                        function: required(call.function_name, "function_name")?,
+                        params: typed(call.params, "params")?,
                     })
-                } else if let Some(result) = value.get("WasmResult") {
+                } else if let Some(result) = raw.wasm_result {
                     Ok(Payload::WasmResult {
-                        function: str_field(result, "function_name")?,
-                        result: typed(result.get("result"), "result")?,
+                        function: required(result.function_name, "function_name")?,
+                        result: typed(result.result, "result")?,
                     })
-                } else if let Some(error) = value.get("WasmError") {
+                } else if let Some(error) = raw.wasm_error {
                     Ok(Payload::WasmError {
-                        function: str_field(error, "function_name")?,
-                        message: str_field(error, "message")?,
+                        function: required(error.function_name, "function_name")?,
+                        message: required(error.message, "message")?,
                     })
                 } else {
                     Err(shape("a Wasm payload needs WasmCall, WasmResult or WasmError"))
