@@ -3,8 +3,9 @@
 //! compare it with the recorded one on the spot. Stops at the first divergence.
 //!
 //! The chain is read as a stream inside the store: an import call pulls exactly the next
-//! recorded event, checks the chain's integrity on the way, and either answers or stops.
-//! No lookahead, no channel, no skipping; memory does not depend on the chain's length.
+//! recorded event, whose integrity was checked on the way, and either answers or stops.
+//! No scanning ahead for a matching call, no skipping; memory does not depend on the
+//! chain's length.
 
 use crate::chain::{ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
@@ -15,6 +16,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, sync_channel};
 use wasmtime::component::{Linker, ResourceAny, Type, Val};
 use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
 
@@ -194,27 +196,82 @@ struct Recorded {
     event: Event,
 }
 
+/// Events per hand-over from the reading thread: enough to make the channel's cost per
+/// event negligible, small enough that memory stays flat.
+const BATCH: usize = 256;
+/// Batches the reading thread may be ahead by; it blocks when they are all full.
+const BATCHES_AHEAD: usize = 4;
+
 /// The recording, read one event at a time with its integrity checked on the way.
+///
+/// Parsing and integrity hashing (about half of a replayed event's cost) run on a second
+/// thread, in order, through a small bounded channel: the reader blocks when it is ahead,
+/// never skips, and every event still reaches the replay in sequence, one at a time. The
+/// matching itself stays strictly next-event on the store's thread.
 struct Recording {
-    reader: ChainReader,
-    integrity: IntegrityChecker,
+    batches: Receiver<Vec<Result<Recorded, Stop>>>,
+    current: std::vec::IntoIter<Result<Recorded, Stop>>,
     pushed_back: Option<Recorded>,
+    /// Index of the next event to come.
+    next_index: u64,
+    alg: Option<HashAlg>,
 }
 
 impl Recording {
+    fn start(mut reader: ChainReader) -> Recording {
+        let (sender, batches) = sync_channel(BATCHES_AHEAD);
+        std::thread::spawn(move || {
+            let mut integrity = IntegrityChecker::new();
+            let mut ended = false;
+            while !ended {
+                let mut batch = Vec::with_capacity(BATCH);
+                while batch.len() < BATCH {
+                    let index = reader.index();
+                    let item = match reader.next() {
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                        Some(Err(e)) => Err(chain_stop(&e)),
+                        Some(Ok(event)) => match integrity.push(&event) {
+                            Ok(()) => Ok(Recorded { index, event }),
+                            Err(b) => Err(Stop::Broken(BrokenAt {
+                                index: b.index,
+                                event_type: b.event_type,
+                                reason: b.reason.to_string(),
+                            })),
+                        },
+                    };
+                    ended = item.is_err();
+                    batch.push(item);
+                    if ended {
+                        break;
+                    }
+                }
+                // The replay stopped early and dropped the receiver: nothing more to read.
+                if sender.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        Recording { batches, current: Vec::new().into_iter(), pushed_back: None, next_index: 0, alg: None }
+    }
+
     fn next(&mut self) -> Result<Option<Recorded>, Stop> {
         if let Some(back) = self.pushed_back.take() {
             return Ok(Some(back));
         }
-        let index = self.reader.index();
-        match self.reader.next() {
-            None => Ok(None),
-            Some(Err(e)) => Err(chain_stop(&e)),
-            Some(Ok(event)) => {
-                self.integrity.push(&event).map_err(|b| {
-                    Stop::Broken(BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() })
-                })?;
-                Ok(Some(Recorded { index, event }))
+        loop {
+            if let Some(item) = self.current.next() {
+                let recorded = item?;
+                self.next_index = recorded.index + 1;
+                self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
+                return Ok(Some(recorded));
+            }
+            match self.batches.recv() {
+                Ok(batch) => self.current = batch.into_iter(),
+                // The reading thread is done and everything it sent was taken.
+                Err(_) => return Ok(None),
             }
         }
     }
@@ -225,7 +282,7 @@ impl Recording {
 
     /// The index the next event would have.
     fn next_index(&self) -> u64 {
-        self.pushed_back.as_ref().map_or(self.reader.index(), |r| r.index)
+        self.pushed_back.as_ref().map_or(self.next_index, |r| r.index)
     }
 }
 
@@ -253,7 +310,7 @@ struct ReplayHost {
 
 impl ReplayHost {
     fn alg(&self) -> HashAlg {
-        self.recording.integrity.alg().unwrap_or(HashAlg::Sha256)
+        self.recording.alg.unwrap_or(HashAlg::Sha256)
     }
 
     /// Re-encodes the replay's event and compares it with the recorded one.
@@ -490,7 +547,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         return report.with_stop(Stop::Error(runtime::one_line(&e)), 0, None);
     }
     let host = ReplayHost {
-        recording: Recording { reader: chain, integrity: IntegrityChecker::new(), pushed_back: None },
+        recording: Recording::start(chain),
         catalog,
         guest_resources: Vec::new(),
         limits: runtime::store_limits(&options.limits),
@@ -506,7 +563,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
 
     let outcome = drive(&mut store, engine, loaded, &linker, deadline, options, &mut report);
     let host = store.data();
-    let alg = host.recording.integrity.alg();
+    let alg = host.recording.alg;
     report.with_stop_opt(outcome.err(), host.verified, alg)
 }
 
