@@ -145,6 +145,24 @@ impl Payload {
         }
     }
 
+    /// Whether this payload is stored under `event_type` (no allocation: on the replay's
+    /// hot path).
+    pub fn has_event_type(&self, event_type: &str) -> bool {
+        match self {
+            Payload::Recording { .. } => event_type == RECORDING_EVENT_TYPE,
+            Payload::WasmCall { .. } | Payload::WasmResult { .. } | Payload::WasmError { .. } => {
+                event_type == WASM_EVENT_TYPE
+            }
+            Payload::HostFunction { call, .. } => match &call.interface {
+                Some(iface) => event_type
+                    .strip_prefix(iface.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|function| function == call.function),
+                None => event_type == call.function,
+            },
+        }
+    }
+
     /// The canonical bytes of this payload.
     pub fn encode(&self) -> Vec<u8> {
         let wasm = |body: WasmBody<'_, Value>| serde_json::to_vec(&WasmEnvelope { category: "Wasm", body });
@@ -293,6 +311,23 @@ mod tests {
         ] {
             assert_eq!(Payload::decode(&p.encode()).unwrap(), p);
         }
+    }
+
+    #[test]
+    fn event_types_are_recognised_without_building_them() {
+        let host = |interface: Option<&str>, function: &str| Payload::HostFunction {
+            call: HostCall { interface: interface.map(String::from), function: function.into() },
+            input: json!({"Tuple": []}),
+            output: json!({"Tuple": []}),
+        };
+        for p in [host(Some("wasi:io/poll@0.2.3"), "[method]pollable.ready"), host(None, "now")] {
+            assert!(p.has_event_type(&p.event_type()));
+        }
+        assert!(!host(Some("a:b/c"), "f").has_event_type("a:b/c/g"));
+        assert!(!host(Some("a:b/c"), "f").has_event_type("a:b/cf"));
+        assert!(!host(None, "now").has_event_type("x/now"));
+        let call = Payload::WasmCall { function: "run".into(), params: json!({"Tuple": []}) };
+        assert!(call.has_event_type("wasm") && !call.has_event_type("run"));
     }
 
     #[test]

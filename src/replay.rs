@@ -7,7 +7,7 @@
 //! No scanning ahead for a matching call, no skipping; memory does not depend on the
 //! chain's length.
 
-use crate::chain::{ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
+use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
 use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
@@ -235,11 +235,7 @@ impl Recording {
                         Some(Err(e)) => Err(chain_stop(&e)),
                         Some(Ok(event)) => match integrity.push(&event) {
                             Ok(()) => Ok(Recorded { index, event }),
-                            Err(b) => Err(Stop::Broken(BrokenAt {
-                                index: b.index,
-                                event_type: b.event_type,
-                                reason: b.reason.to_string(),
-                            })),
+                            Err(broken) => Err(Stop::Broken(broken.into())),
                         },
                     };
                     ended = item.is_err();
@@ -288,8 +284,14 @@ impl Recording {
 
 fn chain_stop(e: &ChainError) -> Stop {
     match e.integrity() {
-        Some(b) => Stop::Broken(BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }),
+        Some(broken) => Stop::Broken(broken.into()),
         None => Stop::Error(e.to_string()),
+    }
+}
+
+impl From<Broken> for BrokenAt {
+    fn from(b: Broken) -> BrokenAt {
+        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }
     }
 }
 
@@ -323,7 +325,7 @@ impl ReplayHost {
     /// they differ, the hashes differ too, and [`Self::view_actual`] hashes for the report.
     fn reproduces(&self, recorded: &Recorded, actual: &Payload) -> bool {
         recorded.event.parent_hash == self.head
-            && actual.event_type() == recorded.event.event_type
+            && actual.has_event_type(&recorded.event.event_type)
             && actual.encode() == recorded.event.data
     }
 
@@ -467,33 +469,29 @@ impl ImportHandler for ReplayHost {
 
     fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
         let call = resource.drop_call();
-        let actual =
-            Payload::HostFunction { call, input: values::resource_json(rep, true), output: json!({"Tuple": []}) };
+        let input = values::resource_json(rep, true);
         let recorded = match store.data_mut().recording.next() {
             Ok(recorded) => recorded,
             Err(stop) => return halt(store, stop),
         };
-        let kind = match &recorded {
-            None => Some(DivergenceKind::ExtraHostCall),
-            Some(r) => match decode_payload(r) {
-                Err(stop) => return halt(store, stop),
-                Ok(Payload::HostFunction { call, input, .. }) => {
-                    if let Payload::HostFunction { call: actual_call, input: actual_input, .. } = &actual {
-                        if call != *actual_call {
-                            Some(DivergenceKind::DifferentImport)
-                        } else if input != *actual_input {
-                            Some(DivergenceKind::DifferentArguments)
-                        } else if !store.data().reproduces(r, &actual) {
-                            Some(DivergenceKind::NoncanonicalRecording)
-                        } else {
-                            None
-                        }
-                    } else {
-                        None
-                    }
-                }
-                Ok(_) => Some(DivergenceKind::ExtraHostCall),
-            },
+        let recorded_drop = match recorded.as_ref().map(decode_payload).transpose() {
+            Ok(payload) => payload,
+            Err(stop) => return halt(store, stop),
+        };
+        let kind = match &recorded_drop {
+            Some(Payload::HostFunction { call: recorded_call, .. }) if *recorded_call != call => {
+                Some(DivergenceKind::DifferentImport)
+            }
+            Some(Payload::HostFunction { input: recorded_input, .. }) if *recorded_input != input => {
+                Some(DivergenceKind::DifferentArguments)
+            }
+            Some(Payload::HostFunction { .. }) => None,
+            None | Some(_) => Some(DivergenceKind::ExtraHostCall),
+        };
+        let actual = Payload::HostFunction { call, input, output: json!({"Tuple": []}) };
+        let kind = match (kind, &recorded) {
+            (None, Some(r)) if !store.data().reproduces(r, &actual) => Some(DivergenceKind::NoncanonicalRecording),
+            (kind, _) => kind,
         };
         match (kind, recorded) {
             (None, Some(recorded)) => {
@@ -617,14 +615,13 @@ fn drive(
     // The first event may say which format and component the chain was recorded with.
     if let Some(first) = store.data_mut().recording.next()? {
         match Payload::decode(&first.event.data) {
-            Ok(header @ Payload::Recording { .. }) => {
-                let Payload::Recording { format, version, component_sha256 } = &header else { unreachable!() };
-                if format != FORMAT_NAME || *version > FORMAT_VERSION {
+            Ok(Payload::Recording { format, version, component_sha256 }) => {
+                if format != FORMAT_NAME || version > FORMAT_VERSION {
                     return Err(Stop::Error(format!(
                         "event 0: the chain is in format {format} version {version}; this build reads {FORMAT_NAME} up to version {FORMAT_VERSION}"
                     )));
                 }
-                report.recorded_component_sha256 = Some(component_sha256.clone());
+                report.recorded_component_sha256 = Some(component_sha256);
                 store.data_mut().matched(first);
             }
             _ => store.data_mut().recording.push_back(first),

@@ -160,6 +160,16 @@ fn every_value_type_and_resources_replay_exactly() {
     });
     let (kind, _) = divergence(&f.verify(&zoo, &edited));
     assert_eq!(kind, DivergenceKind::DifferentArguments);
+
+    // So is dropping another resource than the recording says.
+    let edited = f.path("zoo-drop-edited.json");
+    let mut drop_index = 0;
+    rewrite(&chain, &edited, |evs| {
+        drop_index = evs.iter().position(|e| e.event_type.ends_with("[resource-drop]counter")).unwrap();
+        let e = &mut evs[drop_index];
+        e.data = String::from_utf8(e.data.clone()).unwrap().replacen("\"handle\":1", "\"handle\":0", 1).into_bytes();
+    });
+    assert_eq!(divergence(&f.verify(&zoo, &edited)), (DivergenceKind::DifferentArguments, drop_index as u64));
 }
 
 #[test]
@@ -346,6 +356,17 @@ fn exit_codes_follow_the_contract() {
     let tampered = f.path("tampered.json");
     std::fs::write(&tampered, std::fs::read_to_string(&chain).unwrap().replacen("[123,", "[124,", 1)).unwrap();
     cli().arg("verify").arg(&good).arg(&tampered).assert().code(3);
+}
+
+#[test]
+fn a_timeout_that_is_not_a_positive_number_is_a_usage_error() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    for bad in ["0", "nan", "inf", "1e30", "soon"] {
+        let out = cli().args(["verify", "--timeout", bad]).arg(f.path("counter.wat")).arg(&chain).assert().code(2);
+        assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--timeout"), "{bad}");
+    }
+    cli().args(["verify", "--no-cache", "--timeout", "0.5"]).arg(f.path("counter.wat")).arg(&chain).assert().code(0);
 }
 
 #[test]

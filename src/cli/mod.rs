@@ -57,8 +57,8 @@ enum Command {
 #[derive(clap::Args)]
 pub struct LimitArgs {
     /// Seconds one export call may run before it is stopped.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    timeout: std::time::Duration,
     /// MiB of linear memory the component may hold.
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     max_memory: usize,
@@ -67,8 +67,7 @@ pub struct LimitArgs {
 impl LimitArgs {
     pub fn limits(&self) -> crate::runtime::Limits {
         crate::runtime::Limits {
-            timeout: std::time::Duration::try_from_secs_f64(self.timeout.max(0.0))
-                .unwrap_or(std::time::Duration::MAX),
+            timeout: self.timeout,
             max_memory_bytes: self.max_memory.saturating_mul(1 << 20),
         }
     }
@@ -81,6 +80,15 @@ pub enum Format {
     Text,
     /// For scripts: one JSON object per line.
     Json,
+}
+
+/// A positive, finite number of seconds (fractions allowed).
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Err(format!("`{text}`: the timeout must be more than 0 seconds"));
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}`: too long a timeout"))
 }
 
 /// Settings every command shares.

@@ -148,7 +148,9 @@ impl EpochTicker {
 
     /// The deadline, in ticks, that gives a guest `timeout`.
     pub fn ticks(timeout: Duration) -> u64 {
-        (timeout.as_millis() / TICK.as_millis()).max(1) as u64
+        // Saturating, and well clear of u64::MAX: wasmtime adds the deadline to the
+        // current epoch.
+        u64::try_from(timeout.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX / 2).clamp(1, u64::MAX / 2)
     }
 }
 
