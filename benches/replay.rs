@@ -86,6 +86,7 @@ fn main() {
             let options = RecordOptions {
                 invocations: vec![format!("run({calls})")],
                 answers,
+                wasi: None,
                 format,
                 limits: Limits::default(),
             };

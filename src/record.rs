@@ -1,10 +1,12 @@
 //! Recording: run export calls on one instance and write every event crossing the component
-//! boundary as a chain in our format. The same interceptor as the replay; imports are
-//! answered by an [`Answers`] source instead of a recording.
+//! boundary as a chain in our format. The same interceptor as the replay; WASI imports are
+//! served by the real WASI host ([`runtime::wasi`]), every other import by an [`Answers`]
+//! source.
 
 use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
-use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
+use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
+use crate::runtime::wasi::{self, Forwarding, Sandbox, WasiHost, WasiState};
 use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, encode_args};
 use serde_json::json;
@@ -46,6 +48,9 @@ pub struct RecordOptions {
     /// Export calls in WAVE, `run("hello")` or `iface#func(1, 2)`, run in order.
     pub invocations: Vec<String>,
     pub answers: Answers,
+    /// Serve WASI imports with wasmtime-wasi in this sandbox; `None` answers them from
+    /// `answers` like any other import.
+    pub wasi: Option<Sandbox>,
     pub format: OutputFormat,
     pub limits: Limits,
 }
@@ -67,6 +72,8 @@ struct RecordHost {
     catalog: ImportCatalog,
     guest_resources: Vec<ResourceAny>,
     limits: StoreLimits,
+    wasi: WasiState,
+    forwarding: Option<Forwarding>,
     next_handle: u32,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
@@ -92,19 +99,21 @@ impl ImportHandler for RecordHost {
         fail(store, message)
     }
 
-    fn on_call(
-        mut store: StoreContextMut<'_, Self>,
-        call: &HostCall,
-        input: serde_json::Value,
-        result_types: &[Type],
-        results: &mut [Val],
-    ) -> wasmtime::Result<()> {
-        let (answer, output) = match answer(&mut store, call, result_types) {
-            Ok(answer) => answer,
+    fn on_call(mut store: StoreContextMut<'_, Self>, call: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+        let forwarded =
+            store.data().forwarding.as_ref().and_then(|f| f.func(call.call.interface.as_deref(), &call.call.function));
+        let output = match forwarded {
+            Some(func) => wasi::forward(&mut store, func, &call, results),
+            None => answer(&mut store, call.call, call.result_types).map(|(answer, output)| {
+                results.clone_from_slice(&answer);
+                output
+            }),
+        };
+        let output = match output {
+            Ok(output) => output,
             Err(message) => return fail(store, message),
         };
-        results.clone_from_slice(&answer);
-        let payload = Payload::HostFunction { call: call.clone(), input, output };
+        let payload = Payload::HostFunction { call: call.call.clone(), input: call.input, output };
         match store.data_mut().write(&payload) {
             Ok(()) => Ok(()),
             Err(message) => fail(store, message),
@@ -112,6 +121,9 @@ impl ImportHandler for RecordHost {
     }
 
     fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
+        if let Err(e) = wasi::drop_resource(&mut store, rep) {
+            return fail(store, format!("dropping {}: {}", resource.drop_call().key(), runtime::one_line(&e)));
+        }
         let payload = Payload::HostFunction {
             call: resource.drop_call(),
             input: values::resource_json(rep, true),
@@ -132,6 +144,29 @@ impl ImportHandler for RecordHost {
     }
 }
 
+impl WasiHost for RecordHost {
+    fn forwarding(&mut self) -> Option<&mut Forwarding> {
+        self.forwarding.as_mut()
+    }
+
+    fn mint_handle(&mut self) -> u32 {
+        self.next_handle += 1;
+        self.next_handle - 1
+    }
+}
+
+impl wasmtime_wasi::WasiView for RecordHost {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiView::ctx(&mut self.wasi)
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for RecordHost {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpView::http(&mut self.wasi)
+    }
+}
+
 /// The answer to one import call, as values and as its typed encoding: nothing for
 /// functions without results, a fresh handle for functions returning an imported resource,
 /// else the next answer from the file.
@@ -145,8 +180,7 @@ fn answer(
         [] => Ok((Vec::new(), encode_args(&[], &[], &mut values::NoResources).map_err(encode_failed)?)),
         [Type::Own(rty)] if store.data().catalog.resource_number(rty).is_some() => {
             let n = store.data().catalog.resource_number(rty).unwrap_or_default();
-            let handle = store.data().next_handle;
-            store.data_mut().next_handle += 1;
+            let handle = store.data_mut().mint_handle();
             let resource = ResourceDynamic::new_own(handle, n)
                 .try_into_resource_any(store.as_context_mut())
                 .map_err(|e| format!("cannot make a resource for {}: {e}", call.key()))?;
@@ -207,6 +241,8 @@ pub fn record(
         catalog,
         guest_resources: Vec::new(),
         limits: runtime::store_limits(&options.limits),
+        wasi: WasiState::new(&options.wasi.clone().unwrap_or_default())?,
+        forwarding: None,
         next_handle: 0,
         failure: None,
     };
@@ -221,6 +257,9 @@ pub fn record(
     };
     store.data_mut().write(&header).map_err(anyhow::Error::msg)?;
     store.set_epoch_deadline(deadline);
+    if options.wasi.is_some() {
+        store.data_mut().forwarding = wasi::instantiate(engine, &loaded.bytes, &mut store.as_context_mut())?;
+    }
     let instance = linker.instantiate(&mut store, &loaded.component).map_err(|e| {
         let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
         anyhow::anyhow!("cannot instantiate the component: {why}")

@@ -8,8 +8,8 @@
 //! chain's length.
 
 use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
-use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
-use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, StoreResources, link_all};
+use crate::payload::{FORMAT_NAME, FORMAT_VERSION, Payload};
+use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
 use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, decode_args, encode_args};
 use indicatif::ProgressBar;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, sync_channel};
-use wasmtime::component::{Linker, ResourceAny, Type, Val};
+use wasmtime::component::{Linker, ResourceAny, Val};
 use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
 
 /// How many matched events a divergence report shows before the divergence.
@@ -409,13 +409,8 @@ impl ImportHandler for ReplayHost {
         halt(store, Stop::Error(message))
     }
 
-    fn on_call(
-        mut store: StoreContextMut<'_, Self>,
-        call: &HostCall,
-        input: Value,
-        result_types: &[Type],
-        results: &mut [Val],
-    ) -> wasmtime::Result<()> {
+    fn on_call(mut store: StoreContextMut<'_, Self>, incoming: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+        let IncomingCall { call, input, result_types, .. } = incoming;
         let recorded = match store.data_mut().recording.next() {
             Ok(recorded) => recorded,
             Err(stop) => return halt(store, stop),

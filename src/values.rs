@@ -56,6 +56,85 @@ impl ResourceMap for NoResources {
     }
 }
 
+/// A [`ResourceMap`] over resources whose handles are already known (freshly minted ones,
+/// which cannot be read back from the store without taking them from the guest).
+#[derive(Default)]
+pub struct KnownHandles(Vec<(ResourceAny, u32)>);
+
+impl KnownHandles {
+    pub fn insert(&mut self, resource: ResourceAny, handle: u32) {
+        self.0.push((resource, handle));
+    }
+
+    pub fn get(&self, resource: &ResourceAny) -> Option<u32> {
+        self.0.iter().find(|(r, _)| r == resource).map(|&(_, handle)| handle)
+    }
+}
+
+impl ResourceMap for KnownHandles {
+    fn handle_of(&mut self, resource: &ResourceAny, _: &ResourceType) -> Result<u32, String> {
+        self.get(resource).ok_or_else(|| "a resource without a known handle".to_string())
+    }
+    fn resource_for(&mut self, handle: u32, _: bool, _: &ResourceType) -> Result<ResourceAny, String> {
+        self.0
+            .iter()
+            .find(|&&(_, h)| h == handle)
+            .map(|&(r, _)| r)
+            .ok_or_else(|| format!("no resource has handle {handle}"))
+    }
+}
+
+/// Rebuilds `val` (of type `ty`) with every resource in it replaced by `swap(resource,
+/// its resource type)`; values without resources come back unchanged.
+pub fn map_resources(
+    val: Val,
+    ty: &Type,
+    swap: &mut dyn FnMut(ResourceAny, &ResourceType) -> Result<ResourceAny, String>,
+) -> Result<Val, ValueError> {
+    let fail = |message: String| err("$", message);
+    let boxed = |val: Box<Val>, ty: &Type, swap: &mut dyn FnMut(ResourceAny, &ResourceType) -> Result<ResourceAny, String>| {
+        map_resources(*val, ty, swap).map(Box::new)
+    };
+    Ok(match (ty, val) {
+        (Type::Own(rty) | Type::Borrow(rty), Val::Resource(resource)) => Val::Resource(swap(resource, rty).map_err(fail)?),
+        (Type::List(list), Val::List(items)) => {
+            let item = list.ty();
+            Val::List(items.into_iter().map(|v| map_resources(v, &item, swap)).collect::<Result<_, _>>()?)
+        }
+        (Type::Record(record), Val::Record(fields)) => Val::Record(
+            fields
+                .into_iter()
+                .zip(record.fields())
+                .map(|((name, v), field)| Ok((name, map_resources(v, &field.ty, swap)?)))
+                .collect::<Result<_, ValueError>>()?,
+        ),
+        (Type::Tuple(tuple), Val::Tuple(items)) => Val::Tuple(
+            items.into_iter().zip(tuple.types()).map(|(v, t)| map_resources(v, &t, swap)).collect::<Result<_, _>>()?,
+        ),
+        (Type::Variant(variant), Val::Variant(name, payload)) => {
+            let case_ty = variant.cases().find(|case| case.name == name).and_then(|case| case.ty);
+            let payload = match (payload, case_ty) {
+                (Some(v), Some(t)) => Some(boxed(v, &t, swap)?),
+                (payload, _) => payload,
+            };
+            Val::Variant(name, payload)
+        }
+        (Type::Option(option), Val::Option(Some(v))) => Val::Option(Some(boxed(v, &option.ty(), swap)?)),
+        (Type::Result(result), Val::Result(outcome)) => Val::Result(match outcome {
+            Ok(Some(v)) => Ok(Some(match result.ok() {
+                Some(t) => boxed(v, &t, swap)?,
+                None => v,
+            })),
+            Err(Some(v)) => Err(Some(match result.err() {
+                Some(t) => boxed(v, &t, swap)?,
+                None => v,
+            })),
+            other => other,
+        }),
+        (_, val) => val,
+    })
+}
+
 /// The arguments of a call, or its results, as one typed value by theater's rule: none is
 /// `{"Tuple":[]}`, one is that value, several are a `Tuple` of them.
 pub fn encode_args(vals: &[Val], types: &[Type], resources: &mut dyn ResourceMap) -> Result<Value, ValueError> {

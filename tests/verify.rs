@@ -47,6 +47,7 @@ impl Fixture {
         let options = RecordOptions {
             invocations: calls.iter().map(|c| c.to_string()).collect(),
             answers: Answers::from_json(answers).unwrap(),
+            wasi: None,
             format: OutputFormat::JsonArray,
             limits: Limits::default(),
         };

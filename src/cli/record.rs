@@ -4,6 +4,7 @@ use super::{Exit, Global, LimitArgs};
 use crate::chain::OutputFormat;
 use crate::record::{self, Answers, RecordOptions};
 use crate::runtime::Runtime;
+use crate::runtime::wasi::Sandbox;
 use anyhow::Context;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,6 +25,21 @@ pub struct Args {
     /// a root import) to the WAVE results of successive calls.
     #[arg(long, value_name = "FILE")]
     answers: Option<PathBuf>,
+    /// Give the guest a host directory, read-only: `HOST` or `HOST::GUEST` (the path the guest
+    /// sees; default: the host path). Repeatable. Without it the guest sees no files.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Like `--dir`, but the guest may also write there.
+    #[arg(long = "dir-rw", value_name = "HOST[::GUEST]")]
+    writable_dirs: Vec<String>,
+    /// Give the guest an environment variable: `NAME=VALUE`, or `NAME` for this process's
+    /// value. Repeatable. Without it the guest's environment is empty.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    env: Vec<String>,
+    /// Answer WASI imports from `--answers` too, instead of serving them with the real WASI
+    /// implementation (wasmtime-wasi).
+    #[arg(long, conflicts_with_all = ["dirs", "writable_dirs", "env"])]
+    no_wasi: bool,
     /// Where to write the chain (default: stdout). Written in full or not at all.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -53,6 +69,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let options = RecordOptions {
         invocations: args.invocations,
         answers,
+        wasi: if args.no_wasi { None } else { Some(sandbox(&args.dirs, &args.writable_dirs, &args.env)?) },
         format: match args.format {
             Format::Json => OutputFormat::JsonArray,
             Format::Jsonl => OutputFormat::JsonLines,
@@ -68,6 +85,30 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     }
     tracing::info!(events = summary.events, "recorded");
     Ok(Exit::Success)
+}
+
+/// The guest's sandbox from `--dir`, `--dir-rw` and `--env`.
+fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow::Result<Sandbox> {
+    let grant = |spec: &String, writable: bool| {
+        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+        if host.is_empty() || guest.is_empty() {
+            anyhow::bail!("--dir {spec}: expected HOST or HOST::GUEST");
+        }
+        Ok((PathBuf::from(host), guest.to_string(), writable))
+    };
+    let dirs = (dirs.iter().map(|d| grant(d, false)))
+        .chain(writable_dirs.iter().map(|d| grant(d, true)))
+        .collect::<anyhow::Result<_>>()?;
+    let env = env
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, value)) => Ok((name.to_string(), value.to_string())),
+            None => std::env::var(spec)
+                .map(|value| (spec.clone(), value))
+                .map_err(|_| anyhow::anyhow!("--env {spec}: no such variable here; give NAME=VALUE")),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Sandbox { dirs, env })
 }
 
 /// Writes through a temporary file beside `path`, renamed into place only on success, so a

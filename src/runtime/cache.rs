@@ -95,7 +95,7 @@ impl ComponentCache {
             Some(data) => match open_entry(engine, &data) {
                 Ok(component) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
-                    return Ok((Loaded { component, sha256 }, CacheOutcome::Hit));
+                    return Ok((Loaded { component, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
                 }
                 Err(why) => {
                     tracing::warn!("compile cache: ignoring {}: {why}; compiling it anew", entry.display());
@@ -107,7 +107,7 @@ impl ComponentCache {
         if let Err(e) = self.store(&entry, &component) {
             tracing::warn!("compile cache: cannot write {}: {e}", entry.display());
         }
-        Ok((Loaded { component, sha256 }, outcome))
+        Ok((Loaded { component, bytes: bytes.into(), sha256 }, outcome))
     }
 
     /// Writes an entry atomically: a temporary file in the same directory, renamed over the

@@ -6,7 +6,7 @@
 //! imported resource, so handles can be minted and recognised by number.
 
 use crate::payload::HostCall;
-use crate::values::{ResourceMap, encode_args};
+use crate::values::{KnownHandles, ResourceMap, encode_args};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::component::types::ComponentItem;
@@ -34,6 +34,12 @@ pub struct ImportCatalog {
     pub functions: BTreeMap<Option<String>, Vec<String>>,
     /// Resource types, indexed by their dynamic type number.
     pub resources: Vec<ImportedResource>,
+    /// Further names of those types: an interface that `use`s another's resource (as
+    /// `wasi:clocks/monotonic-clock` does `wasi:io/poll`'s `pollable`) imports the same
+    /// type under its own name. `(name, type number)`.
+    pub aliases: Vec<(ImportedResource, u32)>,
+    /// The component's own resource types, by type number (to recognise aliases).
+    types: Vec<ResourceType>,
 }
 
 impl ImportCatalog {
@@ -45,9 +51,7 @@ impl ImportCatalog {
         for (name, import) in ty.imports(engine) {
             match import.ty {
                 ComponentItem::ComponentFunc(_) => catalog.functions.entry(None).or_default().push(name.to_string()),
-                ComponentItem::Resource(_) => {
-                    catalog.resources.push(ImportedResource { interface: None, name: name.to_string() })
-                }
+                ComponentItem::Resource(ty) => catalog.add_resource(None, name, ty),
                 ComponentItem::ComponentInstance(instance) => {
                     let iface = Some(name.to_string());
                     for (export, item) in instance.exports(engine) {
@@ -55,9 +59,7 @@ impl ImportCatalog {
                             ComponentItem::ComponentFunc(_) => {
                                 catalog.functions.entry(iface.clone()).or_default().push(export.to_string())
                             }
-                            ComponentItem::Resource(_) => catalog
-                                .resources
-                                .push(ImportedResource { interface: iface.clone(), name: export.to_string() }),
+                            ComponentItem::Resource(ty) => catalog.add_resource(iface.clone(), export, ty),
                             ComponentItem::Type(_) => {}
                             other => anyhow::bail!("import `{name}` exports `{export}`, a {}: {UNSUPPORTED}", kind(&other)),
                         }
@@ -68,6 +70,17 @@ impl ImportCatalog {
             }
         }
         Ok(catalog)
+    }
+
+    fn add_resource(&mut self, interface: Option<String>, name: &str, ty: ResourceType) {
+        let resource = ImportedResource { interface, name: name.to_string() };
+        match self.types.iter().position(|known| *known == ty) {
+            Some(n) => self.aliases.push((resource, n as u32)),
+            None => {
+                self.resources.push(resource);
+                self.types.push(ty);
+            }
+        }
     }
 
     /// The dynamic type number of an imported resource type, if `ty` is one.
@@ -92,15 +105,9 @@ fn kind(item: &ComponentItem) -> &'static str {
 
 /// What the interceptor calls. Implemented by the store data of each mode.
 pub trait ImportHandler: Sized + Send + 'static {
-    /// The guest called `call` with arguments encoded as `input`; fill `results` (of
-    /// `result_types`) or return an error to stop the guest.
-    fn on_call(
-        store: StoreContextMut<'_, Self>,
-        call: &HostCall,
-        input: serde_json::Value,
-        result_types: &[Type],
-        results: &mut [Val],
-    ) -> wasmtime::Result<()>;
+    /// The guest made `call`; fill `results` (of `call.result_types`) or return an error to
+    /// stop the guest.
+    fn on_call(store: StoreContextMut<'_, Self>, call: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()>;
 
     /// Stops the guest for a reason of our own (`message` says why).
     fn abort(store: StoreContextMut<'_, Self>, message: String) -> wasmtime::Result<()>;
@@ -115,25 +122,51 @@ pub trait ImportHandler: Sized + Send + 'static {
     fn guest_resources(&mut self) -> &mut Vec<ResourceAny>;
 }
 
+/// One import call as the interceptor saw it.
+pub struct IncomingCall<'a> {
+    pub call: &'a HostCall,
+    /// The arguments' encoding.
+    pub input: serde_json::Value,
+    pub params: &'a [Val],
+    pub param_types: &'a [Type],
+    pub result_types: &'a [Type],
+    /// The handles of the imported resources among `params`, as read while encoding them
+    /// (reading an owned one takes it from the store, so it is read once).
+    handles: KnownHandles,
+}
+
+impl IncomingCall<'_> {
+    pub fn handle_of(&self, resource: &ResourceAny) -> Option<u32> {
+        self.handles.get(resource)
+    }
+}
+
 /// Defines every import in `catalog` on `linker`, each routed to `T`.
 pub fn link_all<T: ImportHandler>(linker: &mut Linker<T>, catalog: &ImportCatalog) -> anyhow::Result<()> {
-    /// An interface's functions, and its resource types with their type numbers.
-    type Members = (Vec<String>, Vec<(u32, ImportedResource)>);
+    /// An interface's functions, and its resource types: name, type number, and the name
+    /// its drops are recorded under.
+    type Members = (Vec<String>, Vec<(String, u32, ImportedResource)>);
     let mut interfaces: BTreeMap<Option<String>, Members> = BTreeMap::new();
     for (iface, funcs) in &catalog.functions {
         interfaces.entry(iface.clone()).or_default().0.extend(funcs.iter().cloned());
     }
     for (n, resource) in catalog.resources.iter().enumerate() {
-        interfaces.entry(resource.interface.clone()).or_default().1.push((n as u32, resource.clone()));
+        let member = (resource.name.clone(), n as u32, resource.clone());
+        interfaces.entry(resource.interface.clone()).or_default().1.push(member);
+    }
+    for (alias, n) in &catalog.aliases {
+        // Drops are recorded under the type's first name, however the guest names it.
+        let member = (alias.name.clone(), *n, catalog.resources[*n as usize].clone());
+        interfaces.entry(alias.interface.clone()).or_default().1.push(member);
     }
     for (iface, (funcs, resources)) in interfaces {
         let mut instance = match &iface {
             Some(name) => linker.instance(name)?,
             None => linker.root(),
         };
-        for (n, resource) in resources {
+        for (name, n, resource) in resources {
             let resource = Arc::new(resource);
-            instance.resource(&resource.name.clone(), ResourceType::host_dynamic(n), move |store, rep| {
+            instance.resource(&name, ResourceType::host_dynamic(n), move |store, rep| {
                 T::on_drop(store, &resource, rep)
             })?;
         }
@@ -142,14 +175,44 @@ pub fn link_all<T: ImportHandler>(linker: &mut Linker<T>, catalog: &ImportCatalo
             instance.func_new(&function, move |mut store, ty, params, results| {
                 let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
                 let result_types: Vec<Type> = ty.results().collect();
-                match encode_args(params, &param_types, &mut StoreResources { store: &mut store }) {
-                    Ok(input) => T::on_call(store, &call, input, &result_types, results),
+                let mut reader = HandleReader { store: StoreResources { store: &mut store }, seen: KnownHandles::default() };
+                match encode_args(params, &param_types, &mut reader) {
+                    Ok(input) => {
+                        let handles = reader.seen;
+                        let incoming = IncomingCall {
+                            call: &call,
+                            input,
+                            params,
+                            param_types: &param_types,
+                            result_types: &result_types,
+                            handles,
+                        };
+                        T::on_call(store, incoming, results)
+                    }
                     Err(e) => T::abort(store, format!("cannot encode the arguments of {}: {e}", call.key())),
                 }
             })?;
         }
     }
     Ok(())
+}
+
+/// Reads handles through [`StoreResources`] and remembers them.
+struct HandleReader<'a, 's, T: ImportHandler> {
+    store: StoreResources<'a, 's, T>,
+    seen: KnownHandles,
+}
+
+impl<T: ImportHandler> ResourceMap for HandleReader<'_, '_, T> {
+    fn handle_of(&mut self, resource: &ResourceAny, ty: &ResourceType) -> Result<u32, String> {
+        let handle = self.store.handle_of(resource, ty)?;
+        self.seen.insert(*resource, handle);
+        Ok(handle)
+    }
+
+    fn resource_for(&mut self, handle: u32, owned: bool, ty: &ResourceType) -> Result<ResourceAny, String> {
+        self.store.resource_for(handle, owned, ty)
+    }
 }
 
 /// Resolves resource handles against a store: imported resources are dynamic host

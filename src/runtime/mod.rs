@@ -3,7 +3,9 @@
 
 pub mod cache;
 pub mod exports;
+pub mod forwarder;
 pub mod imports;
+pub mod wasi;
 
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -38,9 +40,10 @@ pub enum LoadError {
     NotAComponent { path: String, message: String },
 }
 
-/// A compiled component and the SHA-256 of the bytes it was compiled from.
+/// A compiled component, the bytes it was compiled from (binary or text), and their SHA-256.
 pub struct Loaded {
     pub component: Component,
+    pub bytes: Arc<[u8]>,
     pub sha256: String,
 }
 
@@ -92,7 +95,7 @@ pub fn new_engine() -> anyhow::Result<Engine> {
 pub fn load_component(engine: &Engine, path: &Path) -> Result<Loaded, LoadError> {
     let (bytes, sha256) = read_component(path)?;
     let component = compile_bytes(engine, &bytes, path)?;
-    Ok(Loaded { component, sha256 })
+    Ok(Loaded { component, bytes: bytes.into(), sha256 })
 }
 
 /// A component's bytes and their SHA-256 (lowercase hex).
