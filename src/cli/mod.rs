@@ -73,6 +73,27 @@ impl LimitArgs {
     }
 }
 
+/// The compile cache, shared by `verify` and `record`.
+#[derive(clap::Args)]
+pub struct CacheArgs {
+    /// Compile the component without the on-disk compile cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Where compiled components are cached [default: $XDG_CACHE_HOME/theater-replay or
+    /// ~/.cache/theater-replay].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<std::path::PathBuf>,
+}
+
+impl CacheArgs {
+    /// A runtime using the cache these flags ask for.
+    pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
+        use crate::runtime::cache::ComponentCache;
+        let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(ComponentCache::default_dir) };
+        crate::runtime::Runtime::with_cache(cache.map(ComponentCache::new))
+    }
+}
+
 /// Output of the commands that report one result or one line per chain.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {

@@ -1,9 +1,8 @@
 //! `theater-replay record COMPONENT --invoke 'run("hi")' -o chain.json`.
 
-use super::{Exit, Global, LimitArgs};
+use super::{CacheArgs, Exit, Global, LimitArgs};
 use crate::chain::OutputFormat;
 use crate::record::{self, Answers, RecordOptions};
-use crate::runtime::Runtime;
 use crate::runtime::wasi::Sandbox;
 use anyhow::Context;
 use std::fs::File;
@@ -47,6 +46,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
     limits: LimitArgs,
 }
 
@@ -64,7 +65,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         }
         None => Answers::default(),
     };
-    let runtime = Runtime::new()?;
+    let runtime = args.cache.runtime()?;
     let loaded = runtime.load(&args.component)?;
     let options = RecordOptions {
         invocations: args.invocations,

@@ -4,13 +4,12 @@
 //! that chain, as it always has. Anything else is a many-chain run ([`crate::batch`]): one
 //! verdict per chain in input order, then a summary line.
 
-use super::{Exit, Format, Global, LimitArgs};
+use super::{CacheArgs, Exit, Format, Global, LimitArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
 use crate::replay::{self, Status, VerifyOptions};
 use crate::report;
 use crate::runtime::Runtime;
-use crate::runtime::cache::ComponentCache;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
@@ -50,20 +49,14 @@ pub struct Args {
     /// Verify only the K-th of N parts of the chains (by sorted path), e.g. `--shard 2/4`.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
-    /// Compile the component without the on-disk compile cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Where compiled components are cached [default: $XDG_CACHE_HOME/theater-replay or
-    /// ~/.cache/theater-replay].
-    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cache: CacheArgs,
     #[command(flatten)]
     limits: LimitArgs,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
-    let cache = if args.no_cache { None } else { args.cache_dir.clone().or_else(ComponentCache::default_dir) };
-    let runtime = Runtime::with_cache(cache.map(ComponentCache::new))?;
+    let runtime = args.cache.runtime()?;
     if let [chain] = args.chain.as_slice()
         && args.chains_dir.is_none()
         && args.shard.is_none()

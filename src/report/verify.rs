@@ -49,12 +49,24 @@ fn short(hex: &str) -> &str {
     hex.get(..16).unwrap_or(hex)
 }
 
+/// A value shown in full only up to a screenful (a guest's 256 random bytes are not worth
+/// reading); the JSON report always has all of it.
+fn clip(summary: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 200;
+    let Some((cut, _)) = summary.char_indices().nth(SHOWN) else { return summary.into() };
+    let rest = summary[cut..].chars().count();
+    if rest <= 40 {
+        return summary.into();
+    }
+    format!("{} ... ({rest} more characters; --format json shows all)", &summary[..cut]).into()
+}
+
 fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
     let _ = writeln!(out, "DIVERGED: {chain}: event {} ({}): {}", d.index, d.event_type, d.kind.describe());
     let _ = writeln!(out, "  verified before it: {verified} events");
     let view = |label: &str, v: &Option<EventView>, missing: &str, out: &mut String| match v {
         Some(v) => {
-            let _ = writeln!(out, "  {label:<9} {}", v.summary);
+            let _ = writeln!(out, "  {label:<9} {}", clip(&v.summary));
             let _ = writeln!(out, "  {:<9} {}  {}", "", v.event_type, v.hash);
         }
         None => {
@@ -69,7 +81,7 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
     if !d.last_matched.is_empty() {
         let _ = writeln!(out, "  last matched:");
         for m in &d.last_matched {
-            let _ = writeln!(out, "    {:>6}  {}", m.index, m.summary);
+            let _ = writeln!(out, "    {:>6}  {}", m.index, clip(&m.summary));
         }
     }
     if d.guest_stack.is_empty() {
@@ -115,4 +127,20 @@ pub fn summary_json(s: &crate::batch::Summary) -> String {
         summary: &'a crate::batch::Summary,
     }
     serde_json::to_string(&Line { summary: s }).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn long_values_are_clipped_on_a_char_boundary_and_short_ones_kept() {
+        assert_eq!(clip("run(\"hi\")"), "run(\"hi\")");
+        let exactly = "é".repeat(240);
+        assert_eq!(clip(&exactly), exactly, "a little over the limit is not worth clipping");
+        let long = "é".repeat(1000);
+        let shown = clip(&long);
+        assert!(shown.starts_with(&"é".repeat(200)));
+        assert!(shown.ends_with("... (800 more characters; --format json shows all)"), "{shown}");
+    }
 }

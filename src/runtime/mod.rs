@@ -179,7 +179,11 @@ fn render_frames(trace: &WasmBacktrace) -> Vec<String> {
         .map(|frame| {
             let module = frame.module().name().unwrap_or("<module>");
             match frame.func_name() {
-                Some(name) => format!("{module}!{name}"),
+                // Rust's symbol names, mangled in the name section, shown as written.
+                Some(name) => match rustc_demangle::try_demangle(name) {
+                    Ok(demangled) => format!("{module}!{demangled:#}"),
+                    Err(_) => format!("{module}!{name}"),
+                },
                 None => format!("{module}!<func {}>", frame.func_index()),
             }
         })
