@@ -331,3 +331,34 @@ fn record_without_wasi_answers_wasi_from_the_file() {
         Some(serde_json::json!({"String": "call 1: hi token=7 total=7 random=234 seconds=1700000000"}))
     );
 }
+
+/// Borrowed handles inside a list (`wasi:io/poll.poll`), drops of real WASI resources, and a
+/// resource type two interfaces share: recorded through the real host, replayed without it.
+#[test]
+fn record_forwards_borrowed_lists_and_drops_to_the_real_wasi_host() {
+    let poller = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components/poller.wat");
+    let run = Run::new();
+    let chain = run.path("poller.json");
+    run.cmd()
+        .arg("record")
+        .arg(&poller)
+        .args(["--invoke", "wait()", "--no-cache", "-o"])
+        .arg(&chain)
+        .assert()
+        .code(0);
+    let summaries: Vec<String> = payloads(&chain).iter().skip(1).map(Payload::summary).collect();
+    assert_eq!(
+        summaries,
+        [
+            "call wait()",
+            "wasi:clocks/monotonic-clock@0.2.0#subscribe-duration(0) -> own(0)",
+            "wasi:clocks/monotonic-clock@0.2.0#subscribe-duration(0) -> own(1)",
+            "wasi:io/poll@0.2.0#poll([borrow(0), borrow(1)]) -> [0, 1]",
+            "wasi:io/poll@0.2.0#[resource-drop]pollable(own(0))",
+            "wasi:io/poll@0.2.0#[resource-drop]pollable(own(1))",
+            "wait returned 2",
+        ]
+    );
+    let (code, out) = run.verify(&poller, &chain);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+}
