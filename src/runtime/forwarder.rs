@@ -29,10 +29,13 @@ use wit_parser::{
     TypeId, TypeOwner, WasmExport, WasmExportKind, WasmImport, World, WorldId, WorldItem, WorldKey,
 };
 
-/// Whether an import is WASI (served by wasmtime-wasi) rather than the component's own host
-/// interface (answered from an answers file).
-pub fn is_wasi(interface: &str) -> bool {
-    interface.starts_with("wasi:")
+/// Whether wasmtime-wasi (or wasmtime-wasi-http) serves an imported interface. Only the
+/// WASI 0.2 proposals it implements: any other interface, `wasi:keyvalue` or the
+/// component's own, is answered from the answers file.
+pub fn served_by_wasmtime_wasi(interface: &str) -> bool {
+    const PACKAGES: [&str; 7] =
+        ["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/", "wasi:http/"];
+    PACKAGES.iter().any(|package| interface.starts_with(package))
 }
 
 /// A synthesized forwarder component.
@@ -62,7 +65,9 @@ pub fn synthesize(component: &[u8]) -> anyhow::Result<Option<Forwarder>> {
     let wasi: Vec<(WorldKey, WorldItem)> = imported
         .imports
         .iter()
-        .filter(|(key, item)| matches!(item, WorldItem::Interface { .. }) && is_wasi(&resolve.name_world_key(key)))
+                .filter(|(key, item)| {
+            matches!(item, WorldItem::Interface { .. }) && served_by_wasmtime_wasi(&resolve.name_world_key(key))
+        })
         .map(|(key, item)| (key.clone(), item.clone()))
         .collect();
     if wasi.is_empty() {
@@ -528,4 +533,41 @@ fn val_types(types: &[WasmType]) -> Vec<ValType> {
             WasmType::F64 => ValType::F64,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components").join(name)).unwrap()
+    }
+
+    #[test]
+    fn only_the_interfaces_wasmtime_wasi_implements_are_forwarded() {
+        assert!(served_by_wasmtime_wasi("wasi:io/streams@0.2.9"));
+        assert!(served_by_wasmtime_wasi("wasi:http/types@0.2.10"));
+        assert!(!served_by_wasmtime_wasi("wasi:keyvalue/store@0.2.0-draft"));
+        assert!(!served_by_wasmtime_wasi("demo:agent/host@0.1.0"));
+        assert!(!served_by_wasmtime_wasi("wasi:iox/streams"));
+    }
+
+    #[test]
+    fn a_forwarder_exports_one_function_per_imported_wasi_function() {
+        let forwarder = synthesize(&fixture("poller.wat")).unwrap().expect("poller imports WASI");
+        let forwarded: Vec<(&str, &str)> =
+            forwarder.exports.keys().map(|(interface, function)| (interface.as_str(), function.as_str())).collect();
+        assert_eq!(
+            forwarded,
+            [("wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration"), ("wasi:io/poll@0.2.0", "poll")]
+        );
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&forwarder.bytes)
+            .expect("a valid component");
+    }
+
+    #[test]
+    fn components_without_wasi_need_no_forwarder() {
+        assert!(synthesize(&fixture("counter.wat")).unwrap().is_none());
+    }
 }
