@@ -362,3 +362,24 @@ fn record_forwards_borrowed_lists_and_drops_to_the_real_wasi_host() {
     let (code, out) = run.verify(&poller, &chain);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
 }
+
+/// What a person sees when the C agent's v2 replays the committed golden chain: pinned.
+#[test]
+fn c_agent_v2_human_report() {
+    let run = Run::new();
+    let (_, v2) = committed("c", "agent.wasm", "agent-v2.wasm");
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/agent-c.json");
+    let out = run
+        .cmd()
+        .arg("verify")
+        .arg(&v2)
+        .arg(&chain)
+        .arg("--cache-dir")
+        .arg(run.cache())
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8(out.stdout).unwrap().replace(&*chain.to_string_lossy(), "agent-c.json");
+    insta::assert_snapshot!(report);
+}
