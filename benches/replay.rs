@@ -265,6 +265,14 @@ fn breakdown(
     let encode = per_item(runs, &payloads, |p| {
         black_box(p.encode());
     });
+    // What the replay runs per host call instead of decode + re-encode: the guest's
+    // input encoded, compared with the recorded text, and only the output parsed.
+    let mut scratch = Vec::new();
+    let pairs: Vec<(&Event, &Payload)> = host_events.iter().copied().zip(&payloads).collect();
+    let host_output = per_item(runs, &pairs, |(e, p)| {
+        let Payload::HostFunction { call, input, .. } = p else { unreachable!() };
+        black_box(Payload::recorded_host_output(&e.data, call, input, &mut scratch).expect("canonical"));
+    });
     let head = host_events[0].hash.clone();
     let rehash = per_item(runs, &host_events, |e| {
         black_box(canonical_hash(HashAlg::Sha256, Some(&head), &e.event_type, &e.data));
@@ -346,12 +354,18 @@ fn breakdown(
         row(&format!("read chain ({name}): scan + byte arrays -> Event"), *ns, "ChainReader::next");
     }
     row("integrity check (hash #1)", integrity, "IntegrityChecker::push: canonical form + SHA-256");
-    row("payload decode", decode, "Payload::decode (all of it)");
+    row(
+        "  as the replay runs it (stored bytes)",
+        sha_only,
+        "compact chains: SHA-256 of the stored text (ChainReader::canonical_tail)",
+    );
+    row("answer from the recorded bytes", host_output, "Payload::recorded_host_output (replay's hot path)");
+    row("payload decode", decode, "Payload::decode (all of it; full path only)");
     row("  of which bytes -> serde_json::Value", json_value, "serde_json::from_slice");
     row("encode guest args -> typed JSON", encode_input, "values::encode_args([U32])");
     row("decode recorded answer -> Val", decode_output, "values::decode_args([u32])");
     row("param/result type vectors", types, "ty.params()/results() collected per call");
-    row("re-encode payload", encode, "Payload::encode (serde_json::to_vec)");
+    row("re-encode payload", encode, "Payload::encode (serde_json::to_vec; full path only)");
     row("re-hash (hash #2)", rehash, "canonical_hash SHA-256");
     row(
         &format!("  of which canonical text ({canonical_len:.0} B) -> Vec"),

@@ -42,6 +42,18 @@ pub struct HostCall {
 }
 
 impl HostCall {
+    /// Whether events of this call are stored under `event_type` (no allocation: on the
+    /// replay's hot path).
+    pub fn is_event_type(&self, event_type: &str) -> bool {
+        match &self.interface {
+            Some(iface) => event_type
+                .strip_prefix(iface.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|function| function == self.function),
+            None => event_type == self.function,
+        }
+    }
+
     /// `"<interface>/<function>"`, or the function alone at the root: theater's rule.
     pub fn event_type(&self) -> String {
         match &self.interface {
@@ -153,13 +165,7 @@ impl Payload {
             Payload::WasmCall { .. } | Payload::WasmResult { .. } | Payload::WasmError { .. } => {
                 event_type == WASM_EVENT_TYPE
             }
-            Payload::HostFunction { call, .. } => match &call.interface {
-                Some(iface) => event_type
-                    .strip_prefix(iface.as_str())
-                    .and_then(|rest| rest.strip_prefix('/'))
-                    .is_some_and(|function| function == call.function),
-                None => event_type == call.function,
-            },
+            Payload::HostFunction { call, .. } => call.is_event_type(event_type),
         }
     }
 
@@ -190,6 +196,41 @@ impl Payload {
         };
         // Serializing JSON values and strings into memory cannot fail.
         encoded.unwrap_or_default()
+    }
+
+    /// The recorded answer of a host call, read from the recorded payload `data` when
+    /// `data` is exactly the canonical encoding of `call` with `input` and some typed
+    /// output, i.e. `HostFunction { call, input, output }.encode() == data`.
+    ///
+    /// The replay's hot path: the same verdict as decoding the whole payload, comparing
+    /// the call and re-encoding it with the guest's input, at about half the cost (only
+    /// the output is parsed and re-encoded). `None` means "not that simple": the caller
+    /// takes the full path, which also says how the event differs. `scratch` is reused
+    /// between calls.
+    pub fn recorded_host_output(data: &[u8], call: &HostCall, input: &Value, scratch: &mut Vec<u8>) -> Option<Value> {
+        // A payload with an untyped input does not decode; leave that report to decode.
+        if !input.is_object() {
+            return None;
+        }
+        scratch.clear();
+        let envelope = HostEnvelope {
+            category: "HostFunction",
+            interface: call.interface.as_deref(),
+            function: &call.function,
+            input,
+            output: &Value::Null,
+        };
+        serde_json::to_writer(&mut *scratch, &envelope).ok()?;
+        // Everything before the output's value: the encoding ends with `null}`.
+        let prefix = &scratch[..scratch.len() - b"null}".len()];
+        let output_text = data.strip_prefix(prefix)?.strip_suffix(b"}")?;
+        let output: Value = serde_json::from_slice(output_text).ok()?;
+        if !output.is_object() {
+            return None;
+        }
+        scratch.clear();
+        serde_json::to_writer(&mut *scratch, &output).ok()?;
+        (scratch.as_slice() == output_text).then_some(output)
     }
 
     /// Reads a payload of our format. Theater's untyped byte-array values are recognised
@@ -328,6 +369,38 @@ mod tests {
         assert!(!host(None, "now").has_event_type("x/now"));
         let call = Payload::WasmCall { function: "run".into(), params: json!({"Tuple": []}) };
         assert!(call.has_event_type("wasm") && !call.has_event_type("run"));
+    }
+
+    #[test]
+    fn host_output_is_read_only_from_the_exact_encoding() {
+        let call = HostCall { interface: Some("demo:bench/host".into()), function: "tick".into() };
+        let input = json!({"Tuple": [{"U32": 7}]});
+        let output = json!({"Tuple": [{"U32": 52}]});
+        let data = Payload::HostFunction { call: call.clone(), input: input.clone(), output: output.clone() }.encode();
+        let mut scratch = Vec::new();
+        assert_eq!(Payload::recorded_host_output(&data, &call, &input, &mut scratch), Some(output));
+        let root = HostCall { interface: None, function: "tick".into() };
+        let other = HostCall { interface: Some("demo:bench/host".into()), function: "tock".into() };
+        assert_eq!(Payload::recorded_host_output(&data, &root, &input, &mut scratch), None);
+        assert_eq!(Payload::recorded_host_output(&data, &other, &input, &mut scratch), None);
+        assert_eq!(Payload::recorded_host_output(&data, &call, &json!({"Tuple": [{"U32": 8}]}), &mut scratch), None);
+        // Anything but the canonical bytes goes to the full path: whitespace, key order,
+        // an untyped output, trailing bytes, a truncated payload.
+        let text = String::from_utf8(data.clone()).unwrap();
+        for edited in [
+            text.replace(r#""output":{"#, r#""output": {"#),
+            text.replace(r#"{"U32":52}"#, r#"{ "U32":52}"#),
+            text.replace(r#""output":{"Tuple":[{"U32":52}]}"#, r#""output":[53,50]"#),
+            text.replace(r#"{"Tuple":[{"U32":52}]}"#, r#"{"Tuple":[{"U32":52}],"A":1}"#),
+            format!("{text} "),
+            format!("{text}}}"),
+            text[..text.len() - 1].to_owned(),
+            text.replace("52", "052"),
+        ] {
+            let found = Payload::recorded_host_output(edited.as_bytes(), &call, &input, &mut scratch);
+            let canonical = Payload::decode(edited.as_bytes()).is_ok_and(|p| p.encode() == edited.as_bytes());
+            assert_eq!(found.is_some(), canonical, "{edited}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! chain's length.
 
 use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
-use crate::payload::{FORMAT_NAME, FORMAT_VERSION, Payload};
+use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
 use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, decode_args, encode_args};
@@ -16,8 +16,9 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, sync_channel};
-use wasmtime::component::{Linker, ResourceAny, Val};
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use wasmtime::component::{Linker, ResourceAny, Type, Val};
 use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
 
 /// How many matched events a divergence report shows before the divergence.
@@ -199,33 +200,57 @@ struct Recorded {
 /// Events per hand-over from the reading thread: enough to make the channel's cost per
 /// event negligible, small enough that memory stays flat.
 const BATCH: usize = 256;
+/// Payload and canonical text bytes after which a batch is handed over early, so that
+/// memory stays flat with large events too.
+const BATCH_BYTES: usize = 1 << 20;
 /// Batches the reading thread may be ahead by; it blocks when they are all full.
 const BATCHES_AHEAD: usize = 4;
 
 /// The recording, read one event at a time with its integrity checked on the way.
 ///
-/// Parsing and integrity hashing (about half of a replayed event's cost) run on a second
-/// thread, in order, through a small bounded channel: the reader blocks when it is ahead,
-/// never skips, and every event still reaches the replay in sequence, one at a time. The
-/// matching itself stays strictly next-event on the store's thread.
+/// Parsing (the larger half of a replayed event's cost) runs on a second thread, in order,
+/// through a small bounded channel: the reader blocks when it is ahead, never skips, and
+/// every event still reaches the replay in sequence, one at a time. The integrity check
+/// runs here, on the replay's side, as each event is taken, which balances the two
+/// threads; the reader sends along each event's stored canonical text when it has one
+/// (see `ChainReader::canonical_tail`), so hashing needs neither the reader's buffer nor
+/// writing the canonical form again. The matching itself stays strictly next-event on
+/// the store's thread.
 struct Recording {
-    batches: Receiver<Vec<Result<Recorded, Stop>>>,
-    current: std::vec::IntoIter<Result<Recorded, Stop>>,
+    batches: Receiver<Batch>,
+    current: std::vec::IntoIter<Item>,
+    /// The current batch's canonical texts.
+    tails: Vec<u8>,
+    /// Spent text buffers go back to the reader for reuse (no allocation per batch).
+    spent: SyncSender<Vec<u8>>,
+    integrity: IntegrityChecker,
     pushed_back: Option<Recorded>,
     /// Index of the next event to come.
     next_index: u64,
     alg: Option<HashAlg>,
 }
 
+/// Events in order, each with the range of its canonical text in `tails` if it has one;
+/// a read error ends a batch and the stream.
+struct Batch {
+    items: Vec<Item>,
+    tails: Vec<u8>,
+}
+
+type Item = Result<(Recorded, Option<Range<usize>>), Stop>;
+
 impl Recording {
     fn start(mut reader: ChainReader) -> Recording {
         let (sender, batches) = sync_channel(BATCHES_AHEAD);
+        let (spent, recycled) = sync_channel::<Vec<u8>>(BATCHES_AHEAD + 2);
         std::thread::spawn(move || {
-            let mut integrity = IntegrityChecker::new();
             let mut ended = false;
             while !ended {
-                let mut batch = Vec::with_capacity(BATCH);
-                while batch.len() < BATCH {
+                let mut items = Vec::with_capacity(BATCH);
+                let mut tails = recycled.try_recv().unwrap_or_default();
+                tails.clear();
+                let mut bytes = 0;
+                while items.len() < BATCH && bytes < BATCH_BYTES {
                     let index = reader.index();
                     let item = match reader.next() {
                         None => {
@@ -233,39 +258,61 @@ impl Recording {
                             break;
                         }
                         Some(Err(e)) => Err(chain_stop(&e)),
-                        Some(Ok(event)) => match integrity.push(&event) {
-                            Ok(()) => Ok(Recorded { index, event }),
-                            Err(broken) => Err(Stop::Broken(broken.into())),
-                        },
+                        Some(Ok(event)) => {
+                            let tail = reader.canonical_tail().map(|tail| {
+                                tails.extend_from_slice(tail);
+                                tails.len() - tail.len()..tails.len()
+                            });
+                            bytes += event.data.len() + tail.as_ref().map_or(0, |range| range.len());
+                            Ok((Recorded { index, event }, tail))
+                        }
                     };
                     ended = item.is_err();
-                    batch.push(item);
+                    items.push(item);
                     if ended {
                         break;
                     }
                 }
                 // The replay stopped early and dropped the receiver: nothing more to read.
-                if sender.send(batch).is_err() {
+                if sender.send(Batch { items, tails }).is_err() {
                     return;
                 }
             }
         });
-        Recording { batches, current: Vec::new().into_iter(), pushed_back: None, next_index: 0, alg: None }
+        Recording {
+            batches,
+            current: Vec::new().into_iter(),
+            tails: Vec::new(),
+            spent,
+            integrity: IntegrityChecker::new(),
+            pushed_back: None,
+            next_index: 0,
+            alg: None,
+        }
     }
 
+    /// The next recorded event, integrity-checked; `Err` for a broken or unreadable one.
     fn next(&mut self) -> Result<Option<Recorded>, Stop> {
         if let Some(back) = self.pushed_back.take() {
             return Ok(Some(back));
         }
         loop {
             if let Some(item) = self.current.next() {
-                let recorded = item?;
+                let (recorded, tail) = item?;
+                let tail = tail.map(|range| &self.tails[range]);
+                if let Err(broken) = self.integrity.push_with_tail(&recorded.event, tail) {
+                    return Err(Stop::Broken(broken.into()));
+                }
                 self.next_index = recorded.index + 1;
                 self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
                 return Ok(Some(recorded));
             }
             match self.batches.recv() {
-                Ok(batch) => self.current = batch.into_iter(),
+                Ok(batch) => {
+                    self.current = batch.items.into_iter();
+                    // If the reader has enough spare buffers already, this one is dropped.
+                    let _ = self.spent.try_send(std::mem::replace(&mut self.tails, batch.tails));
+                }
                 // The reading thread is done and everything it sent was taken.
                 Err(_) => return Ok(None),
             }
@@ -308,6 +355,8 @@ struct ReplayHost {
     recent: VecDeque<Recorded>,
     stop: Option<Stop>,
     progress: Option<ProgressBar>,
+    /// Reused by [`Payload::recorded_host_output`] on every host call.
+    scratch: Vec<u8>,
 }
 
 impl ReplayHost {
@@ -329,9 +378,24 @@ impl ReplayHost {
             && actual.encode() == recorded.event.data
     }
 
+    /// The recorded answer when `recorded` is exactly the event the guest's call makes
+    /// (same parent, type and bytes): the hot path of a replay, which decodes only the
+    /// output. `None` when it is not that simple; the full path then decides.
+    fn recorded_answer(&mut self, recorded: &Recorded, call: &HostCall, input: &Value) -> Option<Value> {
+        let event = &recorded.event;
+        if event.parent_hash != self.head || !call.is_event_type(&event.event_type) {
+            return None;
+        }
+        Payload::recorded_host_output(&event.data, call, input, &mut self.scratch)
+    }
+
     fn matched(&mut self, recorded: Recorded) {
         self.verified += 1;
-        self.head = Some(recorded.event.hash.clone());
+        // Reuses the previous head's allocation.
+        match &mut self.head {
+            Some(head) => head.clone_from(&recorded.event.hash),
+            None => self.head = Some(recorded.event.hash.clone()),
+        }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
@@ -421,6 +485,9 @@ impl ImportHandler for ReplayHost {
             let stop = store.data().divergence(DivergenceKind::ExtraHostCall, None, Some(&actual), None, stack);
             return halt(store, stop);
         };
+        if let Some(output) = store.data_mut().recorded_answer(&recorded, call, &input) {
+            return answer(store, recorded, &output, result_types, results);
+        }
         let payload = match decode_payload(&recorded) {
             Ok(p) => p,
             Err(stop) => return halt(store, stop),
@@ -446,20 +513,7 @@ impl ImportHandler for ReplayHost {
             let stop = store.data().divergence(kind, Some(&recorded), Some(&shown), None, stack);
             return halt(store, stop);
         }
-        match decode_args(output, result_types, &mut StoreResources { store: &mut store }) {
-            Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
-            Ok(_) | Err(_) => {
-                let detail = decode_args(output, result_types, &mut values::NoResources)
-                    .err()
-                    .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
-                let stack = runtime::guest_stack(&store);
-                let stop =
-                    store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, stack);
-                return halt(store, stop);
-            }
-        }
-        store.data_mut().matched(recorded);
-        Ok(())
+        answer(store, recorded, output, result_types, results)
     }
 
     fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
@@ -511,6 +565,29 @@ impl ImportHandler for ReplayHost {
     }
 }
 
+/// Answers a matched host call with the recorded `output`.
+fn answer(
+    mut store: StoreContextMut<'_, ReplayHost>,
+    recorded: Recorded,
+    output: &Value,
+    result_types: &[Type],
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
+    match decode_args(output, result_types, &mut StoreResources { store: &mut store }) {
+        Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
+        Ok(_) | Err(_) => {
+            let detail = decode_args(output, result_types, &mut values::NoResources)
+                .err()
+                .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
+            let stack = runtime::guest_stack(&store);
+            let stop = store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, stack);
+            return halt(store, stop);
+        }
+    }
+    store.data_mut().matched(recorded);
+    Ok(())
+}
+
 fn actual_input(payload: &Payload) -> Value {
     match payload {
         Payload::HostFunction { input, .. } => input.clone(),
@@ -549,6 +626,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         recent: VecDeque::new(),
         stop: None,
         progress: options.progress.clone(),
+        scratch: Vec::new(),
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);

@@ -1,11 +1,12 @@
 //! The hash rule: digest of the compact serde_json form of the event with `hash` emptied,
 //! i.e. `{"hash":[],"parent_hash":<null|[..]>,"event_type":"<escaped>","data":[..]}`.
 //!
-//! The canonical bytes are streamed into the hasher through a small stack buffer; the JSON
-//! text of an event is never built whole.
+//! The canonical bytes are written into one reused buffer per thread and hashed in one
+//! call.
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -93,11 +94,94 @@ pub fn canonical_hash(alg: HashAlg, parent: Option<&[u8]>, event_type: &str, dat
 }
 
 fn digest_with<D: Digest>(parent: Option<&[u8]>, event_type: &str, data: &[u8]) -> Hash {
-    let mut sink = Buffered { hasher: D::new(), buf: [0; BUF_LEN], len: 0 };
-    // Writing into a hasher cannot fail.
-    let _ = write_canonical(&mut sink, parent, event_type, data);
-    sink.flush_buf();
-    Hash::from_slice(&sink.hasher.finalize())
+    thread_local! {
+        /// The canonical text is built here: one buffer per thread, reused by every event.
+        static TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    TEXT.with_borrow_mut(|text| {
+        let len = canonical_text(text, parent, event_type, data);
+        Hash::from_slice(&D::digest(&text[..len]))
+    })
+}
+
+/// Hashes a canonical form given as the text after its `{"hash":[]` (stored bytes
+/// known to be canonical, see `ChainReader::canonical_tail`).
+pub(crate) fn canonical_hash_of_tail(alg: HashAlg, tail: &[u8]) -> Hash {
+    fn digest<D: Digest>(tail: &[u8]) -> Hash {
+        Hash::from_slice(&D::new().chain_update(br#"{"hash":[]"#).chain_update(tail).finalize())
+    }
+    match alg {
+        HashAlg::Sha1 => digest::<Sha1>(tail),
+        HashAlg::Sha256 => digest::<Sha256>(tail),
+    }
+}
+
+/// Writes the canonical form into `text[..len]` and returns `len`.
+///
+/// `text` keeps its length from call to call, so the bytes are written by index into
+/// memory that is zeroed only when it first grows: no per-event zeroing of stack buffers
+/// and no capacity check per number (the hot path of every integrity check).
+fn canonical_text(text: &mut Vec<u8>, parent: Option<&[u8]>, event_type: &str, data: &[u8]) -> usize {
+    const HEAD: &[u8] = br#"{"hash":[],"parent_hash":"#;
+    const TYPE: &[u8] = br#","event_type":"#;
+    const DATA: &[u8] = br#","data":"#;
+    let escaped;
+    let quoted_type: &[&[u8]] = if event_type.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // serde_json's own escaping is the definition of the canonical form.
+        escaped = serde_json::to_vec(event_type).unwrap_or_default();
+        &[&escaped[..]]
+    } else {
+        &[b"\"", event_type.as_bytes(), b"\""]
+    };
+    // Numbers take at most 4 bytes with their comma; the rest is fixed text and quotes.
+    let type_len: usize = quoted_type.iter().map(|part| part.len()).sum();
+    let bound = 64 + 4 * (parent.map_or(0, <[u8]>::len) + data.len()) + type_len;
+    if text.len() < bound {
+        text.resize(bound, 0);
+    }
+    let mut len = put(text, 0, HEAD);
+    len = match parent {
+        None => put(text, len, b"null"),
+        Some(parent) => byte_array_at(text, len, parent),
+    };
+    len = put(text, len, TYPE);
+    for part in quoted_type {
+        len = put(text, len, part);
+    }
+    len = put(text, len, DATA);
+    len = byte_array_at(text, len, data);
+    put(text, len, b"}")
+}
+
+/// Copies `bytes` to `text[at..]`; returns the end.
+#[inline]
+fn put(text: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    text[at..at + bytes.len()].copy_from_slice(bytes);
+    at + bytes.len()
+}
+
+/// Writes `[1,2,3]` at `text[at..]` (room for 4 bytes a number plus 2 is there);
+/// returns the end.
+#[inline]
+fn byte_array_at(text: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    let Some(room) = text.get_mut(at..at + 2 + 4 * bytes.len()) else {
+        unreachable!("canonical_text sized the buffer for every number")
+    };
+    room[0] = b'[';
+    let mut len = 1;
+    for &b in bytes {
+        let (entry, n) = ENTRIES[b as usize];
+        room[len..len + 4].copy_from_slice(&entry);
+        len += n as usize;
+    }
+    if bytes.is_empty() {
+        room[1] = b']';
+        len = 2;
+    } else {
+        // Replace the last comma.
+        room[len - 1] = b']';
+    }
+    at + len
 }
 
 /// Writes an event's canonical form (the exact bytes that are hashed) to `out`.
@@ -171,42 +255,6 @@ static ENTRIES: [([u8; 4], u8); 256] = {
     table
 };
 
-const BUF_LEN: usize = 4096;
-
-/// A fixed buffer in front of a hasher: the many tiny writes of the canonical form become
-/// a few large `update` calls.
-struct Buffered<D: Digest> {
-    hasher: D,
-    buf: [u8; BUF_LEN],
-    len: usize,
-}
-
-impl<D: Digest> Buffered<D> {
-    fn flush_buf(&mut self) {
-        self.hasher.update(&self.buf[..self.len]);
-        self.len = 0;
-    }
-}
-
-impl<D: Digest> Write for Buffered<D> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.len + bytes.len() > BUF_LEN {
-            self.flush_buf();
-            if bytes.len() > BUF_LEN {
-                self.hasher.update(bytes);
-                return Ok(bytes.len());
-            }
-        }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Decimal text of every byte value, so encoding a byte is a table lookup.
 pub(crate) static DECIMAL: [&str; 256] = {
     const DIGITS: [&str; 256] = [
@@ -261,6 +309,22 @@ mod tests {
                 hash: [], parent_hash: parent.as_deref(), event_type: &event_type, data: &data,
             }).unwrap();
             prop_assert_eq!(ours, reference);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn hashes_the_canonical_form(
+            parent in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+            event_type in prop_oneof![any::<String>(), "[a-z:/@.\\\\\"\n\u{1}]{0,20}"],
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let mut text = Vec::new();
+            write_canonical(&mut text, parent.as_deref(), &event_type, &data).unwrap();
+            let sha256 = canonical_hash(HashAlg::Sha256, parent.as_deref(), &event_type, &data);
+            prop_assert_eq!(sha256.as_bytes(), &Sha256::digest(&text)[..]);
+            let sha1 = canonical_hash(HashAlg::Sha1, parent.as_deref(), &event_type, &data);
+            prop_assert_eq!(sha1.as_bytes(), &Sha1::digest(&text)[..]);
         }
     }
 

@@ -98,6 +98,13 @@ impl IntegrityChecker {
     /// Checks the next event. After an `Err` the checker has not advanced; pushing more
     /// events then checks them against the last intact one.
     pub fn push(&mut self, event: &Event) -> Result<(), Broken> {
+        self.push_with_tail(event, None)
+    }
+
+    /// As [`Self::push`], hashing `tail` (the event's stored bytes after `"hash":[..]`,
+    /// when [`super::ChainReader::canonical_tail`] vouches that they are canonical)
+    /// instead of writing the canonical form again.
+    pub(crate) fn push_with_tail(&mut self, event: &Event, tail: Option<&[u8]>) -> Result<(), Broken> {
         let index = self.events;
         let broken = |reason, stored: &[u8], computed: Option<&[u8]>| Broken {
             index,
@@ -122,7 +129,10 @@ impl IntegrityChecker {
                 }
             }
         }
-        let computed = super::canonical_hash(alg, event.parent_hash.as_deref(), &event.event_type, &event.data);
+        let computed = match tail {
+            Some(tail) => super::hash::canonical_hash_of_tail(alg, tail),
+            None => super::canonical_hash(alg, event.parent_hash.as_deref(), &event.event_type, &event.data),
+        };
         if computed != *event.hash.as_slice() {
             return Err(broken(BrokenReason::ContentHashMismatch, &event.hash, Some(computed.as_bytes())));
         }

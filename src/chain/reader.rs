@@ -114,6 +114,15 @@ pub struct ChainReader {
     raw_hint: usize,
     /// Scratch for object keys.
     key: Vec<u8>,
+    /// The text and bytes of the last event's `hash` array: the next `parent_hash` is
+    /// usually the same text, which then needs no parsing (equal text, equal bytes).
+    last_hash_text: Vec<u8>,
+    last_hash: Vec<u8>,
+    /// The current event's `hash` text, becoming `last_hash_text` once the event is read.
+    hash_text: Vec<u8>,
+    /// Where the last event's canonical tail starts, when it has one (see
+    /// [`ChainReader::canonical_tail`]).
+    tail_from: Option<u64>,
 }
 
 /// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
@@ -163,7 +172,22 @@ impl ChainReader {
                 )));
             }
         };
-        Ok(ChainReader { input, container, state, index: 0, head: None, saw_events: false, last: None, data_hint: 0, raw_hint: 0, key: Vec::new() })
+        Ok(ChainReader {
+            input,
+            container,
+            state,
+            index: 0,
+            head: None,
+            saw_events: false,
+            last: None,
+            data_hint: 0,
+            raw_hint: 0,
+            key: Vec::new(),
+            last_hash_text: Vec::new(),
+            last_hash: Vec::new(),
+            hash_text: Vec::new(),
+            tail_from: None,
+        })
     }
 
     pub fn container(&self) -> Container {
@@ -335,6 +359,13 @@ impl ChainReader {
     /// One event object in JSON (at its `{`), fields in any order.
     fn json_event(&mut self, defer: bool) -> Result<Pending, ChainError> {
         let input = &mut self.input;
+        // Whether the event is laid out exactly as its canonical form after `"hash":[..]`
+        // (see `canonical_tail`): fields in canonical order, each key where the previous
+        // value ends plus a comma, each value right after its colon.
+        let mut canonical = !defer;
+        let mut order = 0;
+        let mut expect_at = input.offset() + 1;
+        let mut hash_end = 0;
         input.advance(1);
         let mut hash: Option<(Vec<u8>, u64)> = None;
         let mut parent: Option<(Option<Vec<u8>>, u64)> = None;
@@ -381,21 +412,47 @@ impl ChainReader {
                 let key = String::from_utf8_lossy(key);
                 return Err(input.malformed_at_offset(key_at, format!("duplicate field `{key}`")));
             }
+            let field = CANONICAL_ORDER.iter().position(|k| k.as_bytes() == key);
+            canonical &= field == Some(order) && key_at == expect_at;
+            order += 1;
+            let key_len = key.len() as u64;
+            if field.is_some() {
+                input.skip_ws()?;
+            }
+            let value_at = input.offset();
+            canonical &= value_at == key_at + key_len + 3;
             match key {
                 b"hash" => {
-                    input.skip_ws()?;
-                    let value_at = input.offset();
                     let mut h = Vec::with_capacity(32);
                     input.byte_array_value(&mut h, "hash")?;
+                    self.hash_text.clear();
+                    if let Some(text) = input.since(value_at) {
+                        self.hash_text.extend_from_slice(text);
+                    }
                     hash = Some((h, value_at));
+                    hash_end = input.offset();
                 }
                 b"parent_hash" => {
-                    input.skip_ws()?;
-                    let value_at = input.offset();
-                    parent = Some((input.null_or_byte_array("parent_hash")?, value_at));
+                    let known = &self.last_hash_text;
+                    let value = if !known.is_empty() && input.starts_with(known)? {
+                        // The previous hash's text again: its bytes, without parsing.
+                        input.advance(known.len());
+                        Some(self.last_hash.clone())
+                    } else {
+                        input.null_or_byte_array("parent_hash")?
+                    };
+                    if let Some(p) = &value {
+                        canonical &= input.offset() - value_at == compact_len(p);
+                    }
+                    parent = Some((value, value_at));
                 }
                 b"event_type" => match input.skip_ws()? {
-                    Some(b'"') => event_type = Some(input.string("event_type")?),
+                    Some(b'"') => {
+                        let text = input.string("event_type")?;
+                        // Shorter than its raw text plus quotes only if escaped.
+                        canonical &= input.offset() - value_at == text.len() as u64 + 2;
+                        event_type = Some(text);
+                    }
                     found => return Err(input.malformed(format!("expected a string for event_type, found {}", describe(found)))),
                 },
                 b"data" if defer => {
@@ -408,6 +465,7 @@ impl ChainReader {
                     let mut d = Vec::with_capacity(self.data_hint);
                     input.byte_array_value(&mut d, "data")?;
                     self.data_hint = d.len().min(64 * 1024);
+                    canonical &= input.offset() - value_at == compact_len(&d);
                     data = Some(PendingData::Bytes(d));
                 }
                 other => {
@@ -418,7 +476,10 @@ impl ChainReader {
                     ));
                 }
             }
+            expect_at = input.offset() + 1;
         }
+        // The closing brace right after the last value.
+        canonical &= order == CANONICAL_ORDER.len() && input.offset() == expect_at;
         let missing = |field: &str| input.malformed(format!("missing field `{field}` in the event"));
         let (hash, hash_at) = hash.ok_or_else(|| missing("hash"))?;
         let (parent_hash, parent_at) = parent.ok_or_else(|| missing("parent_hash"))?;
@@ -428,6 +489,9 @@ impl ChainReader {
         if let Some(p) = &parent_hash {
             check_len(input, p, "parent_hash", parent_at)?;
         }
+        self.tail_from = canonical.then_some(hash_end);
+        std::mem::swap(&mut self.last_hash_text, &mut self.hash_text);
+        self.last_hash.clone_from(&hash);
         Ok(self.yielded(Pending { hash, parent_hash, event_type, data, index: 0 }))
     }
 
@@ -509,6 +573,7 @@ impl Iterator for ChainReader {
 impl ChainReader {
     /// The next event, with its payload left as raw text when `defer` (JSON containers).
     pub(crate) fn next_pending(&mut self, defer: bool) -> Option<Result<Pending, ChainError>> {
+        self.tail_from = None;
         match self.step(defer) {
             Ok(Some(event)) => Some(Ok(event)),
             Ok(None) => None,
@@ -519,6 +584,30 @@ impl ChainReader {
             }
         }
     }
+}
+
+impl ChainReader {
+    /// The event just read as stored, from the end of its `hash` value to its closing
+    /// brace, when those bytes are exactly its canonical form after `{"hash":[]` (see
+    /// [`super::write_canonical`]): every compact chain theater-replay records. The
+    /// integrity check then hashes the stored bytes instead of writing them again.
+    ///
+    /// Canonical means: fields in the canonical order, no whitespace, byte arrays
+    /// without whitespace (the parser already refuses any other spelling of a number,
+    /// so an array is canonical exactly when it is as long as its compact form), and an
+    /// event type without escapes (any escape makes the text longer than the string).
+    pub(crate) fn canonical_tail(&self) -> Option<&[u8]> {
+        self.tail_from.and_then(|from| self.input.since(from))
+    }
+}
+
+/// The fields of the canonical form, in its order.
+const CANONICAL_ORDER: [&str; 4] = ["hash", "parent_hash", "event_type", "data"];
+
+/// The length of `bytes` as a compact JSON array: digits, commas and brackets.
+fn compact_len(bytes: &[u8]) -> u64 {
+    let digits: usize = bytes.iter().map(|&b| 1 + usize::from(b >= 10) + usize::from(b >= 100)).sum();
+    (digits + bytes.len().max(1) + 1) as u64
 }
 
 impl std::iter::FusedIterator for ChainReader {}
@@ -548,4 +637,124 @@ fn check_len(input: &Input, hash: &[u8], what: &str, offset: u64) -> Result<(), 
         offset,
         format!("{what} of unsupported length {} bytes (expected 20 for SHA-1 or 32 for SHA-256)", hash.len()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{ChainWriter, IntegrityChecker, Layout, write_canonical};
+    use proptest::prelude::*;
+
+    fn chain(event_types: &[&str], payloads: &[Vec<u8>]) -> Vec<Event> {
+        let mut events: Vec<Event> = Vec::new();
+        for (i, data) in payloads.iter().enumerate() {
+            let parent = events.last().map(|e| e.hash.clone());
+            let event_type = event_types[i % event_types.len()].to_owned();
+            events.push(Event::new_linked(HashAlg::Sha256, parent.as_deref(), event_type, data.clone()));
+        }
+        events
+    }
+
+    fn write(events: &[Event], layout: Layout) -> Vec<u8> {
+        let mut writer = ChainWriter::with_layout(Vec::new(), layout);
+        for event in events {
+            writer.write(event).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    /// Reads `text` checking integrity both ways (hashing the canonical tail when there is
+    /// one, and writing the canonical form), asserting the tail is the canonical form.
+    /// Returns the first problem's index (an error or a broken event) and how many events
+    /// had a tail.
+    fn read_both_ways(text: &[u8]) -> (Option<(u64, bool)>, usize) {
+        let Ok(mut reader) = ChainReader::from_reader("t", Box::new(std::io::Cursor::new(text.to_vec()))) else {
+            return (Some((0, false)), 0);
+        };
+        let (mut with_tail, mut plain) = (IntegrityChecker::new(), IntegrityChecker::new());
+        let mut tails = 0;
+        while let Some(item) = reader.next() {
+            // A failed read does not count an event.
+            let Ok(event) = item else { return (Some((reader.index(), false)), tails) };
+            let index = reader.index() - 1;
+            let tail = reader.canonical_tail();
+            if let Some(tail) = tail {
+                let mut canonical = Vec::new();
+                write_canonical(&mut canonical, event.parent_hash.as_deref(), &event.event_type, &event.data).unwrap();
+                assert_eq!([br#"{"hash":[]"#, tail].concat(), canonical, "event {index}");
+                tails += 1;
+            }
+            let verdict = with_tail.push_with_tail(&event, tail).map_err(|b| (b.index, b.reason));
+            assert_eq!(verdict, plain.push(&event).map_err(|b| (b.index, b.reason)), "event {index}");
+            if verdict.is_err() {
+                return (Some((index, true)), tails);
+            }
+        }
+        (None, tails)
+    }
+
+    #[test]
+    fn compact_events_have_canonical_tails_and_others_do_not() {
+        let payloads: Vec<Vec<u8>> = (0..6).map(|i| (0..i * 37).map(|b: u32| (b * 7 + i) as u8).collect()).collect();
+        let events = chain(&["wasm", "a:b/c@1.0/f", "quote\" back\\ tab\t"], &payloads);
+        // Escaped event types take the general path (the third of these events).
+        for layout in [Layout::JsonLines, Layout::CompactArray, Layout::StateChain] {
+            assert_eq!(read_both_ways(&write(&events, layout)), (None, 4), "{layout:?}");
+        }
+        for layout in [Layout::PrettyArray, Layout::EventLog] {
+            assert_eq!(read_both_ways(&write(&events, layout)), (None, 0), "{layout:?}");
+        }
+        // Non-canonical spellings of the same event: equal verdicts, no tail.
+        let text = String::from_utf8(write(&events[..1], Layout::JsonLines)).unwrap();
+        for edited in [
+            text.replacen(r#","data":["#, r#", "data":["#, 1),
+            text.replacen(r#""data":["#, r#""data": ["#, 1),
+            text.replacen(r#""wasm""#, r#""w\u0061sm""#, 1),
+            text.replacen(r#""wasm""#, r#""wa\/sm""#, 1),
+            text.replacen(r#""parent_hash":null,"event_type":"wasm""#, r#""event_type":"wasm","parent_hash":null"#, 1),
+            text.replacen("}\n", " }\n", 1),
+        ] {
+            assert_eq!(read_both_ways(edited.as_bytes()).1, 0, "{edited}");
+        }
+    }
+
+    /// Every byte of a compact chain replaced by characters that keep it JSON-like: the
+    /// tail, when there is one, is always the canonical form, and the verdict always
+    /// that of writing the canonical form.
+    #[test]
+    fn every_edit_of_a_compact_chain_gets_the_same_verdict() {
+        let payloads: Vec<Vec<u8>> = vec![vec![1, 22, 255], vec![], vec![0, 100, 9, 10]];
+        let events = chain(&["x/y", "wasm"], &payloads);
+        let text = write(&events, Layout::JsonLines);
+        for at in 0..text.len() {
+            for byte in [b' ', b'0', b'1', b'9', b',', b']', b'"', b'\\', b'a'] {
+                let mut edited = text.clone();
+                edited[at] = byte;
+                read_both_ways(&edited);
+            }
+            let mut deleted = text.clone();
+            deleted.remove(at);
+            read_both_ways(&deleted);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn tails_are_canonical_whatever_the_events(
+            event_type in "[a-z:/@.\\\\\"\n\u{1}é]{0,12}",
+            payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..5),
+            space_at in any::<prop::sample::Index>(),
+        ) {
+            let events = chain(&[&event_type], &payloads);
+            let text = write(&events, Layout::JsonLines);
+            let escaped = event_type.contains(['"', '\\', '\n', '\u{1}']);
+            prop_assert_eq!(read_both_ways(&text), (None, if escaped { 0 } else { events.len() }));
+            // One space anywhere: the same verdict either way, one tail fewer at most.
+            let at = space_at.index(text.len());
+            let mut spaced = text.clone();
+            spaced.insert(at, b' ');
+            let (problem, tails) = read_both_ways(&spaced);
+            prop_assert!(problem.is_some() || escaped || tails + 1 >= events.len());
+        }
+    }
 }

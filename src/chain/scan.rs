@@ -145,6 +145,13 @@ impl Input {
         }
     }
 
+    /// The input from absolute offset `from` to the current position, if still buffered
+    /// (nothing is discarded until the next refill).
+    pub fn since(&self, from: u64) -> Option<&[u8]> {
+        let start = usize::try_from(from.checked_sub(self.base)?).ok()?;
+        self.buf.get(start..self.pos)
+    }
+
     /// Does the input continue with `prefix`?
     pub fn starts_with(&mut self, prefix: &[u8]) -> Result<bool, ChainError> {
         self.ensure(prefix.len())?;
@@ -158,6 +165,18 @@ impl Input {
             found => return Err(self.malformed(format!("expected a string for {what}, found {}", describe(found)))),
         }
         let start = self.offset();
+        // Fast path: no escape and no control character (serde_json would reject those
+        // with its own message), the whole string buffered, valid UTF-8.
+        let rest = &self.buf[self.pos + 1..self.end];
+        if let Some(i) = memchr::memchr2(b'"', b'\\', rest)
+            && rest[i] == b'"'
+            && !rest[..i].iter().any(|&b| b < 0x20)
+            && let Ok(text) = std::str::from_utf8(&rest[..i])
+        {
+            let text = text.to_owned();
+            self.pos += i + 2;
+            return Ok(text);
+        }
         let raw = self.raw_string(what)?;
         if let Err(e) = std::str::from_utf8(&raw) {
             let message = format!("invalid UTF-8 in {what}");
