@@ -395,7 +395,8 @@ fn forward_body(
     // Locals after the parameters: the result area, a loop counter, the flat result.
     let (area, counter, result) = (params, params + 1, params + 2);
     let mut locals = vec![(2, ValType::I32)];
-    let flat_result = (!import_sig.retptr).then(|| val_types(&import_sig.results)).unwrap_or_default();
+    // A result returned in registers (not through memory) waits in a local while borrows go.
+    let flat_result = if import_sig.retptr { Vec::new() } else { val_types(&import_sig.results) };
     locals.extend(flat_result.iter().map(|&ty| (1, ty)));
     let mut body = Function::new(locals);
     for param in 0..params {
