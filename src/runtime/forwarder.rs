@@ -7,7 +7,7 @@
 //! would need hand-written conversion code for each of the ~150 functions of WASI 0.2 and
 //! would miss any interface or version it was not written for. The forwarder is derived
 //! from the recorded component's own imports, so whatever WASI interfaces and versions the
-//! component imports (Python's 26, a C program's three), every call is forwarded as
+//! component imports (the Python agent's 25, the C agent's 2), every call is forwarded as
 //! component values by one generic path: the interceptor calls the forwarder's export, the
 //! forwarder's core glue calls the matching import, and wasmtime-wasi answers it.
 //!
@@ -15,8 +15,9 @@
 //! root function `f<N>` per imported WASI function, with the same parameter and result
 //! types (methods take their `self` as the first parameter). Its core module only moves
 //! flat values across: the export's parameters go to the import unchanged, and a result
-//! returned through memory is written by the import into space the export returns. A bump
-//! allocator serves both directions and is reset after each call (post-return).
+//! returned through memory is written by the import into space the export returns, and the
+//! borrowed handles the export was lent are released before it returns. A bump allocator
+//! serves both directions and is reset after each call (post-return).
 
 use std::collections::{BTreeMap, HashMap};
 use wasm_encoder::{
@@ -25,8 +26,9 @@ use wasm_encoder::{
 };
 use wit_parser::abi::{AbiVariant, FlatTypes, WasmSignature, WasmType};
 use wit_parser::{
-    FunctionKind, Handle, LiftLowerAbi, ManglingAndAbi, Resolve, ResourceIntrinsic, Result_, SizeAlign, Tuple, Type, TypeDef, TypeDefKind,
-    TypeId, TypeOwner, WasmExport, WasmExportKind, WasmImport, World, WorldId, WorldItem, WorldKey,
+    FunctionKind, Handle, LiftLowerAbi, ManglingAndAbi, Resolve, ResourceIntrinsic, Result_, SizeAlign, Tuple, Type,
+    TypeDef, TypeDefKind, TypeId, TypeOwner, WasmExport, WasmExportKind, WasmImport, World, WorldId, WorldItem,
+    WorldKey,
 };
 
 /// Whether wasmtime-wasi (or wasmtime-wasi-http) serves an imported interface. Only the
@@ -65,7 +67,7 @@ pub fn synthesize(component: &[u8]) -> anyhow::Result<Option<Forwarder>> {
     let wasi: Vec<(WorldKey, WorldItem)> = imported
         .imports
         .iter()
-                .filter(|(key, item)| {
+        .filter(|(key, item)| {
             matches!(item, WorldItem::Interface { .. }) && served_by_wasmtime_wasi(&resolve.name_world_key(key))
         })
         .map(|(key, item)| (key.clone(), item.clone()))
