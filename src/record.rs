@@ -6,6 +6,7 @@
 use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
+use crate::runtime::forwarder;
 use crate::runtime::wasi::{self, Forwarding, Sandbox, WasiHost, WasiState};
 use crate::runtime::{self, EpochTicker, Limits, Loaded, Runtime, exports};
 use crate::values::{self, encode_args};
@@ -100,8 +101,7 @@ impl ImportHandler for RecordHost {
     }
 
     fn on_call(mut store: StoreContextMut<'_, Self>, call: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
-        let forwarded =
-            store.data().forwarding.as_ref().and_then(|f| f.func(call.call.interface.as_deref(), &call.call.function));
+        let forwarded = store.data().forwarding.as_ref().and_then(|f| f.func(call.call));
         let output = match forwarded {
             Some(func) => wasi::forward(&mut store, func, &call, results),
             None => answer(&mut store, call.call, call.result_types).map(|(answer, output)| {
@@ -241,7 +241,7 @@ pub fn record(
         catalog,
         guest_resources: Vec::new(),
         limits: runtime::store_limits(&options.limits),
-        wasi: WasiState::new(&options.wasi.clone().unwrap_or_default())?,
+        wasi: WasiState::new(options.wasi.as_ref().unwrap_or(&Sandbox::default()))?,
         forwarding: None,
         next_handle: 0,
         failure: None,
@@ -257,7 +257,9 @@ pub fn record(
     };
     store.data_mut().write(&header).map_err(anyhow::Error::msg)?;
     store.set_epoch_deadline(deadline);
-    if options.wasi.is_some() {
+    // Only a component importing what wasmtime-wasi serves needs its WIT decoded.
+    let imports_wasi = store.data().catalog.functions.keys().flatten().any(|i| forwarder::served_by_wasmtime_wasi(i));
+    if options.wasi.is_some() && imports_wasi {
         store.data_mut().forwarding = wasi::instantiate(engine, &loaded.bytes, &mut store.as_context_mut())?;
     }
     let instance = linker.instantiate(&mut store, &loaded.component).map_err(|e| {

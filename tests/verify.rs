@@ -442,3 +442,15 @@ fn record_writes_json_lines_that_verify() {
     assert_eq!(text.lines().count(), 5, "header, call, two host calls, result");
     cli().arg("verify").arg(&component).arg(&out).assert().code(0);
 }
+
+/// A text file that is not a component: the parser's multi-line diagnostic becomes one line
+/// with its location.
+#[test]
+fn text_that_is_not_a_component_is_a_one_line_error() {
+    let f = Fixture::new();
+    let junk = f.component("junk.wat", "hello");
+    let out = cli().arg("record").arg(&junk).args(["--invoke", "run()"]).assert().code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a WebAssembly component") && stderr.contains("(at 1:1)"), "{stderr}");
+}

@@ -94,13 +94,18 @@ pub fn canonical_hash(alg: HashAlg, parent: Option<&[u8]>, event_type: &str, dat
 }
 
 fn digest_with<D: Digest>(parent: Option<&[u8]>, event_type: &str, data: &[u8]) -> Hash {
+    with_canonical_text(parent, event_type, data, |text| Hash::from_slice(&D::digest(text)))
+}
+
+/// Runs `use_text` on the event's canonical form, built in a buffer per thread that every
+/// event reuses.
+fn with_canonical_text<R>(parent: Option<&[u8]>, event_type: &str, data: &[u8], use_text: impl FnOnce(&[u8]) -> R) -> R {
     thread_local! {
-        /// The canonical text is built here: one buffer per thread, reused by every event.
         static TEXT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
     TEXT.with_borrow_mut(|text| {
         let len = canonical_text(text, parent, event_type, data);
-        Hash::from_slice(&D::digest(&text[..len]))
+        use_text(&text[..len])
     })
 }
 
@@ -191,17 +196,7 @@ pub fn write_canonical(
     event_type: &str,
     data: &[u8],
 ) -> io::Result<()> {
-    out.write_all(br#"{"hash":[],"parent_hash":"#)?;
-    match parent {
-        None => out.write_all(b"null")?,
-        Some(parent) => write_byte_array(out, parent)?,
-    }
-    out.write_all(br#","event_type":"#)?;
-    // serde_json's own escaping is the definition of the canonical form.
-    serde_json::to_writer(&mut *out, event_type).map_err(io::Error::other)?;
-    out.write_all(br#","data":"#)?;
-    write_byte_array(out, data)?;
-    out.write_all(b"}")
+    with_canonical_text(parent, event_type, data, |text| out.write_all(text))
 }
 
 /// `[1,2,3]`, as serde_json writes a byte sequence compactly.
@@ -326,6 +321,14 @@ mod tests {
             let sha1 = canonical_hash(HashAlg::Sha1, parent.as_deref(), &event_type, &data);
             prop_assert_eq!(sha1.as_bytes(), &Sha1::digest(&text)[..]);
         }
+    }
+
+    #[test]
+    fn writes_a_large_byte_array_across_buffer_flushes() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut text = Vec::new();
+        write_byte_array(&mut text, &data).unwrap();
+        assert_eq!(text, serde_json::to_vec(&data).unwrap());
     }
 
     #[test]

@@ -132,3 +132,32 @@ fn write_whole<T>(path: &Path, write: impl FnOnce(Box<dyn Write + Send>) -> anyh
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_holds_exactly_what_the_flags_grant() {
+        let inherited = std::env::var("PATH").expect("PATH is set for tests");
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let granted =
+            sandbox(&strings(&["/srv/a::/data", "/srv/b"]), &strings(&["/tmp/out::/out"]), &strings(&["MODE=a=b", "EMPTY=", "PATH"]))
+                .unwrap();
+        assert_eq!(
+            granted.dirs,
+            [
+                (PathBuf::from("/srv/a"), "/data".to_string(), false),
+                (PathBuf::from("/srv/b"), "/srv/b".to_string(), false),
+                (PathBuf::from("/tmp/out"), "/out".to_string(), true),
+            ]
+        );
+        assert_eq!(
+            granted.env,
+            [("MODE".to_string(), "a=b".to_string()), ("EMPTY".to_string(), String::new()), ("PATH".to_string(), inherited)]
+        );
+        assert!(sandbox(&strings(&["::/data"]), &[], &[]).is_err());
+        assert!(sandbox(&[], &strings(&["/srv::"]), &[]).is_err());
+        assert!(sandbox(&[], &[], &strings(&["THEATER_REPLAY_SURELY_UNSET_VARIABLE"])).is_err());
+    }
+}

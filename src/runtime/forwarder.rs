@@ -404,8 +404,10 @@ fn forward_body(
     for param in 0..params {
         body.instruction(&I::LocalGet(param));
     }
-    if import_sig.retptr {
-        let ty = func.result.as_ref().expect("a result returned through memory exists");
+    // The import's signature returns through memory exactly when the function has a
+    // result too large for one flat value.
+    let memory_result = func.result.as_ref().filter(|_| import_sig.retptr);
+    if let Some(ty) = memory_result {
         body.instruction(&I::I32Const(0));
         body.instruction(&I::I32Const(0));
         body.instruction(&I::I32Const(sizes.align(ty).align_wasm32() as i32));
@@ -448,7 +450,7 @@ fn forward_body(
             body.instruction(&I::Call(release.drop));
         }
     }
-    if import_sig.retptr {
+    if memory_result.is_some() {
         body.instruction(&I::LocalGet(area));
     } else if !flat_result.is_empty() {
         body.instruction(&I::LocalGet(result));

@@ -225,7 +225,17 @@ pub fn describe_trap(err: &wasmtime::Error, limits: &Limits) -> TrapInfo {
     TrapInfo { message, limit, stack }
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line. A cause spread over several lines (the text
+/// format parser's, with a source snippet) keeps its first line and its location.
 pub fn one_line(err: &anyhow::Error) -> String {
-    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    err.chain().map(|cause| first_line(&cause.to_string())).collect::<Vec<_>>().join(": ")
+}
+
+fn first_line(message: &str) -> String {
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or_default().trim_end();
+    match lines.find_map(|line| line.trim().strip_prefix("--> ")) {
+        Some(at) => format!("{first} (at {})", at.trim_start_matches("<anon>:")),
+        None => first.to_string(),
+    }
 }

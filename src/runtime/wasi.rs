@@ -9,6 +9,7 @@
 
 use super::forwarder::{self, Forwarder};
 use super::imports::{ImportHandler, IncomingCall};
+use crate::payload::HostCall;
 use crate::values::{self, KnownHandles};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -88,14 +89,14 @@ pub trait WasiHost: ImportHandler {
 
 /// The forwarder instance, and the real WASI resources the guest holds, by handle.
 pub struct Forwarding {
-    funcs: HashMap<(String, String), Func>,
+    funcs: HashMap<HostCall, Func>,
     handles: BTreeMap<u32, ResourceAny>,
 }
 
 impl Forwarding {
-    /// The forwarder export answering `interface#function`, if that import is WASI.
-    pub fn func(&self, interface: Option<&str>, function: &str) -> Option<Func> {
-        self.funcs.get(&(interface?.to_string(), function.to_string())).copied()
+    /// The forwarder export answering `call`, if that import is WASI.
+    pub fn func(&self, call: &HostCall) -> Option<Func> {
+        self.funcs.get(call).copied()
     }
 }
 
@@ -122,11 +123,11 @@ where
         anyhow::anyhow!("cannot serve the component's WASI imports with wasmtime-wasi: {}", super::one_line(&e.into()))
     })?;
     let mut funcs = HashMap::new();
-    for (key, export) in exports {
+    for ((interface, function), export) in exports {
         let func = instance
             .get_func(store.as_context_mut(), &export)
             .ok_or_else(|| anyhow::anyhow!("the WASI forwarder lacks its export `{export}`"))?;
-        funcs.insert(key, func);
+        funcs.insert(HostCall { interface: Some(interface), function }, func);
     }
     Ok(Some(Forwarding { funcs, handles: BTreeMap::new() }))
 }
