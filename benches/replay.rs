@@ -128,6 +128,68 @@ fn main() {
     if env_or("BENCH_BREAKDOWN", 1) != 0 {
         breakdown(&runtime, &loaded, &chains, &answers_json, calls, runs);
     }
+    pack(&runtime, calls, runs, dir.path());
+}
+
+/// A Pack actor (theater 0.3.8's kind): `chatty(N)` of fixtures/pack/wat/spinner.wat makes
+/// N host calls; its chain (N + 2 events, CGRF payloads, SHA-1, theater's pretty array and
+/// EVENT run log) is built here event by event, then replayed with `verify`.
+fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
+    use packr_abi::Value as V;
+    use theater_replay::chain::Layout;
+    use theater_replay::dialect::pack::{PackPayload, encode_value};
+    let actor = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack/wat/spinner.wat");
+    let loaded = runtime.load(&actor).expect("spinner.wat compiles");
+    let function = "test:spin/api.chatty".to_string();
+    let unit = V::Tuple(vec![]);
+    let tick = PackPayload::HostFunction {
+        interface: "test:spin/host".into(),
+        function: "call".into(),
+        input: V::String("tick".into()),
+        output: V::U64(7),
+    }
+    .encode();
+    let events = calls + 2;
+    println!();
+    println!("pack: spinner.wat chatty({calls}) = {events} events ({calls} host calls), theater 0.3.8's dialect");
+    println!();
+    println!("| container  | chain MB | replay s | replay events/s | target (>= 500k/s) |");
+    println!("| ---------- | -------: | -------: | --------------: | ------------------ |");
+    for (layout, name) in [(Layout::PrettyArray, "json-array"), (Layout::EventLog, "event-log")] {
+        let path = dir.join(format!("pack.{name}"));
+        let mut writer = ChainWriter::with_layout(BufWriter::new(File::create(&path).expect("create chain")), layout);
+        let mut head: Option<Vec<u8>> = None;
+        let mut push = |event_type: &str, data: Vec<u8>| {
+            let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), data);
+            writer.write(&event).expect("write");
+            head = Some(event.hash);
+        };
+        let params = encode_value(&V::Tuple(vec![V::U32(calls as u32)]));
+        push("wasm", PackPayload::WasmCall { function: function.clone(), params }.encode());
+        for _ in 0..calls {
+            push("test:spin/host/call", tick.clone());
+        }
+        push("wasm", PackPayload::WasmResult { function: function.clone(), state: unit.clone(), bytes: vec![] }.encode());
+        writer.finish().expect("finish");
+        let size = std::fs::metadata(&path).expect("chain written").len();
+        let replay_time = best_of(runs, || {
+            let t = Instant::now();
+            let chain = ChainReader::open(&path).expect("open chain");
+            let report = verify(runtime, &loaded, chain, &VerifyOptions::default());
+            let elapsed = t.elapsed();
+            assert_eq!(report.status, Status::Verified, "{report:?}");
+            assert_eq!(report.events_verified, events);
+            elapsed
+        });
+        let rate = events as f64 / replay_time.as_secs_f64();
+        let verdict = if rate >= TARGET_EVENTS_PER_SEC { "rate met" } else { "rate MISSED" };
+        println!(
+            "| {name:<10} | {:>8.1} | {:>8.3} | {:>15} | {verdict:<18} |",
+            size as f64 / 1e6,
+            replay_time.as_secs_f64(),
+            thousands(rate)
+        );
+    }
 }
 
 /// `{"demo:bench/host#tick": ["3", "10", ...]}` with one answer per call.
@@ -166,7 +228,8 @@ fn thousands(x: f64) -> String {
 
 /// The parameter and result types of the `tick` import.
 fn tick_types(loaded: &Loaded, engine: &Engine) -> (Vec<Type>, Vec<Type>) {
-    for (_, import) in loaded.component.component_type().imports(engine) {
+    let component = loaded.component().expect("chatty.wat is a component");
+    for (_, import) in component.component_type().imports(engine) {
         if let ComponentItem::ComponentInstance(instance) = import.ty {
             for (name, item) in instance.exports(engine) {
                 if let (ComponentItem::ComponentFunc(func), "tick") = (item.ty, name) {
@@ -185,7 +248,7 @@ fn raw_host_calls(engine: &Engine, loaded: &Loaded, calls: u64, runs: usize, def
     let best = best_of(runs, || {
         let mut store = Store::new(engine, ());
         store.set_epoch_deadline(EpochTicker::ticks(Duration::from_secs(60)));
-        let instance = linker.instantiate(&mut store, &loaded.component).expect("instantiate");
+        let instance = linker.instantiate(&mut store, loaded.component().expect("a component")).expect("instantiate");
         let func = exports::find(&mut store, &instance, "run").expect("run");
         let mut results = vec![Val::U64(0)];
         let t = Instant::now();

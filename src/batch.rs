@@ -9,7 +9,7 @@
 
 use crate::chain::ChainReader;
 use crate::replay::{self, BrokenAt, Status, VerifyOptions, VerifyReport};
-use crate::runtime::{Limits, Loaded, Runtime};
+use crate::runtime::{Loaded, Runtime};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -142,7 +142,8 @@ fn has_chain_extension(path: &Path) -> bool {
 /// Settings of a many-chain run.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
-    pub limits: Limits,
+    /// How each chain is replayed (its `progress` is not used: the batch draws its own).
+    pub verify: VerifyOptions,
     /// Chains replayed at the same time.
     pub jobs: NonZeroUsize,
     /// Start no chain after the first one that does not verify.
@@ -257,7 +258,7 @@ pub fn verify_many(
             let claims = &claims;
             scope.spawn(move || {
                 while let Some(i) = claim(claims, chains.len()) {
-                    let verdict = verify_one(runtime, loaded, &chains[i], &options.limits);
+                    let verdict = verify_one(runtime, loaded, &chains[i], &options.verify);
                     if options.fail_fast && verdict.report.status != Status::Verified {
                         lock(claims).stopped = true;
                     }
@@ -321,11 +322,11 @@ fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
 /// Replays one chain. Every failure becomes that chain's verdict, never the run's: a chain
 /// that cannot be opened is an error, and a panic while replaying it (a bug of ours, which
 /// the default hook still prints) is an error for that chain rather than the end of the run.
-pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, limits: &Limits) -> ChainVerdict {
+pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, options: &VerifyOptions) -> ChainVerdict {
     let start = Instant::now();
     let report = match ChainReader::open_or_stdin(path) {
         Ok(chain) => {
-            let options = VerifyOptions { limits: *limits, progress: None };
+            let options = VerifyOptions { progress: None, ..options.clone() };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay::verify(runtime, loaded, chain, &options)))
                 .unwrap_or_else(|panic| {
                     let what = panic
@@ -351,6 +352,7 @@ pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, limits: &Limi
 
 fn failed_report(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
     VerifyReport {
+        dialect: None,
         status,
         events_verified: 0,
         hash: None,

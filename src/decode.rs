@@ -7,6 +7,7 @@
 //! which was meant, and theater's chains use the nested form throughout.
 
 use crate::chain::Event;
+use crate::dialect::pack::{CGRF_MAGIC, PackPayload};
 use serde_json::Value;
 
 /// How deep byte arrays nested in byte arrays are decoded. Each level at least doubles
@@ -15,8 +16,12 @@ const MAX_NESTING: usize = 8;
 /// Longest rendering of one value in a summary line.
 const MAX_VALUE_CHARS: usize = 120;
 
-/// The payload as JSON, with nested byte-array JSON decoded; `None` if it is not JSON.
+/// The payload as JSON, with nested byte-array JSON decoded; theater 0.3.8's CGRF payloads
+/// as their decoded JSON view ([`PackPayload::to_json`]); `None` if it is neither.
 pub fn decode_payload(data: &[u8]) -> Option<Value> {
+    if data.starts_with(CGRF_MAGIC) {
+        return PackPayload::decode(data).ok().map(|p| p.to_json());
+    }
     let value = serde_json::from_slice::<Value>(data).ok()?;
     Some(decode_nested(value, MAX_NESTING))
 }
@@ -49,6 +54,12 @@ pub fn summary(event: &Event) -> String {
     // is summarised from its JSON.
     if let Ok(payload) = crate::payload::Payload::decode(&event.data) {
         return payload.summary();
+    }
+    if event.data.starts_with(CGRF_MAGIC) {
+        return match PackPayload::decode(&event.data) {
+            Ok(payload) => payload.summary(),
+            Err(e) => format!("{} bytes, {e}", event.data.len()),
+        };
     }
     match decode_payload(&event.data) {
         Some(value) => summarize_value(&value),

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod chain;
 pub mod cli;
 pub mod decode;
+pub mod dialect;
 pub mod payload;
 pub mod record;
 pub mod replay;

@@ -58,7 +58,7 @@ impl Fixture {
     fn verify_with(&self, component: &Path, chain: &Path, limits: Limits) -> VerifyReport {
         let loaded = self.runtime.load(component).unwrap();
         let reader = ChainReader::open(chain).unwrap();
-        verify(&self.runtime, &loaded, reader, &VerifyOptions { limits, progress: None })
+        verify(&self.runtime, &loaded, reader, &VerifyOptions { limits, ..VerifyOptions::default() })
     }
 
     fn verify(&self, component: &Path, chain: &Path) -> VerifyReport {

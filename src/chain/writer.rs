@@ -167,7 +167,8 @@ fn write_event_log(out: &mut Vec<u8>, e: &Event) -> io::Result<()> {
     };
     write!(out, "EVENT {}\n{parent}\n{}\n{}\n\n", hex::encode(&e.hash), e.event_type, e.data.len())?;
     out.extend_from_slice(&e.data);
-    out.extend_from_slice(b"\n\n\n");
+    // theater 0.3.8's ChainWriter: the body, then two line ends.
+    out.extend_from_slice(b"\n\n");
     Ok(())
 }
 

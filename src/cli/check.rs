@@ -1,6 +1,6 @@
 //! `theater-replay check CHAIN...`: integrity of each chain, one line each.
 
-use super::{Exit, Format, Global};
+use super::{Exit, Format, Global, output};
 use crate::chain::{self, ChainReader};
 use crate::report;
 use std::io::Write;
@@ -21,6 +21,16 @@ pub struct Args {
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let (mut broken, mut unreadable) = (false, false);
+    // A broken chain is the finding that matters most, whatever else could not be read.
+    let exit = |broken, unreadable| {
+        if broken {
+            Exit::Integrity
+        } else if unreadable {
+            Exit::BadInput
+        } else {
+            Exit::Success
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     for path in &args.chains {
         let name = path.display().to_string();
@@ -29,22 +39,17 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
             Ok(outcome) => broken |= !outcome.is_intact(),
             Err(e) => {
                 unreadable = true;
-                eprintln!("error: {e}");
+                output::stderr_line(&format!("error: {e}"));
             }
         }
         let line = match args.format {
             Format::Text => report::check::human(&name, &result),
             Format::Json => report::check::json(&name, &result),
         };
-        writeln!(stdout, "{line}")?;
+        if let Err(e) = writeln!(stdout, "{line}") {
+            // The chains not checked yet are not counted.
+            return output::stdout_written(Err(e), exit(broken, unreadable));
+        }
     }
-    stdout.flush()?;
-    // A broken chain is the finding that matters most, whatever else could not be read.
-    Ok(if broken {
-        Exit::Integrity
-    } else if unreadable {
-        Exit::BadInput
-    } else {
-        Exit::Success
-    })
+    output::stdout_written(stdout.flush(), exit(broken, unreadable))
 }

@@ -1,8 +1,9 @@
 //! `theater-replay diff A B`: where two chains part.
 
-use super::{Exit, Format, Global};
+use super::{Exit, Format, Global, output};
 use crate::chain::{self, ChainReader};
 use crate::report;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Compare two chains by hash: the first event where they part, both decoded.
@@ -23,9 +24,11 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let mut a = ChainReader::open_or_stdin(&args.a)?;
     let mut b = ChainReader::open_or_stdin(&args.b)?;
     let outcome = chain::diff_readers(&mut a, &mut b)?;
-    match args.format {
-        Format::Text => print!("{}", report::diff::human(&args.a.display().to_string(), &args.b.display().to_string(), &outcome)),
-        Format::Json => println!("{}", report::diff::json(&outcome)),
-    }
-    Ok(if outcome.is_same() { Exit::Success } else { Exit::Differ })
+    let text = match args.format {
+        Format::Text => report::diff::human(&args.a.display().to_string(), &args.b.display().to_string(), &outcome),
+        Format::Json => format!("{}\n", report::diff::json(&outcome)),
+    };
+    let exit = if outcome.is_same() { Exit::Success } else { Exit::Differ };
+    let mut stdout = std::io::stdout().lock();
+    output::stdout_written(stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()), exit)
 }

@@ -1,6 +1,6 @@
 //! `theater-replay inspect CHAIN`: one line per event, streamed.
 
-use super::{Exit, Global};
+use super::{Exit, Global, output};
 use crate::chain::ChainReader;
 use crate::report;
 use std::io::{self, BufWriter, Write};
@@ -27,12 +27,13 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let reader = ChainReader::open_or_stdin(&args.chain)?;
     let mut out = BufWriter::new(io::stdout().lock());
     match print(reader, args.format, &mut out) {
-        Ok(exit) => Ok(exit),
-        // `inspect ... | head` is normal use: a closed pipe ends the output quietly.
-        Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
-            Ok(Exit::Success)
-        }
-        Err(e) => Err(e),
+        // Only writes fail with an `io::Error` (the reader's errors are `ChainError`s): a
+        // closed pipe (`inspect ... | head`) ends the output quietly.
+        Err(e) => match e.downcast::<io::Error>() {
+            Ok(e) => output::stdout_written(Err(e), Exit::Success),
+            Err(e) => Err(e),
+        },
+        ok => ok,
     }
 }
 
@@ -52,7 +53,7 @@ fn print(reader: ChainReader, format: Format, out: &mut impl Write) -> anyhow::R
                 // Whatever was read is shown before the error.
                 out.flush()?;
                 if e.integrity().is_some() {
-                    eprintln!("error: {e}");
+                    output::stderr_line(&format!("error: {e}"));
                     return Ok(Exit::Integrity);
                 }
                 return Err(e.into());

@@ -4,7 +4,9 @@
 mod check;
 mod diff;
 mod inspect;
+mod output;
 mod record;
+mod replay_flags;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -137,8 +139,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(exit) => exit.into(),
+        // Every error of a run, write errors included (a full disk, a refused destination:
+        // see `output`), is one line and exit 2; a closed stdout is not an error at all.
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            output::stderr_line(&format!("error: {}", one_line(&err)));
             Exit::BadInput.into()
         }
     }

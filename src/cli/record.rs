@@ -1,16 +1,22 @@
 //! `theater-replay record COMPONENT --invoke 'run("hi")' -o chain.json`.
 
+use super::output::{self, Destination, Inputs};
 use super::{CacheArgs, Exit, Global, LimitArgs};
-use crate::chain::OutputFormat;
+use crate::chain::{Layout, OutputFormat};
+use crate::record::pack::PackRecordOptions;
 use crate::record::{self, Answers, RecordOptions};
+use crate::replay::InitialState;
+use crate::runtime::Actor;
+use crate::runtime::exports;
 use crate::runtime::wasi::Sandbox;
 use anyhow::Context;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Type, Val};
 
-/// Run export calls on one instance of a component and record every event crossing its
-/// boundary as a chain that `verify` can replay.
+/// Run export calls on one instance of a component (or a theater 0.3.8 Pack actor) and
+/// record every event crossing its boundary as a chain that `verify` can replay.
 #[derive(clap::Args)]
 pub struct Args {
     /// The component (.wasm, or component text format).
@@ -42,9 +48,14 @@ pub struct Args {
     /// Where to write the chain (default: stdout). Written in full or not at all.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// `json`: a JSON array of events (theater's container); `jsonl`: one event per line.
+    /// `json`: a JSON array of events, one a line; `jsonl`: one event per line. A Pack actor
+    /// can also be written in theater 0.3.8's other containers.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// A Pack actor's state before the first call, in WAVE, typed by its metadata
+    /// (default: `()`, as theater 0.3.8 passes).
+    #[arg(long, value_name = "VALUE")]
+    initial_state: Option<String>,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
@@ -55,9 +66,50 @@ pub struct Args {
 enum Format {
     Json,
     Jsonl,
+    /// theater's pretty-printed JSON array (`serde_json::to_writer_pretty`).
+    JsonPretty,
+    /// theater's `EVENT` run log.
+    EventLog,
+    /// theater's saved state chain, `{"events": [...], "current_hash": [...]}`.
+    StateChain,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::JsonPretty => "json-pretty",
+            Format::EventLog => "event-log",
+            Format::StateChain => "state-chain",
+        }
+    }
+
+    fn layout(self) -> Layout {
+        match self {
+            Format::Json => Layout::CompactArray,
+            Format::Jsonl => Layout::JsonLines,
+            Format::JsonPretty => Layout::PrettyArray,
+            Format::EventLog => Layout::EventLog,
+            Format::StateChain => Layout::StateChain,
+        }
+    }
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+    let mut inputs = Inputs::default();
+    inputs.add(&args.component, "the component");
+    if let Some(answers) = &args.answers {
+        inputs.add(answers, "the answers file");
+    }
+    // Refused before anything runs.
+    let destination = match &args.output {
+        Some(path) => Some(Destination::plan(path, &inputs)?),
+        None => {
+            inputs.refuse_stdout()?;
+            None
+        }
+    };
     let answers = match &args.answers {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -67,25 +119,80 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     };
     let runtime = args.cache.runtime()?;
     let loaded = runtime.load(&args.component)?;
-    let options = RecordOptions {
-        invocations: args.invocations,
-        answers,
-        wasi: if args.no_wasi { None } else { Some(sandbox(&args.dirs, &args.writable_dirs, &args.env)?) },
-        format: match args.format {
-            Format::Json => OutputFormat::JsonArray,
-            Format::Jsonl => OutputFormat::JsonLines,
-        },
-        limits: args.limits.limits(),
-    };
-    let summary = match &args.output {
-        None => record::record(&runtime, &loaded, Box::new(BufWriter::new(std::io::stdout())), options)?,
-        Some(path) => write_whole(path, |out| record::record(&runtime, &loaded, out, options))?,
+    let limits = args.limits.limits();
+    let run_record: Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + '_> =
+        match &loaded.actor {
+            Actor::Component(component) => {
+                if args.initial_state.is_some() {
+                    anyhow::bail!("--initial-state is for Pack actors; a component's state is its own");
+                }
+                check_invocations(component, &runtime.engine, &args.invocations)?;
+                let format = match args.format {
+                    Format::Json => OutputFormat::JsonArray,
+                    Format::Jsonl => OutputFormat::JsonLines,
+                    other => anyhow::bail!(
+                        "--format {}: components are recorded as json or jsonl; theater's other containers are for Pack actors",
+                        other.name()
+                    ),
+                };
+                let wasi = if args.no_wasi { None } else { Some(sandbox(&args.dirs, &args.writable_dirs, &args.env)?) };
+                let options = RecordOptions { invocations: args.invocations.clone(), answers, wasi, format, limits };
+                Box::new(|out| record::record(&runtime, &loaded, out, options))
+            }
+            Actor::Pack(actor) => {
+                if !(args.dirs.is_empty() && args.writable_dirs.is_empty() && args.env.is_empty()) {
+                    anyhow::bail!("--dir, --dir-rw and --env give a component WASI; a Pack actor has only the imports theater serves");
+                }
+                let options = PackRecordOptions {
+                    invocations: args.invocations.clone(),
+                    answers,
+                    initial_state: args.initial_state.clone().map(InitialState::Wave),
+                    layout: args.format.layout(),
+                    limits,
+                };
+                Box::new(|out| record::pack::record(&runtime, actor, out, options))
+            }
+        };
+    let (summary, exit) = match destination {
+        // Held until the run has succeeded: a failure mid-run leaves stdout empty, never a
+        // truncated chain.
+        None => {
+            let (summary, held) = output::hold_for_stdout(run_record)?;
+            (summary, output::stdout_written(held.copy_to_stdout(), Exit::Success)?)
+        }
+        Some(destination) => (destination.write(run_record)?, Exit::Success),
     };
     for result in &summary.results {
-        eprintln!("{result}");
+        output::stderr_line(result);
     }
     tracing::info!(events = summary.events, "recorded");
-    Ok(Exit::Success)
+    Ok(exit)
+}
+
+/// Checks every `--invoke` against the component's exports before anything runs, so that a
+/// typo in the last call fails at once rather than after the others have run. The same
+/// parsing and the same messages as [`record::record`], which checks again on the instance.
+fn check_invocations(component: &Component, engine: &Engine, invocations: &[String]) -> anyhow::Result<()> {
+    for text in invocations {
+        let (name, call) = record::parse_invocation(text).map_err(anyhow::Error::msg)?;
+        let name = name.as_str();
+        let export = match name.rsplit_once('#') {
+            Some((iface, func)) => match component.component_type().get_export(engine, iface).map(|e| e.ty) {
+                Some(ComponentItem::ComponentInstance(instance)) => instance.get_export(engine, func).map(|e| e.ty),
+                _ => None,
+            },
+            None => component.component_type().get_export(engine, name).map(|e| e.ty),
+        };
+        let Some(ComponentItem::ComponentFunc(func)) = export else {
+            anyhow::bail!(
+                "the component has no export `{name}`; it exports: {}",
+                exports::names(component, engine).join(", ")
+            );
+        };
+        let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
+        call.to_wasm_params::<Val>(params.iter()).map_err(|e| anyhow::anyhow!("arguments of `{name}`: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The guest's sandbox from `--dir`, `--dir-rw` and `--env`.
@@ -110,27 +217,6 @@ fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow:
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Sandbox { dirs, env })
-}
-
-/// Writes through a temporary file beside `path`, renamed into place only on success, so a
-/// failed recording never leaves a partial chain behind.
-fn write_whole<T>(path: &Path, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let partial = path.with_file_name(format!(
-        ".{}.partial-{}",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let file = File::create(&partial).with_context(|| format!("{}: cannot create", partial.display()))?;
-    match write(Box::new(BufWriter::new(file))) {
-        Ok(value) => {
-            std::fs::rename(&partial, path).with_context(|| format!("{}: cannot write", path.display()))?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
 }
 
 #[cfg(test)]

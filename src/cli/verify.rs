@@ -4,13 +4,14 @@
 //! that chain, as it always has. Anything else is a many-chain run ([`crate::batch`]): one
 //! verdict per chain in input order, then a summary line.
 
+use super::output::{self, Destination, Inputs};
+use super::replay_flags::ReplayFlags;
 use super::{CacheArgs, Exit, Format, Global, LimitArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
 use crate::replay::{self, Status, VerifyOptions};
 use crate::report;
 use crate::runtime::Runtime;
-use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -53,9 +54,24 @@ pub struct Args {
     cache: CacheArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    replay: ReplayFlags,
+}
+
+impl Args {
+    /// How each chain is replayed.
+    fn verify_options(&self, progress: Option<indicatif::ProgressBar>) -> anyhow::Result<VerifyOptions> {
+        let mut options = VerifyOptions { limits: self.limits.limits(), progress, ..VerifyOptions::default() };
+        self.replay.apply(&mut options)?;
+        Ok(options)
+    }
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    if let Some(junit) = &args.junit {
+        // Refused before anything runs; `write_junit` checks again, with every chain of the run.
+        Destination::plan(junit, &junit_inputs(&args.component, &args.chain))?;
+    }
     let runtime = args.cache.runtime()?;
     if let [chain] = args.chain.as_slice()
         && args.chains_dir.is_none()
@@ -71,7 +87,7 @@ fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyh
     let loaded = runtime.load(&args.component)?;
     let chain = ChainReader::open_or_stdin(path)?;
     let progress = event_spinner(global);
-    let options = VerifyOptions { limits: args.limits.limits(), progress: progress.clone() };
+    let options = args.verify_options(progress.clone())?;
     let started = std::time::Instant::now();
     let outcome = replay::verify(runtime, &loaded, chain, &options);
     let elapsed = started.elapsed();
@@ -79,17 +95,23 @@ fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyh
         progress.finish_and_clear();
     }
     let name = path.display().to_string();
+    let text = match args.format {
+        Format::Text => report::verify::human(&outcome, &name),
+        Format::Json => format!("{}\n", report::verify::json(&outcome, None)),
+    };
     let mut stdout = std::io::stdout().lock();
-    match args.format {
-        Format::Text => write!(stdout, "{}", report::verify::human(&outcome, &name))?,
-        Format::Json => writeln!(stdout, "{}", report::verify::json(&outcome, None))?,
-    }
-    stdout.flush()?;
-    let exit = exit_for(outcome.status);
-    let Some(junit) = &args.junit else { return Ok(exit) };
+    let printed = output::stdout_written(
+        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
+        exit_for(outcome.status),
+    );
+    drop(stdout);
+    let Some(junit) = &args.junit else { return printed };
+    // The JUnit file is written whatever became of stdout.
+    let exit = printed.as_ref().map_or(Exit::BadInput, |exit| *exit);
     let verdict = ChainVerdict { path: path.to_path_buf(), report: outcome, elapsed };
     let batch = BatchReport { results: vec![ChainResult::Finished(Box::new(verdict))], elapsed };
-    Ok(write_junit(junit, &args.component, &batch, exit))
+    let exit = write_junit(junit, &args.component, &batch, exit);
+    printed.map(|_| exit)
 }
 
 fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
@@ -117,7 +139,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<E
 
     let progress = chain_bar(global, chains.len());
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
-    let options = BatchOptions { limits: args.limits.limits(), jobs, fail_fast: args.fail_fast, progress: progress.clone() };
+    let options = BatchOptions { verify: args.verify_options(None)?, jobs, fail_fast: args.fail_fast, progress: progress.clone() };
     let mut stdout = std::io::stdout().lock();
     // A failed write (closed pipe) must not stop the replays mid-run: keep the first error
     // and report it at the end.
@@ -156,23 +178,39 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<E
         None => exit,
     };
     match write_error {
-        Some(e) => Err(e).context("cannot write to stdout"),
+        Some(e) => output::stdout_written(Err(e), exit),
         None => Ok(exit),
     }
 }
 
 /// Writes the JUnit file; failing to is an error of the run (exit 2 unless worse happened).
 fn write_junit(path: &Path, component: &Path, batch: &BatchReport, exit: Exit) -> Exit {
+    let chains: Vec<PathBuf> = batch.results.iter().map(|r| r.path().to_path_buf()).collect();
     let written = report::junit::render(&component.display().to_string(), batch)
         .map_err(anyhow::Error::from)
-        .and_then(|xml| std::fs::write(path, xml).map_err(anyhow::Error::from));
+        .and_then(|xml| {
+            output::write_file(path, &junit_inputs(component, &chains), |mut out| {
+                out.write_all(xml.as_bytes())?;
+                Ok(out.flush()?)
+            })
+        });
     match written {
         Ok(()) => exit,
         Err(e) => {
-            eprintln!("error: {}: cannot write the JUnit report: {e}", path.display());
+            output::stderr_line(&format!("error: cannot write the JUnit report: {}", super::one_line(&e)));
             most_severe(exit, Exit::BadInput)
         }
     }
+}
+
+/// What the JUnit file must not be written over.
+fn junit_inputs(component: &Path, chains: &[PathBuf]) -> Inputs {
+    let mut inputs = Inputs::default();
+    inputs.add(component, "the component");
+    for chain in chains {
+        inputs.add(chain, "a chain");
+    }
+    inputs
 }
 
 /// The exit code of a verdict.

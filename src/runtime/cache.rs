@@ -19,13 +19,13 @@
 //! The cache is an optimisation only: when its directory cannot be created or written, the
 //! component is compiled as if there were no cache, with a warning.
 
-use super::{LoadError, Loaded};
+use super::{Actor, ActorKind, LoadError, Loaded};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
 
 /// The first bytes of every entry; bump the version when the layout changes.
 const MAGIC: &[u8; 16] = b"theater-replay\x00\x01";
@@ -81,6 +81,7 @@ impl ComponentCache {
     /// exists, otherwise compiled and stored.
     pub fn load(&self, engine: &Engine, path: &Path) -> Result<(Loaded, CacheOutcome), LoadError> {
         let (bytes, sha256) = super::read_component(path)?;
+        let (kind, _) = super::actor_kind(&bytes, path)?;
         let entry = self.entry_path(engine, &sha256);
         let found = match std::fs::read(&entry) {
             Ok(data) => Some(data),
@@ -92,10 +93,10 @@ impl ComponentCache {
         };
         let outcome = match found {
             None => CacheOutcome::Miss,
-            Some(data) => match open_entry(engine, &data) {
-                Ok(component) => {
+            Some(data) => match open_entry(engine, &data, kind, path) {
+                Ok(actor) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
-                    return Ok((Loaded { component, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
+                    return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
                 }
                 Err(why) => {
                     tracing::warn!("compile cache: ignoring {}: {why}; compiling it anew", entry.display());
@@ -103,17 +104,20 @@ impl ComponentCache {
                 }
             },
         };
-        let component = super::compile_bytes(engine, &bytes, path)?;
-        if let Err(e) = self.store(&entry, &component) {
+        let actor = super::compile_bytes(engine, &bytes, path)?;
+        if let Err(e) = self.store(&entry, &actor) {
             tracing::warn!("compile cache: cannot write {}: {e}", entry.display());
         }
-        Ok((Loaded { component, bytes: bytes.into(), sha256 }, outcome))
+        Ok((Loaded { actor, bytes: bytes.into(), sha256 }, outcome))
     }
 
     /// Writes an entry atomically: a temporary file in the same directory, renamed over the
     /// entry, so concurrent runs never see a partial file.
-    fn store(&self, entry: &Path, component: &Component) -> anyhow::Result<()> {
-        let artifact = component.serialize()?;
+    fn store(&self, entry: &Path, actor: &Actor) -> anyhow::Result<()> {
+        let artifact = match actor {
+            Actor::Component(component) => component.serialize()?,
+            Actor::Pack(pack) => pack.module.serialize()?,
+        };
         std::fs::create_dir_all(&self.dir)?;
         let (tmp, mut file) = tempfile_in(&self.dir)?;
         let written = file
@@ -131,8 +135,9 @@ impl ComponentCache {
     }
 }
 
-/// Checks an entry's magic and digest, then deserializes the artifact.
-fn open_entry(engine: &Engine, data: &[u8]) -> Result<Component, String> {
+/// Checks an entry's magic and digest, then deserializes the artifact as the `kind` of actor
+/// its source is (an artifact of the other kind is refused by wasmtime: rebuilt).
+fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path) -> Result<Actor, String> {
     let rest = data.strip_prefix(MAGIC.as_slice()).ok_or("not a theater-replay cache entry (bad header)")?;
     if rest.len() < DIGEST_LEN {
         return Err("truncated entry".to_string());
@@ -145,7 +150,15 @@ fn open_entry(engine: &Engine, data: &[u8]) -> Result<Component, String> {
     // (its SHA-256, stored when it was written, was just checked on this in-memory copy, which
     // nothing else can change). wasmtime itself refuses artifacts built for another engine
     // configuration or version; the key also includes both.
-    unsafe { Component::deserialize(engine, artifact) }.map_err(|e| format!("wasmtime refused it: {e}"))
+    let refused = |e: wasmtime::Error| format!("wasmtime refused it: {e}");
+    match kind {
+        ActorKind::Component => unsafe { Component::deserialize(engine, artifact) }.map(Actor::Component).map_err(refused),
+        ActorKind::Pack => {
+            // SAFETY: as above, for a module's artifact.
+            let module = unsafe { Module::deserialize(engine, artifact) }.map_err(refused)?;
+            super::pack_actor(module, path).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// A uniquely named new file in `dir` (create_new, so two writers never share one).

@@ -1,10 +1,12 @@
-//! The wasmtime side: an engine configured for deterministic execution, component loading,
-//! resource limits, the import interceptor ([`imports`]) and the export driver ([`exports`]).
+//! The wasmtime side: an engine configured for deterministic execution, loading actors
+//! (components, and theater 0.3.8's Pack core modules: [`pack`]), resource limits, the
+//! import interceptor ([`imports`]) and the export driver ([`exports`]).
 
 pub mod cache;
 pub mod exports;
 pub mod forwarder;
 pub mod imports;
+pub mod pack;
 pub mod wasi;
 
 use sha2::{Digest, Sha256};
@@ -14,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{AsContext, Config, Engine, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace};
+use wasmtime::{AsContext, Config, Engine, Module, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace};
 
 /// Limits that end a runaway guest with a clear message instead of a hang.
 #[derive(Debug, Clone, Copy)]
@@ -36,15 +38,41 @@ impl Default for Limits {
 pub enum LoadError {
     #[error("{path}: cannot read: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: not a WebAssembly component: {message}")]
+    #[error("{path}: not a WebAssembly component or Pack actor: {message}")]
     NotAComponent { path: String, message: String },
 }
 
-/// A compiled component, the bytes it was compiled from (binary or text), and their SHA-256.
+/// What kind of actor a file holds; each kind has its own runtime and replay driver.
+pub enum Actor {
+    /// A WebAssembly component (theater's component-era actors, and ours).
+    Component(Component),
+    /// A core module speaking packr's Pack ABI (theater 0.3.8's actors).
+    Pack(pack::PackActor),
+}
+
+/// A compiled actor, the bytes it was compiled from (binary or text), and their SHA-256.
 pub struct Loaded {
-    pub component: Component,
+    pub actor: Actor,
     pub bytes: Arc<[u8]>,
     pub sha256: String,
+}
+
+impl Loaded {
+    /// The component, when the actor is one.
+    pub fn component(&self) -> Option<&Component> {
+        match &self.actor {
+            Actor::Component(component) => Some(component),
+            Actor::Pack(_) => None,
+        }
+    }
+
+    /// `"component"` or `"pack"`, for messages and logs.
+    pub fn kind(&self) -> &'static str {
+        match &self.actor {
+            Actor::Component(_) => "component",
+            Actor::Pack(_) => "pack",
+        }
+    }
 }
 
 /// The engine every replay and recording of a run shares, with the one clock that gives
@@ -91,11 +119,11 @@ pub fn new_engine() -> anyhow::Result<Engine> {
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 
-/// Reads and compiles a component.
+/// Reads and compiles an actor (a component or a Pack module).
 pub fn load_component(engine: &Engine, path: &Path) -> Result<Loaded, LoadError> {
     let (bytes, sha256) = read_component(path)?;
-    let component = compile_bytes(engine, &bytes, path)?;
-    Ok(Loaded { component, bytes: bytes.into(), sha256 })
+    let actor = compile_bytes(engine, &bytes, path)?;
+    Ok(Loaded { actor, bytes: bytes.into(), sha256 })
 }
 
 /// A component's bytes and their SHA-256 (lowercase hex).
@@ -105,20 +133,53 @@ fn read_component(path: &Path) -> Result<(Vec<u8>, String), LoadError> {
     Ok((bytes, sha256))
 }
 
-/// Compiles a component from its binary or text bytes; `path` names it in errors.
-fn compile_bytes(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component, LoadError> {
-    let shown = path.display().to_string();
-    let is_component = wasmparser::Parser::is_component(bytes);
-    let is_text = bytes.iter().take(256).all(|b| b.is_ascii());
-    if !is_component && !is_text {
-        let message = if wasmparser::Parser::is_core_wasm(bytes) {
-            "it is a core module; build a component (e.g. `wasm-tools component new`)".to_string()
-        } else {
-            "the file does not start with the WebAssembly magic bytes".to_string()
-        };
-        return Err(LoadError::NotAComponent { path: shown, message });
+/// Which kind of actor `bytes` hold, from the binary's header (the text format is parsed
+/// first); also the binary itself when it had to be made from text.
+fn actor_kind(bytes: &[u8], path: &Path) -> Result<(ActorKind, Option<Vec<u8>>), LoadError> {
+    let shown = || path.display().to_string();
+    let is_text = !wasmparser::Parser::is_component(bytes)
+        && !wasmparser::Parser::is_core_wasm(bytes)
+        && bytes.iter().take(256).all(|b| b.is_ascii());
+    let binary = if is_text {
+        let parsed = wat::parse_bytes(bytes).map_err(|e| LoadError::NotAComponent { path: shown(), message: one_line(&e.into()) })?;
+        Some(parsed.into_owned())
+    } else {
+        None
+    };
+    let header = binary.as_deref().unwrap_or(bytes);
+    let kind = if wasmparser::Parser::is_component(header) {
+        ActorKind::Component
+    } else if wasmparser::Parser::is_core_wasm(header) {
+        ActorKind::Pack
+    } else {
+        let message = "the file does not start with the WebAssembly magic bytes".to_string();
+        return Err(LoadError::NotAComponent { path: shown(), message });
+    };
+    Ok((kind, binary))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActorKind {
+    Component,
+    Pack,
+}
+
+/// Compiles an actor from its binary or text bytes; `path` names it in errors.
+fn compile_bytes(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Actor, LoadError> {
+    let shown = || path.display().to_string();
+    let (kind, binary) = actor_kind(bytes, path)?;
+    let binary = binary.as_deref().unwrap_or(bytes);
+    let failed = |e: wasmtime::Error| LoadError::NotAComponent { path: shown(), message: one_line(&e.into()) };
+    match kind {
+        ActorKind::Component => Component::from_binary(engine, binary).map(Actor::Component).map_err(failed),
+        ActorKind::Pack => pack_actor(Module::from_binary(engine, binary).map_err(failed)?, path),
     }
-    Component::new(engine, bytes).map_err(|e| LoadError::NotAComponent { path: shown, message: one_line(&e.into()) })
+}
+
+fn pack_actor(module: Module, path: &Path) -> Result<Actor, LoadError> {
+    pack::PackActor::new(module)
+        .map(Actor::Pack)
+        .map_err(|message| LoadError::NotAComponent { path: path.display().to_string(), message })
 }
 
 /// Store limits for memory; growth beyond them traps (rather than failing quietly) so the

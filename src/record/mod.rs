@@ -1,7 +1,9 @@
 //! Recording: run export calls on one instance and write every event crossing the component
 //! boundary as a chain in our format. The same interceptor as the replay; WASI imports are
 //! served by the real WASI host ([`runtime::wasi`]), every other import by an [`Answers`]
-//! source.
+//! source. Pack actors (theater 0.3.8) are recorded by [`pack`], as theater writes them.
+
+pub mod pack;
 
 use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
@@ -33,7 +35,7 @@ impl Answers {
         Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new() })
     }
 
-    fn next(&mut self, key: &str) -> Result<String, String> {
+    pub(crate) fn next(&mut self, key: &str) -> Result<String, String> {
         let used = self.used.entry(key.to_string()).or_default();
         *used += 1;
         match self.queues.get_mut(key).and_then(VecDeque::pop_front) {
@@ -202,7 +204,7 @@ fn answer(
 }
 
 /// Splits `iface#func(args)` into the export name and a WAVE call wasm-wave can parse.
-fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
+pub(crate) fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
     let open = text.find('(').ok_or_else(|| format!("`{text}`: expected a call like `run(\"hello\")`"))?;
     let name = text[..open].trim().to_string();
     if name.is_empty() {
@@ -230,7 +232,8 @@ pub fn record(
         .map(|text| parse_invocation(text))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
-    let catalog = ImportCatalog::of(&loaded.component, engine)?;
+    let component = loaded.component().ok_or_else(|| anyhow::anyhow!("not a component: Pack actors are recorded by record::pack"))?;
+    let catalog = ImportCatalog::of(component, engine)?;
     let mut linker = Linker::new(engine);
     link_all(&mut linker, &catalog)?;
     let host = RecordHost {
@@ -262,7 +265,7 @@ pub fn record(
     if options.wasi.is_some() && imports_wasi {
         store.data_mut().forwarding = wasi::instantiate(engine, &loaded.bytes, &mut store.as_context_mut())?;
     }
-    let instance = linker.instantiate(&mut store, &loaded.component).map_err(|e| {
+    let instance = linker.instantiate(&mut store, component).map_err(|e| {
         let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
         anyhow::anyhow!("cannot instantiate the component: {why}")
     })?;
@@ -272,7 +275,7 @@ pub fn record(
         let func = exports::find(&mut store, &instance, &name).ok_or_else(|| {
             anyhow::anyhow!(
                 "the component has no export `{name}`; it exports: {}",
-                exports::names(&loaded.component, engine).join(", ")
+                exports::names(component, engine).join(", ")
             )
         })?;
         let (param_types, result_types) = exports::signature(&func, &store);

@@ -1,0 +1,452 @@
+//! Everything the commands write: files (`record -o`, `verify --junit`), stdout and stderr.
+//!
+//! **Files**, one rule for all of them ([`write_file`]):
+//! - a destination that is one of the run's inputs (the same file: device and inode, however
+//!   it is named, symbolic and hard links included) is refused before anything runs;
+//! - a regular file, or a path that does not exist yet, is written to a temporary file in the
+//!   same directory (a short name of our own, so that a legal name of 255 bytes still works)
+//!   and renamed into place only once everything was written: the file is whole or untouched;
+//! - anything else (a FIFO, a character device such as `/dev/null`, `/dev/stdout` and the
+//!   other paths of already open descriptors) is opened before the run and written directly,
+//!   never replaced, once the run has succeeded (held in an unnamed temporary file until
+//!   then, as stdout is for `record`: [`hold_for_stdout`]);
+//! - no temporary file is left behind: not on an error, not on a panic, not on Ctrl-C or
+//!   SIGTERM (removed, then the process exits with 130 or 143);
+//! - messages name the user's path, never the temporary one.
+//!
+//! **Stdout** ([`stdout_written`]): a reader that goes away (`| head`) is normal use and ends
+//! the command quietly with the exit code of the work done so far; any other write error is
+//! an error of the run (exit 2, one line). **Stderr** ([`stderr_line`]): a failed write is
+//! ignored, as there is nowhere left to report it; it never panics.
+
+use super::Exit;
+use anyhow::Context;
+use std::fs::{File, Metadata, OpenOptions, Permissions};
+use std::io::{self, BufWriter, Seek, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
+
+/// The files a run reads, by identity, so that none of them is ever written over.
+#[derive(Default)]
+pub struct Inputs {
+    /// Device, inode, what the file is to the run (`the component`) and the path given.
+    files: Vec<(u64, u64, &'static str, PathBuf)>,
+}
+
+impl Inputs {
+    /// Adds an input; `-` is standard input. Only regular files are kept: writing to a FIFO or
+    /// a terminal the run also reads from destroys nothing. A path that cannot be read is left
+    /// out (the run will fail on it with its own message).
+    pub fn add(&mut self, path: &Path, what: &'static str) {
+        let meta = if path.as_os_str() == "-" { fd_metadata(io::stdin().as_fd()) } else { std::fs::metadata(path) };
+        if let Ok(meta) = meta
+            && meta.is_file()
+        {
+            self.files.push((meta.dev(), meta.ino(), what, path.to_path_buf()));
+        }
+    }
+
+    /// Refuses `dest` (the user's name for it) if `meta` is one of the inputs.
+    fn refuse(&self, dest: &str, meta: &Metadata) -> anyhow::Result<()> {
+        match self.files.iter().find(|(dev, ino, ..)| (*dev, *ino) == (meta.dev(), meta.ino())) {
+            Some((_, _, what, path)) if dest == path.display().to_string() => {
+                anyhow::bail!("{dest}: is {what} of this run; refusing to write over it")
+            }
+            Some((_, _, what, path)) => {
+                anyhow::bail!("{dest}: is {what} of this run ({}); refusing to write over it", path.display())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a stdout that is one of the inputs (`>> answers.json`), for a command whose
+    /// stdout is the file it makes.
+    pub fn refuse_stdout(&self) -> anyhow::Result<()> {
+        match fd_metadata(io::stdout().as_fd()) {
+            Ok(meta) => self.refuse("stdout", &meta),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+fn fd_metadata(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Metadata> {
+    File::from(fd.try_clone_to_owned()?).metadata()
+}
+
+/// Where a file goes, decided before the run ([`Destination::plan`]) and written after it.
+pub struct Destination {
+    /// The path as the user gave it: every message names it.
+    given: PathBuf,
+    how: How,
+}
+
+enum How {
+    /// Through a temporary file beside `target` (symbolic links followed), renamed over it.
+    Replace { target: PathBuf, permissions: Option<Permissions> },
+    /// Opened and written as it is. `append` for the paths of open descriptors
+    /// (`/dev/stdout`), so a file the shell opened with `>>` keeps what it has.
+    Direct { append: bool },
+}
+
+/// Writes a whole file by the rule of this module. `write` gets the file (buffered) and must
+/// flush it; its errors are returned as they are, write errors name `path`.
+pub fn write_file<T>(
+    path: &Path,
+    inputs: &Inputs,
+    write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    Destination::plan(path, inputs)?.write(write)
+}
+
+impl Destination {
+    /// Checks `path` against the inputs and decides how it will be written.
+    pub fn plan(path: &Path, inputs: &Inputs) -> anyhow::Result<Destination> {
+        let given = path.display().to_string();
+        if path.as_os_str().is_empty() {
+            anyhow::bail!("an empty output path");
+        }
+        let how = match std::fs::metadata(path) {
+            Ok(meta) => {
+                inputs.refuse(&given, &meta)?;
+                if meta.is_dir() {
+                    anyhow::bail!("{given}: is a directory");
+                }
+                if !meta.is_file() || names_a_descriptor(path) {
+                    How::Direct { append: meta.is_file() }
+                } else {
+                    let target = std::fs::canonicalize(path).with_context(|| format!("{given}: cannot resolve"))?;
+                    How::Replace { target, permissions: Some(meta.permissions()) }
+                }
+            }
+            // A new file, or a symbolic link to one.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if names_a_descriptor(path) {
+                    anyhow::bail!("{given}: {e}");
+                }
+                How::Replace { target: follow_links(path).with_context(|| format!("{given}: cannot resolve"))?, permissions: None }
+            }
+            Err(e) => return Err(e).with_context(|| format!("{given}: cannot write there")),
+        };
+        Ok(Destination { given: path.to_path_buf(), how })
+    }
+
+    /// Writes the file; on any failure a replaced file is left as it was.
+    pub fn write<T>(self, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let given = self.given.display().to_string();
+        match self.how {
+            How::Direct { append } => {
+                // Opened first, so that a destination that cannot be opened fails before the
+                // run; written only once the run succeeded, so a reader of a FIFO or a
+                // device never gets half a file.
+                let mut file = OpenOptions::new()
+                    .write(true)
+                    .append(append)
+                    .open(&self.given)
+                    .with_context(|| format!("{given}: cannot open"))?;
+                let (value, held) = hold(&given, write)?;
+                held.copy_to(&mut file).map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
+                Ok(value)
+            }
+            How::Replace { target, permissions } => {
+                let dir = match target.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                let (partial, file) =
+                    Partial::create(dir).with_context(|| format!("{given}: cannot create a file in its directory"))?;
+                if let Some(permissions) = permissions {
+                    // Replacing a file keeps its mode (best effort: the data matters more).
+                    let _ = file.set_permissions(permissions);
+                }
+                let synced = file.try_clone().with_context(|| format!("{given}: cannot write"))?;
+                let (sink, dropped) = Sink::new(file, &given);
+                let value = write(Box::new(sink))?;
+                dropped.check()?;
+                synced.sync_all().map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
+                partial.commit(&target).with_context(|| format!("{given}: cannot write"))?;
+                Ok(value)
+            }
+        }
+    }
+}
+
+/// `/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`...: a path of a descriptor already open,
+/// whose file must not be replaced (another process, or the shell, holds it).
+fn names_a_descriptor(path: &Path) -> bool {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let text = path.to_string_lossy();
+        if text.starts_with("/dev/fd/") || (text.starts_with("/proc/") && text.contains("/fd/")) {
+            return true;
+        }
+        match std::fs::read_link(&path) {
+            Ok(next) => path = path.parent().map_or(next.clone(), |dir| dir.join(&next)),
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// The path a new file at `path` ends up at: symbolic links followed to one that is missing.
+fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let next = std::fs::read_link(&path)?;
+                path = path.parent().map_or(next.clone(), |dir| dir.join(&next));
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// A buffered file whose write errors name the user's path (never a temporary one). A flush
+/// that fails only when the writer is dropped is kept for [`Dropped::check`].
+struct Sink {
+    out: BufWriter<File>,
+    name: Arc<str>,
+    dropped: Arc<Mutex<Option<io::Error>>>,
+}
+
+struct Dropped {
+    name: Arc<str>,
+    error: Arc<Mutex<Option<io::Error>>>,
+}
+
+impl Sink {
+    fn new(file: File, name: &str) -> (Sink, Dropped) {
+        let name: Arc<str> = name.into();
+        let error = Arc::new(Mutex::new(None));
+        (Sink { out: BufWriter::new(file), name: name.clone(), dropped: error.clone() }, Dropped { name, error })
+    }
+
+    fn named(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf).map_err(|e| self.named(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf).map_err(|e| self.named(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().map_err(|e| self.named(e))
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Err(e) = self.out.flush() {
+            *lock(&self.dropped) = Some(e);
+        }
+    }
+}
+
+impl Dropped {
+    fn check(self) -> anyhow::Result<()> {
+        match lock(&self.error).take() {
+            Some(e) => anyhow::bail!("{}: {e}", self.name),
+            None => Ok(()),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Temporary files of this process not yet renamed into place or removed: what a signal
+/// removes before the process exits. Created, renamed and removed under this lock, so the
+/// signal thread never sees a file that exists but is not listed.
+static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A temporary file, removed when dropped unless committed.
+struct Partial {
+    path: PathBuf,
+}
+
+impl Partial {
+    /// A new file `.tr-<pid>-<n>.partial` in `dir`: short, whatever the final name's length.
+    fn create(dir: &Path) -> io::Result<(Partial, File)> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        remove_partials_on_signals();
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".tr-{}-{n}.partial", std::process::id()));
+            let mut partials = lock(&PARTIALS);
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    partials.push(path.clone());
+                    return Ok((Partial { path }, file));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn commit(self, target: &Path) -> io::Result<()> {
+        let mut partials = lock(&PARTIALS);
+        std::fs::rename(&self.path, target)?;
+        partials.retain(|p| p != &self.path);
+        drop(partials);
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        let mut partials = lock(&PARTIALS);
+        let _ = std::fs::remove_file(&self.path);
+        partials.retain(|p| p != &self.path);
+    }
+}
+
+/// From the first temporary file on, SIGINT and SIGTERM remove the temporary files and exit
+/// with 128 + the signal (130, 143), as the default action's status would read in a shell.
+fn remove_partials_on_signals() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            Ok(signals) => signals,
+            Err(e) => return tracing::warn!("cannot catch Ctrl-C to remove temporary files: {e}"),
+        };
+        let spawned = std::thread::Builder::new().name("remove-partials".into()).spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let partials = lock(&PARTIALS);
+                for path in partials.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                // Exits holding the lock: no temporary file can be created or renamed after.
+                signal_hook::low_level::exit(128 + signal);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot catch Ctrl-C to remove temporary files: {e}");
+        }
+    });
+}
+
+/// Output held back until the run has succeeded, so a failed run writes nothing: in an
+/// unnamed temporary file (chains can be far larger than memory should hold), which the
+/// system removes with the process whatever way it ends.
+pub struct Held {
+    file: File,
+}
+
+/// Runs `write` into a [`Held`] file for stdout; its errors are returned as they are.
+pub fn hold_for_stdout<T>(write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<(T, Held)> {
+    hold("stdout", write)
+}
+
+/// Runs `write` into a [`Held`] file for `destination` (named in write errors).
+fn hold<T>(destination: &str, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<(T, Held)> {
+    let dir = std::env::temp_dir();
+    let place = format!("{destination} (held in {} until the run ends)", dir.display());
+    let (partial, file) = Partial::create(&dir).with_context(|| format!("{place}: cannot create a file there"))?;
+    // Unnamed from here on: nothing to clean up.
+    drop(partial);
+    let held = file.try_clone().with_context(|| format!("{place}: cannot reopen"))?;
+    let (sink, dropped) = Sink::new(file, &place);
+    let value = write(Box::new(sink))?;
+    dropped.check()?;
+    Ok((value, Held { file: held }))
+}
+
+impl Held {
+    /// Copies the held output to stdout.
+    pub fn copy_to_stdout(self) -> io::Result<()> {
+        self.copy_to(&mut io::stdout().lock())
+    }
+
+    fn copy_to(mut self, out: &mut impl Write) -> io::Result<()> {
+        self.file.rewind()?;
+        io::copy(&mut self.file, out)?;
+        out.flush()
+    }
+}
+
+/// The outcome of a command whose results were written to stdout: `exit` when they were, or
+/// when the reader went away (quietly: `| head` is normal use); any other write error is an
+/// error of the run.
+pub fn stdout_written(written: io::Result<()>, exit: Exit) -> anyhow::Result<Exit> {
+    match written {
+        Ok(()) => Ok(exit),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
+}
+
+/// One line on stderr; a failed write (`2>/dev/full`) is ignored rather than a panic, as
+/// `eprintln!` would.
+pub fn stderr_line(line: &str) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_descriptor_path_is_recognised_through_links() {
+        assert!(names_a_descriptor(Path::new("/dev/fd/1")));
+        assert!(names_a_descriptor(Path::new("/proc/self/fd/2")));
+        assert!(!names_a_descriptor(Path::new("/tmp/out.json")));
+        if Path::new("/dev/stdout").exists() {
+            assert!(names_a_descriptor(Path::new("/dev/stdout")));
+        }
+    }
+
+    #[test]
+    fn a_new_file_is_whole_and_no_partial_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        write_file(&path, &Inputs::default(), |mut out| Ok(out.write_all(b"hello")?)).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello", "flushed on drop");
+        let failed = write_file(&path, &Inputs::default(), |mut out| -> anyhow::Result<()> {
+            out.write_all(b"half")?;
+            anyhow::bail!("stopped")
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello", "untouched by a failed write");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_input_is_refused_whatever_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.json");
+        std::fs::write(&input, "x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let mut inputs = Inputs::default();
+        inputs.add(&input, "the answers file");
+        for dest in [input.clone(), link, dir.path().join(".").join("in.json")] {
+            let err = Destination::plan(&dest, &inputs).err().unwrap().to_string();
+            assert!(err.starts_with(&format!("{}: is the answers file of this run", dest.display())), "{err}");
+        }
+        assert_eq!(std::fs::read(&input).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_broken_pipe_is_the_work_done_and_other_errors_are_errors() {
+        let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(stdout_written(Err(pipe), Exit::Integrity).unwrap(), Exit::Integrity);
+        let full = io::Error::from_raw_os_error(28);
+        let err = stdout_written(Err(full), Exit::Success).unwrap_err();
+        assert!(super::super::one_line(&err).starts_with("cannot write to stdout: "));
+    }
+}

@@ -1,0 +1,81 @@
+//! Flags of `verify` that say how a chain is read and what the recording left out: its
+//! dialect, and a Pack actor's state before its first call.
+
+use crate::dialect::Dialect;
+use crate::replay::{InitialState, VerifyOptions};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReplayFlags {
+    /// The chain's payload dialect, when it should not be detected from its first event:
+    /// theater-replay-v1 (ours), theater-0.3.8-pack (theater 0.3.8's CGRF), or
+    /// theater-component-json (theater's component-era chains).
+    #[arg(long, value_name = "DIALECT", value_parser = parse_dialect)]
+    dialect: Option<Dialect>,
+    /// A Pack actor's state before the first recorded call, in WAVE syntax, typed by the
+    /// actor's own metadata (e.g. `none`, `{count: 0}`); theater 0.3.8 passes `()` unless
+    /// told otherwise, and does not record it.
+    #[arg(long, value_name = "VALUE", conflicts_with = "manifest")]
+    initial_state: Option<String>,
+    /// Take the initial state from a theater manifest (TOML): its `initial_state` string,
+    /// as theater 0.3.8 passes it; `()` when it has none.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    s.parse()
+}
+
+impl ReplayFlags {
+    /// Fills the replay settings these flags give.
+    pub fn apply(&self, options: &mut VerifyOptions) -> anyhow::Result<()> {
+        options.dialect = self.dialect;
+        options.initial_state = match (&self.initial_state, &self.manifest) {
+            (Some(text), _) => Some(InitialState::Wave(text.clone())),
+            (None, Some(manifest)) => manifest_state(manifest)?,
+            (None, None) => None,
+        };
+        Ok(())
+    }
+}
+
+/// What theater 0.3.8 starts an actor with, given its manifest: `initial_state` as a
+/// string value, or `()`.
+fn manifest_state(path: &Path) -> anyhow::Result<Option<InitialState>> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        initial_state: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the manifest", path.display()))?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+        let first = e.message().lines().next().unwrap_or_default().to_string();
+        anyhow::anyhow!("{}: not a theater manifest: {first}", path.display())
+    })?;
+    Ok(manifest.initial_state.map(|s| InitialState::Value(packr_abi::Value::String(s))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_gives_its_initial_state_as_a_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = dir.path().join("with.toml");
+        std::fs::write(&with, "name = \"a\"\nversion = \"0.1.0\"\npackage = \"a.wasm\"\ninitial_state = '{\"n\":1}'\n").unwrap();
+        assert_eq!(
+            manifest_state(&with).unwrap(),
+            Some(InitialState::Value(packr_abi::Value::String("{\"n\":1}".into())))
+        );
+        let without = dir.path().join("without.toml");
+        std::fs::write(&without, "name = \"a\"\n").unwrap();
+        assert_eq!(manifest_state(&without).unwrap(), None);
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "initial_state = 3\n").unwrap();
+        let err = manifest_state(&bad).unwrap_err().to_string();
+        assert!(err.contains("not a theater manifest") && !err.contains('\n'), "{err}");
+        assert!(manifest_state(&dir.path().join("missing.toml")).is_err());
+    }
+}

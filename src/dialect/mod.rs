@@ -1,0 +1,108 @@
+//! Dialects: how the `data` of a chain's events encodes values, by who wrote the chain.
+//!
+//! The envelope, hash rule and containers are the same for all of them ([`crate::chain`]);
+//! what differs is the payload. A dialect is detected from a chain's first event (or forced
+//! with `--dialect`) and decides which replay drives the actor. theater's later chain
+//! versions each become one more variant here with its own payload module: 0.3.9's JSON
+//! Lines run log, 0.3.10's Values in place of nested CGRF, 0.3.29's packr 0.11 ABI.
+
+pub mod pack;
+pub mod pack_wave;
+
+use crate::chain::Event;
+use crate::payload::{self, Payload};
+use serde::Serialize;
+
+/// Who wrote a chain, as far as its payloads tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Dialect {
+    /// theater-replay's own recordings (`docs/chain-format.md`): typed JSON values.
+    #[serde(rename = "theater-replay-v1")]
+    TheaterReplay,
+    /// theater 0.3.8: Pack actors, CGRF v2 payloads (`packr-abi` 0.5).
+    #[serde(rename = "theater-0.3.8-pack")]
+    Pack038,
+    /// theater's component-era chains: JSON payloads with host values as untyped JSON text
+    /// or as theater's typed values. Read by `check`, `inspect` and `diff`; not replayable
+    /// yet.
+    #[serde(rename = "theater-component-json")]
+    TheaterComponentJson,
+}
+
+impl Dialect {
+    /// Every dialect, in the order `--dialect` lists them.
+    pub const ALL: [Dialect; 3] = [Dialect::TheaterReplay, Dialect::Pack038, Dialect::TheaterComponentJson];
+
+    /// The name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::TheaterReplay => "theater-replay-v1",
+            Dialect::Pack038 => "theater-0.3.8-pack",
+            Dialect::TheaterComponentJson => "theater-component-json",
+        }
+    }
+
+    /// Which dialect wrote `first`, the first event of a chain; `None` when its payload is
+    /// none of them.
+    pub fn detect(first: &Event) -> Option<Dialect> {
+        if first.data.starts_with(pack::CGRF_MAGIC) {
+            return Some(Dialect::Pack038);
+        }
+        if first.event_type == payload::RECORDING_EVENT_TYPE {
+            return Some(Dialect::TheaterReplay);
+        }
+        match Payload::decode(&first.data) {
+            // Our payloads without the recording event: chains written before it existed,
+            // or edited; the replay's own checks say more.
+            Ok(_) => Some(Dialect::TheaterReplay),
+            Err(payload::PayloadError::Untyped) => Some(Dialect::TheaterComponentJson),
+            Err(_) => serde_json::from_slice::<serde_json::Value>(&first.data)
+                .ok()
+                .filter(|v| v.get("category").is_some())
+                .map(|_| Dialect::TheaterComponentJson),
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Dialect, String> {
+        Dialect::ALL.into_iter().find(|d| d.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Dialect::ALL.iter().map(|d| d.name()).collect();
+            format!("unknown dialect {s:?}; one of: {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::HashAlg;
+
+    fn event(event_type: &str, data: &[u8]) -> Event {
+        Event::new_linked(HashAlg::Sha1, None, event_type.into(), data.to_vec())
+    }
+
+    #[test]
+    fn detected_from_the_first_event() {
+        let cgrf = pack::PackPayload::WasmCall { function: "f".into(), params: vec![] }.encode();
+        assert_eq!(Dialect::detect(&event("wasm", &cgrf)), Some(Dialect::Pack038));
+        let ours = Payload::Recording { format: "theater-replay".into(), version: 1, component_sha256: "00".into() };
+        assert_eq!(Dialect::detect(&event(payload::RECORDING_EVENT_TYPE, &ours.encode())), Some(Dialect::TheaterReplay));
+        let theirs = br#"{"category":"Wasm","WasmCall":{"function_name":"init","params":[110,117,108,108]}}"#;
+        assert_eq!(Dialect::detect(&event("wasm", theirs)), Some(Dialect::TheaterComponentJson));
+        assert_eq!(Dialect::detect(&event("x", b"hello")), None);
+        for d in Dialect::ALL {
+            assert_eq!(d.name().parse::<Dialect>(), Ok(d));
+            assert_eq!(serde_json::to_value(d).unwrap(), d.name());
+        }
+        assert!("pack".parse::<Dialect>().is_err());
+    }
+}

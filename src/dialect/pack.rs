@@ -1,0 +1,399 @@
+//! theater 0.3.8's payloads: every event's `data` is one packr Value in CGRF v2 (the binary
+//! graph encoding of `packr-abi` 0.5, the crate theater 0.3.8 encodes with).
+//!
+//! The root is the variant `chain-event-payload` (`host-function` / `wasm` /
+//! `replay-summary`); a `wasm` payload is the variant `wasm-event-data` with a record per
+//! case. [`PackPayload::to_value`] builds exactly the Value theater builds, so encoding it
+//! with `packr_abi::encode` gives the bytes theater wrote: the replay compares those bytes,
+//! never a decoded approximation of them.
+
+use packr_abi::{Value, ValueType};
+use serde_json::json;
+use wasmtime::component::Val;
+
+/// Magic bytes every CGRF buffer starts with.
+pub const CGRF_MAGIC: &[u8; 4] = b"CGRF";
+/// `event_type` of export calls, results and errors (and of nothing else).
+pub const WASM_EVENT_TYPE: &str = "wasm";
+
+/// One decoded theater 0.3.8 payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackPayload {
+    /// The actor called an import and the host answered `output`.
+    HostFunction { interface: String, function: String, input: Value, output: Value },
+    /// The runtime called an export; `params` are the caller's CGRF bytes (a tuple of the
+    /// parameters after the state). Also the runtime's own `shutdown` event.
+    WasmCall { function: String, params: Vec<u8> },
+    /// The export returned `ok(tuple(state, result...))`: the new state, and the CGRF bytes
+    /// of the result (empty when the export returned no tuple).
+    WasmResult { function: String, state: Value, bytes: Vec<u8> },
+    /// The call failed: a trap, an error the export returned, or theater's validation.
+    WasmError { function: String, message: String },
+    /// The actor could not be created.
+    CreationError { error: String },
+    /// Defined by theater 0.3.8 but never written by it; kept whole.
+    ReplaySummary(Value),
+}
+
+/// Why bytes are not a theater 0.3.8 payload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackPayloadError {
+    #[error("not CGRF: {0}")]
+    NotCgrf(String),
+    #[error("a CGRF value, but not a theater chain-event-payload: {0}")]
+    Shape(String),
+}
+
+fn bytes_value(bytes: &[u8]) -> Value {
+    // theater's `IntoValue for Vec<u8>`: a list typed u8 (packr-abi writes it as an array).
+    Value::List { elem_type: ValueType::U8, items: bytes.iter().copied().map(Value::U8).collect() }
+}
+
+fn record(name: &str, fields: Vec<(&str, Value)>) -> Value {
+    Value::Record {
+        type_name: name.to_string(),
+        fields: fields.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+    }
+}
+
+fn variant(type_name: &str, case: &str, tag: usize, payload: Value) -> Value {
+    Value::Variant { type_name: type_name.to_string(), case_name: case.to_string(), tag, payload: vec![payload] }
+}
+
+/// The Value of a host call's event, from its parts (the replay's hot path builds it
+/// without a [`PackPayload`]).
+pub fn host_function_value(interface: &str, function: &str, input: Value, output: Value) -> Value {
+    variant(
+        "chain-event-payload",
+        "host-function",
+        0,
+        record(
+            "host-function-call",
+            vec![
+                ("interface", Value::String(interface.to_string())),
+                ("function", Value::String(function.to_string())),
+                ("input", input),
+                ("output", output),
+            ],
+        ),
+    )
+}
+
+impl PackPayload {
+    /// The Value theater 0.3.8 builds for this payload (`ChainEventPayload::into_value`).
+    pub fn to_value(&self) -> Value {
+        let wasm = |case: &str, tag: usize, fields: Vec<(&str, Value)>| {
+            let data = variant("wasm-event-data", case, tag, record(case, fields));
+            variant("chain-event-payload", "wasm", 1, data)
+        };
+        match self {
+            PackPayload::HostFunction { interface, function, input, output } => {
+                host_function_value(interface, function, input.clone(), output.clone())
+            }
+            PackPayload::WasmCall { function, params } => wasm(
+                "wasm-call",
+                0,
+                vec![("function-name", Value::String(function.clone())), ("params", bytes_value(params))],
+            ),
+            PackPayload::WasmResult { function, state, bytes } => wasm(
+                "wasm-result",
+                1,
+                vec![
+                    ("function-name", Value::String(function.clone())),
+                    ("state", state.clone()),
+                    ("bytes", bytes_value(bytes)),
+                ],
+            ),
+            PackPayload::WasmError { function, message } => wasm(
+                "wasm-error",
+                2,
+                vec![("function-name", Value::String(function.clone())), ("message", Value::String(message.clone()))],
+            ),
+            PackPayload::CreationError { error } => wasm(
+                "wasm-component-creation-error",
+                3,
+                vec![("error", Value::String(error.clone()))],
+            ),
+            PackPayload::ReplaySummary(summary) => variant("chain-event-payload", "replay-summary", 2, summary.clone()),
+        }
+    }
+
+    /// The bytes theater 0.3.8 stores for this payload.
+    pub fn encode(&self) -> Vec<u8> {
+        encode_value(&self.to_value())
+    }
+
+    /// Reads a payload back. Lenient about names where theater's own reader is (it goes
+    /// by case and field names); the replay compares re-encoded bytes, so leniency here
+    /// never lets a difference through.
+    pub fn decode(data: &[u8]) -> Result<PackPayload, PackPayloadError> {
+        let value = decode_value(data)?;
+        let shape = |what: &str| PackPayloadError::Shape(what.to_string());
+        let Value::Variant { case_name, payload, .. } = value else {
+            return Err(shape("the root is not a variant"));
+        };
+        let [inner] = <[Value; 1]>::try_from(payload).map_err(|_| shape("the root variant has no single payload"))?;
+        match case_name.as_str() {
+            "host-function" => {
+                let mut fields = Fields::of(inner, "host-function-call")?;
+                Ok(PackPayload::HostFunction {
+                    interface: fields.string("interface")?,
+                    function: fields.string("function")?,
+                    input: fields.take("input")?,
+                    output: fields.take("output")?,
+                })
+            }
+            "wasm" => {
+                let Value::Variant { case_name, payload, .. } = inner else {
+                    return Err(shape("a wasm payload that is not a wasm-event-data variant"));
+                };
+                let [body] =
+                    <[Value; 1]>::try_from(payload).map_err(|_| shape("a wasm-event-data case without its record"))?;
+                let mut fields = Fields::of(body, &case_name)?;
+                match case_name.as_str() {
+                    "wasm-call" => Ok(PackPayload::WasmCall {
+                        function: fields.string("function-name")?,
+                        params: fields.bytes("params")?,
+                    }),
+                    "wasm-result" => Ok(PackPayload::WasmResult {
+                        function: fields.string("function-name")?,
+                        state: fields.take("state")?,
+                        bytes: fields.bytes("bytes")?,
+                    }),
+                    "wasm-error" => Ok(PackPayload::WasmError {
+                        function: fields.string("function-name")?,
+                        message: fields.string("message")?,
+                    }),
+                    "wasm-component-creation-error" => Ok(PackPayload::CreationError { error: fields.string("error")? }),
+                    other => Err(PackPayloadError::Shape(format!("unknown wasm-event-data case {other:?}"))),
+                }
+            }
+            "replay-summary" => Ok(PackPayload::ReplaySummary(inner)),
+            other => Err(PackPayloadError::Shape(format!("unknown chain-event-payload case {other:?}"))),
+        }
+    }
+
+    /// One line for people: `interface/function(input) -> output`, `call F(params)`,
+    /// `F returned R (state S)`, `F failed: message`.
+    pub fn summary(&self) -> String {
+        match self {
+            PackPayload::HostFunction { interface, function, input, output } => {
+                format!("{interface}/{function}({}) -> {}", to_text(input), to_text(output))
+            }
+            PackPayload::WasmCall { function, params } => format!("call {function}({})", cgrf_args_text(params)),
+            PackPayload::WasmResult { function, state, bytes } => {
+                let result = if bytes.is_empty() { "nothing".to_string() } else { cgrf_text(bytes) };
+                format!("{function} returned {result} (state {})", to_text(state))
+            }
+            PackPayload::WasmError { function, message } => format!("{function} failed: {message:?}"),
+            PackPayload::CreationError { error } => format!("actor creation failed: {error:?}"),
+            PackPayload::ReplaySummary(summary) => format!("replay summary {}", to_text(summary)),
+        }
+    }
+
+    /// The payload as JSON for reports and `inspect`: values as text (see [`to_text`]),
+    /// keys in a fixed order.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            PackPayload::HostFunction { interface, function, input, output } => json!({
+                "category": "host-function", "interface": interface, "function": function,
+                "input": to_text(input), "output": to_text(output),
+            }),
+            PackPayload::WasmCall { function, params } => json!({
+                "category": "wasm-call", "function": function, "params": cgrf_text(params),
+            }),
+            PackPayload::WasmResult { function, state, bytes } => json!({
+                "category": "wasm-result", "function": function, "state": to_text(state),
+                "result": if bytes.is_empty() { serde_json::Value::Null } else { cgrf_text(bytes).into() },
+            }),
+            PackPayload::WasmError { function, message } => json!({
+                "category": "wasm-error", "function": function, "message": message,
+            }),
+            PackPayload::CreationError { error } => json!({"category": "creation-error", "error": error}),
+            PackPayload::ReplaySummary(summary) => json!({"category": "replay-summary", "summary": to_text(summary)}),
+        }
+    }
+}
+
+/// The fields of a record, taken out by name.
+struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    fn of(value: Value, what: &str) -> Result<Fields, PackPayloadError> {
+        match value {
+            Value::Record { fields, .. } => Ok(Fields(fields)),
+            _ => Err(PackPayloadError::Shape(format!("{what} is not a record"))),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Result<Value, PackPayloadError> {
+        let at = self
+            .0
+            .iter()
+            .position(|(n, _)| n == name)
+            .ok_or_else(|| PackPayloadError::Shape(format!("no field {name:?}")))?;
+        Ok(self.0.swap_remove(at).1)
+    }
+
+    fn string(&mut self, name: &str) -> Result<String, PackPayloadError> {
+        match self.take(name)? {
+            Value::String(s) => Ok(s),
+            _ => Err(PackPayloadError::Shape(format!("field {name:?} is not a string"))),
+        }
+    }
+
+    fn bytes(&mut self, name: &str) -> Result<Vec<u8>, PackPayloadError> {
+        match self.take(name)? {
+            Value::List { items, .. } => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::U8(b) => Ok(b),
+                    _ => Err(PackPayloadError::Shape(format!("field {name:?} is not a list of u8"))),
+                })
+                .collect(),
+            _ => Err(PackPayloadError::Shape(format!("field {name:?} is not a list of u8"))),
+        }
+    }
+}
+
+/// Decodes one CGRF value with packr-abi's own decoder and its default limits.
+pub fn decode_value(bytes: &[u8]) -> Result<Value, PackPayloadError> {
+    if !bytes.starts_with(CGRF_MAGIC) {
+        return Err(PackPayloadError::NotCgrf("it does not start with \"CGRF\"".to_string()));
+    }
+    packr_abi::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(abi_error_text(&e)))
+}
+
+/// Encodes one value with packr-abi. Its only failure is a list typed as a primitive with
+/// items of another type, which a value decoded from CGRF or built by us cannot be; such a
+/// value encodes as nothing, which then matches no recorded bytes.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    packr_abi::encode(value).unwrap_or_default()
+}
+
+/// packr-abi's error as one line.
+pub fn abi_error_text(e: &packr_abi::AbiError) -> String {
+    match e {
+        packr_abi::AbiError::TypeMismatch { expected, got } => format!("type mismatch: expected {expected}, got {got}"),
+        packr_abi::AbiError::InvalidEncoding(why) => why.clone(),
+        packr_abi::AbiError::BufferTooSmall { need, have } => format!("truncated: needs {need} bytes, has {have}"),
+        packr_abi::AbiError::InvalidTag(tag) => format!("invalid node kind {tag:#04x}"),
+    }
+}
+
+/// CGRF bytes as text, or a note on why they do not decode.
+pub fn cgrf_text(bytes: &[u8]) -> String {
+    match decode_value(bytes) {
+        Ok(value) => to_text(&value),
+        Err(e) => format!("<{} bytes, {e}>", bytes.len()),
+    }
+}
+
+/// CGRF call parameters as an argument list: a tuple's items, or the one value.
+pub fn cgrf_args_text(bytes: &[u8]) -> String {
+    match decode_value(bytes) {
+        Ok(Value::Tuple(items)) => items.iter().map(to_text).collect::<Vec<_>>().join(", "),
+        Ok(value) => to_text(&value),
+        Err(_) if bytes.is_empty() => String::new(),
+        Err(e) => format!("<{} bytes, {e}>", bytes.len()),
+    }
+}
+
+/// A packr Value as WAVE text (wasm-wave's syntax and escaping, as for components):
+/// records show their field names, variants their case names. CGRF carries no complete
+/// types (an empty list's element type is a placeholder), so the value goes through an
+/// untyped component `Val`; a variant with several payload values shows them as a tuple,
+/// and flags, whose names CGRF does not carry, as their bit numbers.
+pub fn to_text(value: &Value) -> String {
+    let val = to_val(value);
+    wasmtime::component::wasm_wave::to_string(&val).unwrap_or_else(|_| format!("{value}"))
+}
+
+fn to_val(value: &Value) -> Val {
+    match value {
+        Value::Bool(v) => Val::Bool(*v),
+        Value::U8(v) => Val::U8(*v),
+        Value::U16(v) => Val::U16(*v),
+        Value::U32(v) => Val::U32(*v),
+        Value::U64(v) => Val::U64(*v),
+        Value::S8(v) => Val::S8(*v),
+        Value::S16(v) => Val::S16(*v),
+        Value::S32(v) => Val::S32(*v),
+        Value::S64(v) => Val::S64(*v),
+        Value::F32(v) => Val::Float32(*v),
+        Value::F64(v) => Val::Float64(*v),
+        Value::Char(v) => Val::Char(*v),
+        Value::String(v) => Val::String(v.clone()),
+        Value::List { items, .. } => Val::List(items.iter().map(to_val).collect()),
+        Value::Option { value, .. } => Val::Option(value.as_ref().map(|v| Box::new(to_val(v)))),
+        Value::Result { value, .. } => Val::Result(match value {
+            Ok(v) => Ok(Some(Box::new(to_val(v)))),
+            Err(v) => Err(Some(Box::new(to_val(v)))),
+        }),
+        Value::Record { fields, .. } => Val::Record(fields.iter().map(|(n, v)| (n.clone(), to_val(v))).collect()),
+        Value::Variant { case_name, payload, .. } => {
+            let payload = match payload.as_slice() {
+                [] => None,
+                [one] => Some(Box::new(to_val(one))),
+                many => Some(Box::new(Val::Tuple(many.iter().map(to_val).collect()))),
+            };
+            Val::Variant(case_name.clone(), payload)
+        }
+        Value::Tuple(items) => Val::Tuple(items.iter().map(to_val).collect()),
+        Value::Flags(bits) => Val::Flags((0..64).filter(|b| bits & (1 << b) != 0).map(|b| format!("bit{b}")).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(payload: PackPayload) {
+        let bytes = payload.encode();
+        assert!(bytes.starts_with(CGRF_MAGIC));
+        assert_eq!(PackPayload::decode(&bytes).unwrap(), payload);
+    }
+
+    #[test]
+    fn every_payload_kind_roundtrips() {
+        roundtrip(PackPayload::HostFunction {
+            interface: "theater:simple/runtime".into(),
+            function: "log".into(),
+            input: Value::String("hi".into()),
+            output: Value::Tuple(vec![]),
+        });
+        roundtrip(PackPayload::WasmCall { function: "f".into(), params: encode_value(&Value::Tuple(vec![])) });
+        roundtrip(PackPayload::WasmCall { function: "shutdown".into(), params: vec![] });
+        roundtrip(PackPayload::WasmResult {
+            function: "f".into(),
+            state: Value::Record { type_name: "s".into(), fields: vec![("count".into(), Value::S32(1))] },
+            bytes: encode_value(&Value::S32(1)),
+        });
+        roundtrip(PackPayload::WasmError { function: "f".into(), message: "boom".into() });
+        roundtrip(PackPayload::CreationError { error: "x".into() });
+    }
+
+    #[test]
+    fn values_render_as_wave() {
+        let state = Value::Record { type_name: "actor-state".into(), fields: vec![("count".into(), Value::S32(2))] };
+        assert_eq!(to_text(&state), "{count: 2}");
+        let some = Value::Option { inner_type: ValueType::String, value: Some(Box::new(Value::String("a\"b".into()))) };
+        assert_eq!(to_text(&some), "some(\"a\\\"b\")");
+        assert_eq!(to_text(&Value::Tuple(vec![])), "()");
+        let v = Value::Variant { type_name: "t".into(), case_name: "pair".into(), tag: 0, payload: vec![Value::U8(1), Value::F64(f64::NAN)] };
+        assert_eq!(to_text(&v), "pair((1, nan))");
+        assert_eq!(cgrf_args_text(&encode_value(&Value::Tuple(vec![Value::S32(1), Value::Bool(true)]))), "1, true");
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        assert!(matches!(PackPayload::decode(b"{\"a\":1}"), Err(PackPayloadError::NotCgrf(_))));
+        assert!(matches!(PackPayload::decode(b"CGRF\x02\x00"), Err(PackPayloadError::NotCgrf(_))));
+        let not_payload = encode_value(&Value::S32(3));
+        assert!(matches!(PackPayload::decode(&not_payload), Err(PackPayloadError::Shape(_))));
+        let full = PackPayload::WasmError { function: "f".into(), message: "m".into() }.encode();
+        for cut in 0..full.len() {
+            let _ = PackPayload::decode(&full[..cut]);
+        }
+    }
+}

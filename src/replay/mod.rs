@@ -1,0 +1,542 @@
+//! The verification loop: drive every recorded export call on one instance, answer every
+//! import from the recording, re-encode and re-hash each event the replay produces and
+//! compare it with the recorded one on the spot. Stops at the first divergence.
+//!
+//! The chain is read as a stream inside the store: an import call pulls exactly the next
+//! recorded event, whose integrity was checked on the way, and either answers or stops.
+//! No scanning ahead for a matching call, no skipping; memory does not depend on the
+//! chain's length.
+
+mod component;
+mod pack;
+
+use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
+use crate::dialect::Dialect;
+use crate::runtime::{Actor, Limits, Loaded, Runtime};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// How many matched events a divergence report shows before the divergence.
+const RECENT: usize = 3;
+
+/// The verdict on one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every event replayed and matched.
+    Verified,
+    /// The component did something other than the recording says.
+    Diverged,
+    /// The chain fails its own integrity check.
+    Broken,
+    /// The chain or component could not be read, or is not replayable.
+    Error,
+}
+
+/// Every way a replay can part from its recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DivergenceKind {
+    /// The guest called another import than the recording's next host call.
+    DifferentImport,
+    /// The guest called the recorded import with other arguments.
+    DifferentArguments,
+    /// The export returned (or instantiation ended) while recorded host calls remain.
+    MissingHostCalls,
+    /// The guest made a host call the recording does not have.
+    ExtraHostCall,
+    /// The export returned another value.
+    DifferentResult,
+    /// The export trapped where the recording returned.
+    UnexpectedTrap,
+    /// The export returned where the recording trapped.
+    MissingTrap,
+    /// The export trapped with another message.
+    DifferentTrap,
+    /// A recorded export is not in the component.
+    MissingExport,
+    /// Recorded values do not fit the component's types (export or import signature changed).
+    SignatureMismatch,
+    /// A limit (timeout, memory) ended the call.
+    LimitExceeded,
+    /// The replay produced an event after the recording's last one.
+    BeyondRecording,
+    /// The recorded event decodes, but our canonical encoder writes it differently: the chain
+    /// was not written by theater-replay (or was edited while keeping its hashes intact).
+    NoncanonicalRecording,
+}
+
+impl DivergenceKind {
+    /// One sentence for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DivergenceKind::DifferentImport => "the guest called a different import than the recording",
+            DivergenceKind::DifferentArguments => "the guest called the recorded import with different arguments",
+            DivergenceKind::MissingHostCalls => "the call returned while recorded host calls remain",
+            DivergenceKind::ExtraHostCall => "the guest made a host call the recording does not have",
+            DivergenceKind::DifferentResult => "the export returned a different result",
+            DivergenceKind::UnexpectedTrap => "the export trapped where the recording returned",
+            DivergenceKind::MissingTrap => "the export returned where the recording trapped",
+            DivergenceKind::DifferentTrap => "the export trapped with a different message",
+            DivergenceKind::MissingExport => "the component does not export the recorded function",
+            DivergenceKind::SignatureMismatch => "the recorded values do not fit the component's types",
+            DivergenceKind::LimitExceeded => "a resource limit ended the call",
+            DivergenceKind::BeyondRecording => "the replay went on after the recording's last event",
+            DivergenceKind::NoncanonicalRecording => {
+                "the recorded event does not re-encode to the same bytes (not written by theater-replay?)"
+            }
+        }
+    }
+
+    /// What a person can do about it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            DivergenceKind::MissingExport | DivergenceKind::SignatureMismatch => {
+                "the component's interface changed since the recording: record a new golden chain, or restore the old interface"
+            }
+            DivergenceKind::LimitExceeded => {
+                "raise --timeout / --max-memory if the work is legitimate, otherwise look for a loop or leak at the guest stack shown"
+            }
+            DivergenceKind::NoncanonicalRecording => {
+                "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
+            }
+            _ => {
+                "the component's behaviour changed: if intended, record a new golden chain; if not, start at the guest stack shown"
+            }
+        }
+    }
+}
+
+/// One event as a report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventView {
+    pub event_type: String,
+    /// Lowercase hex.
+    pub hash: String,
+    /// One line, component values in WAVE.
+    pub summary: String,
+    /// The payload decoded as JSON (null when it is not JSON).
+    pub payload: Value,
+}
+
+/// A recorded event the replay reproduced, for the context of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedEvent {
+    pub index: u64,
+    pub event_type: String,
+    pub summary: String,
+}
+
+/// The first point where the replay parted from the recording.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    /// Index of the recorded event (as `inspect` counts), or the index the replay's event
+    /// would have had when the recording ended.
+    pub index: u64,
+    pub kind: DivergenceKind,
+    pub event_type: String,
+    /// The recorded event; `None` when the recording had ended.
+    pub expected: Option<EventView>,
+    /// What the replay produced; `None` when it produced no event (a missing export).
+    pub actual: Option<EventView>,
+    /// Extra words on this divergence (limits, available exports, decoding errors).
+    pub detail: Option<String>,
+    /// The guest's stack at the divergence, innermost first.
+    pub guest_stack: Vec<String>,
+    /// The last events that did match, oldest first.
+    pub last_matched: Vec<MatchedEvent>,
+}
+
+/// Where a chain fails its integrity check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenAt {
+    pub index: u64,
+    pub event_type: String,
+    pub reason: String,
+}
+
+/// Everything `verify` found out about one chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub status: Status,
+    /// Events checked against the recording, from the start.
+    pub events_verified: u64,
+    pub hash: Option<&'static str>,
+    /// Who wrote the chain, by its payloads (see [`Dialect`]); null when unknown.
+    pub dialect: Option<Dialect>,
+    /// SHA-256 of the component replayed.
+    pub component_sha256: Option<String>,
+    /// SHA-256 of the component the chain was recorded from, when the chain says.
+    pub recorded_component_sha256: Option<String>,
+    pub divergence: Option<Divergence>,
+    pub broken: Option<BrokenAt>,
+    pub error: Option<String>,
+}
+
+/// Settings of a replay.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    pub limits: Limits,
+    /// Ticked once per verified event; drawn by its owner.
+    pub progress: Option<ProgressBar>,
+    /// The chain's dialect, when not detected from its first event.
+    pub dialect: Option<Dialect>,
+    /// The state a Pack actor's first export call gets (theater 0.3.8 does not record it);
+    /// `None` is theater 0.3.8's own, `()`.
+    pub initial_state: Option<InitialState>,
+}
+
+/// The state before a Pack actor's first recorded call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitialState {
+    /// WAVE text, typed by the first called export's state parameter in the actor's own
+    /// metadata (`--initial-state`).
+    Wave(String),
+    /// A value as is (a theater manifest's `initial_state` string is `Value::String`).
+    Value(packr_abi::Value),
+}
+
+/// Why the replay stopped before the end.
+enum Stop {
+    Diverged(Box<Divergence>),
+    Broken(BrokenAt),
+    Error(String),
+}
+
+/// A recorded event with its position.
+struct Recorded {
+    index: u64,
+    event: Event,
+}
+
+/// Events per hand-over from the reading thread: enough to make the channel's cost per
+/// event negligible, small enough that memory stays flat.
+const BATCH: usize = 256;
+/// Payload and canonical text bytes after which a batch is handed over early, so that
+/// memory stays flat with large events too.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches the reading thread may be ahead by; it blocks when they are all full.
+const BATCHES_AHEAD: usize = 4;
+
+/// The recording, read one event at a time with its integrity checked on the way.
+///
+/// Parsing (the larger half of a replayed event's cost) runs on a second thread, in order,
+/// through a small bounded channel: the reader blocks when it is ahead, never skips, and
+/// every event still reaches the replay in sequence, one at a time. The integrity check
+/// runs here, on the replay's side, as each event is taken, which balances the two
+/// threads; the reader sends along each event's stored canonical text when it has one
+/// (see `ChainReader::canonical_tail`), so hashing needs neither the reader's buffer nor
+/// writing the canonical form again. The matching itself stays strictly next-event on
+/// the store's thread.
+struct Recording {
+    batches: Receiver<Batch>,
+    current: std::vec::IntoIter<Item>,
+    /// The current batch's canonical texts.
+    tails: Vec<u8>,
+    /// Spent text buffers go back to the reader for reuse (no allocation per batch).
+    spent: SyncSender<Vec<u8>>,
+    integrity: IntegrityChecker,
+    pushed_back: Option<Recorded>,
+    /// Index of the next event to come.
+    next_index: u64,
+    alg: Option<HashAlg>,
+}
+
+/// Events in order, each with the range of its canonical text in `tails` if it has one;
+/// a read error ends a batch and the stream.
+struct Batch {
+    items: Vec<Item>,
+    tails: Vec<u8>,
+}
+
+type Item = Result<(Recorded, Option<Range<usize>>), Stop>;
+
+impl Recording {
+    fn start(mut reader: ChainReader) -> Recording {
+        let (sender, batches) = sync_channel(BATCHES_AHEAD);
+        let (spent, recycled) = sync_channel::<Vec<u8>>(BATCHES_AHEAD + 2);
+        std::thread::spawn(move || {
+            let mut ended = false;
+            while !ended {
+                let mut items = Vec::with_capacity(BATCH);
+                let mut tails = recycled.try_recv().unwrap_or_default();
+                tails.clear();
+                let mut bytes = 0;
+                while items.len() < BATCH && bytes < BATCH_BYTES {
+                    let index = reader.index();
+                    let item = match reader.next() {
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                        Some(Err(e)) => Err(chain_stop(&e)),
+                        Some(Ok(event)) => {
+                            let tail = reader.canonical_tail().map(|tail| {
+                                tails.extend_from_slice(tail);
+                                tails.len() - tail.len()..tails.len()
+                            });
+                            bytes += event.data.len() + tail.as_ref().map_or(0, |range| range.len());
+                            Ok((Recorded { index, event }, tail))
+                        }
+                    };
+                    ended = item.is_err();
+                    items.push(item);
+                    if ended {
+                        break;
+                    }
+                }
+                // The replay stopped early and dropped the receiver: nothing more to read.
+                if sender.send(Batch { items, tails }).is_err() {
+                    return;
+                }
+            }
+        });
+        Recording {
+            batches,
+            current: Vec::new().into_iter(),
+            tails: Vec::new(),
+            spent,
+            integrity: IntegrityChecker::new(),
+            pushed_back: None,
+            next_index: 0,
+            alg: None,
+        }
+    }
+
+    /// The next recorded event, integrity-checked; `Err` for a broken or unreadable one.
+    fn next(&mut self) -> Result<Option<Recorded>, Stop> {
+        if let Some(back) = self.pushed_back.take() {
+            return Ok(Some(back));
+        }
+        loop {
+            if let Some(item) = self.current.next() {
+                let (recorded, tail) = item?;
+                let tail = tail.map(|range| &self.tails[range]);
+                if let Err(broken) = self.integrity.push_with_tail(&recorded.event, tail) {
+                    return Err(Stop::Broken(broken.into()));
+                }
+                self.next_index = recorded.index + 1;
+                self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
+                return Ok(Some(recorded));
+            }
+            match self.batches.recv() {
+                Ok(batch) => {
+                    self.current = batch.items.into_iter();
+                    // If the reader has enough spare buffers already, this one is dropped.
+                    let _ = self.spent.try_send(std::mem::replace(&mut self.tails, batch.tails));
+                }
+                // The reading thread is done and everything it sent was taken.
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    fn push_back(&mut self, recorded: Recorded) {
+        self.pushed_back = Some(recorded);
+    }
+
+    /// The index the next event would have.
+    fn next_index(&self) -> u64 {
+        self.pushed_back.as_ref().map_or(self.next_index, |r| r.index)
+    }
+}
+
+fn chain_stop(e: &ChainError) -> Stop {
+    match e.integrity() {
+        Some(broken) => Stop::Broken(broken.into()),
+        None => Stop::Error(e.to_string()),
+    }
+}
+
+impl From<Broken> for BrokenAt {
+    fn from(b: Broken) -> BrokenAt {
+        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }
+    }
+}
+
+/// What every replay keeps while it walks the recording, whatever the actor kind: the
+/// stream of recorded events, how far it matched, and why it stopped.
+struct Tracker {
+    recording: Recording,
+    verified: u64,
+    /// Hash of the last matched event: the parent of the next one.
+    head: Option<Vec<u8>>,
+    /// The last matched events, formatted only if a report needs them.
+    recent: VecDeque<Recorded>,
+    /// Why the guest was stopped from inside a host call.
+    stop: Option<Stop>,
+    progress: Option<ProgressBar>,
+}
+
+impl Tracker {
+    fn new(recording: Recording, progress: Option<ProgressBar>) -> Tracker {
+        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress }
+    }
+
+    fn alg(&self) -> HashAlg {
+        self.recording.alg.unwrap_or(HashAlg::Sha256)
+    }
+
+    /// Whether the replay's event (type and payload bytes) is the recorded one.
+    ///
+    /// The replay's hash is the digest of (head, event type, bytes). The head is the
+    /// recorded parent (everything before matched), and the integrity check has just
+    /// computed the digest of the recorded (parent, type, bytes) and found it equal to the
+    /// stored hash. So when type and bytes are equal, the replay's hash *is* that digest:
+    /// computing it again proves nothing and doubled the cost of a replayed event. When
+    /// they differ, the hashes differ too, and [`Self::view`] hashes for the report.
+    fn reproduces(&self, recorded: &Recorded, event_type: &str, data: &[u8]) -> bool {
+        recorded.event.parent_hash == self.head && recorded.event.event_type == event_type && recorded.event.data == data
+    }
+
+    fn matched(&mut self, recorded: Recorded) {
+        self.verified += 1;
+        // Reuses the previous head's allocation.
+        match &mut self.head {
+            Some(head) => head.clone_from(&recorded.event.hash),
+            None => self.head = Some(recorded.event.hash.clone()),
+        }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(recorded);
+        if let Some(progress) = &self.progress {
+            progress.inc(1);
+        }
+    }
+
+    /// The replay's event as a report shows it, hashed on the current head.
+    fn view(&self, event_type: String, data: &[u8], summary: String, payload: Value) -> EventView {
+        EventView {
+            hash: canonical_hash(self.alg(), self.head.as_deref(), &event_type, data).to_hex(),
+            event_type,
+            summary,
+            payload,
+        }
+    }
+
+    fn divergence(
+        &self,
+        kind: DivergenceKind,
+        recorded: Option<&Recorded>,
+        actual: Option<EventView>,
+        detail: Option<String>,
+        guest_stack: Vec<String>,
+    ) -> Stop {
+        let expected = recorded.map(|r| view_recorded(&r.event));
+        Stop::Diverged(Box::new(Divergence {
+            index: recorded.map_or(self.recording.next_index(), |r| r.index),
+            kind,
+            event_type: expected.as_ref().or(actual.as_ref()).map(|v| v.event_type.clone()).unwrap_or_default(),
+            expected,
+            actual,
+            detail,
+            guest_stack,
+            last_matched: self
+                .recent
+                .iter()
+                .map(|r| MatchedEvent {
+                    index: r.index,
+                    event_type: r.event.event_type.clone(),
+                    summary: crate::decode::summary(&r.event),
+                })
+                .collect(),
+        }))
+    }
+
+    /// The verdict: `stop` if the replay stopped early, else verified.
+    fn report(&self, mut report: VerifyReport, stop: Option<Stop>) -> VerifyReport {
+        let (verified, alg) = (self.verified, self.recording.alg);
+        match stop {
+            Some(stop) => report.with_stop(stop, verified, alg),
+            None => {
+                report.events_verified = verified;
+                report.hash = alg.map(HashAlg::name);
+                report
+            }
+        }
+    }
+}
+
+/// How a recorded event looks in a report, whatever its format.
+pub fn view_recorded(event: &Event) -> EventView {
+    EventView {
+        event_type: event.event_type.clone(),
+        hash: hex::encode(&event.hash),
+        summary: crate::decode::summary(event),
+        payload: crate::decode::decode_payload(&event.data).unwrap_or(Value::Null),
+    }
+}
+
+/// Replays `chain` against a loaded actor and returns the verdict. The chain's dialect
+/// (detected from its first event unless `options.dialect` says) and the actor's kind pick
+/// the driver; both drivers share the recording, the matching and the report.
+pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
+    let report = VerifyReport {
+        status: Status::Verified,
+        events_verified: 0,
+        hash: None,
+        dialect: None,
+        component_sha256: Some(loaded.sha256.clone()),
+        recorded_component_sha256: None,
+        divergence: None,
+        broken: None,
+        error: None,
+    };
+    let mut tracker = Tracker::new(Recording::start(chain), options.progress.clone());
+    let first = match tracker.recording.next() {
+        Ok(Some(first)) => first,
+        Ok(None) => return tracker.report(report, None),
+        Err(stop) => return tracker.report(report, Some(stop)),
+    };
+    let dialect = options.dialect.or_else(|| Dialect::detect(&first.event));
+    tracker.recording.push_back(first);
+    let report = VerifyReport { dialect, ..report };
+    match (&loaded.actor, dialect) {
+        (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
+            component::verify(runtime, component, tracker, options, report)
+        }
+        (Actor::Pack(actor), Some(Dialect::Pack038)) => pack::verify(runtime, actor, tracker, options, report),
+        (actor, dialect) => {
+            let message = unreplayable(actor, dialect);
+            tracker.report(report, Some(Stop::Error(message)))
+        }
+    }
+}
+
+/// Why this actor cannot replay a chain of this dialect, and what would.
+fn unreplayable(actor: &Actor, dialect: Option<Dialect>) -> String {
+    match (actor, dialect) {
+        (_, None) => "event 0: the payload is in no dialect this build reads (theater-replay's typed JSON, theater 0.3.8's CGRF, theater's component-era JSON)".to_string(),
+        (_, Some(Dialect::TheaterComponentJson)) => "event 0: the payload stores its values as untyped JSON bytes (theater's component-era format), which cannot be replayed yet; `check`, `inspect` and `diff` read it".to_string(),
+        (Actor::Component(_), Some(Dialect::Pack038)) => "the chain was written by theater 0.3.8 (a Pack actor's CGRF payloads), but the actor given is a component: give the Pack module (.wasm core module) that recorded it".to_string(),
+        (Actor::Pack(_), Some(Dialect::TheaterReplay)) => "the chain holds component payloads (theater-replay's format), but the actor given is a Pack core module: give the component that recorded it".to_string(),
+        (_, Some(d)) => format!("chains in dialect {d} cannot be replayed against this actor"),
+    }
+}
+
+impl VerifyReport {
+    fn with_stop(mut self, stop: Stop, verified: u64, alg: Option<HashAlg>) -> VerifyReport {
+        self.events_verified = verified;
+        self.hash = alg.map(HashAlg::name);
+        match stop {
+            Stop::Diverged(d) => {
+                self.status = Status::Diverged;
+                self.divergence = Some(*d);
+            }
+            Stop::Broken(b) => {
+                self.status = Status::Broken;
+                self.broken = Some(b);
+            }
+            Stop::Error(e) => {
+                self.status = Status::Error;
+                self.error = Some(e);
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,302 @@
+//! The replay driver for Pack actors (theater 0.3.8): each import answered from the
+//! recording over packr's ABI, each recorded export call driven with theater's calling
+//! convention, each event theater would have written rebuilt and compared byte for byte.
+//! theater's calling convention is [`crate::runtime::pack::theater`]; a failed call keeps
+//! the state. The state before the first call is not in the chain:
+//! [`VerifyOptions::initial_state`].
+
+use super::{DivergenceKind, EventView, InitialState, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
+use crate::dialect::pack::{self as payload, PackPayload, WASM_EVENT_TYPE, decode_value, encode_value};
+use crate::runtime::pack::theater::{self, Failure};
+use crate::runtime::pack::types::Metadata;
+use crate::runtime::pack::{self, PackActor, PackHost, PackImport};
+use crate::runtime::{self, EpochTicker, Runtime, TrapInfo};
+use packr_abi::Value;
+use std::sync::Arc;
+use wasmtime::{Caller, Linker, Store, StoreLimits};
+
+/// The store's data during a Pack replay.
+struct PackReplayHost {
+    tracker: Tracker,
+    imports: Arc<[PackImport]>,
+    /// Each import's event type, made once rather than on every call.
+    event_types: Vec<String>,
+    limits: StoreLimits,
+}
+
+impl PackReplayHost {
+    fn view(&self, actual: &PackPayload) -> EventView {
+        let event_type = match actual {
+            PackPayload::HostFunction { interface, function, .. } => format!("{interface}/{function}"),
+            _ => WASM_EVENT_TYPE.to_string(),
+        };
+        self.tracker.view(event_type, &actual.encode(), actual.summary(), actual.to_json())
+    }
+
+    fn divergence(
+        &self,
+        kind: DivergenceKind,
+        recorded: Option<&Recorded>,
+        actual: Option<&PackPayload>,
+        detail: Option<String>,
+        stack: Vec<String>,
+    ) -> Stop {
+        self.tracker.divergence(kind, recorded, actual.map(|a| self.view(a)), detail, stack)
+    }
+}
+
+impl PackReplayHost {
+    /// A divergence at a host call: what the guest passed, with the recorded answer when
+    /// the recording has this call (the answer is the recording's; the guest's side is
+    /// what differs).
+    fn host_divergence(
+        &self,
+        kind: DivergenceKind,
+        recorded: Option<&Recorded>,
+        import: usize,
+        input: &[u8],
+        detail: Option<String>,
+        caller: &Caller<'_, Self>,
+    ) -> Stop {
+        let PackImport { interface, function, .. } = &self.imports[import];
+        let output = match recorded.map(|r| PackPayload::decode(&r.event.data)) {
+            Some(Ok(PackPayload::HostFunction { interface: ri, function: rf, output, .. }))
+                if ri == *interface && rf == *function =>
+            {
+                output
+            }
+            _ => Value::Tuple(vec![]),
+        };
+        let input = decode_value(input).unwrap_or_else(|_| Value::String(format!("<{} bytes of invalid CGRF>", input.len())));
+        let actual = PackPayload::HostFunction { interface: interface.clone(), function: function.clone(), input, output };
+        self.divergence(kind, recorded, Some(&actual), detail, runtime::guest_stack(caller))
+    }
+}
+
+fn decode(recorded: &Recorded) -> Result<PackPayload, Stop> {
+    PackPayload::decode(&recorded.event.data).map_err(|e| {
+        Stop::Error(format!(
+            "event {} ({}): not a theater 0.3.8 payload: {e}",
+            recorded.index, recorded.event.event_type
+        ))
+    })
+}
+
+/// Stops the guest: the reason is kept in the store, the error only unwinds the guest.
+fn halt(caller: &mut Caller<'_, PackReplayHost>, stop: Stop) -> wasmtime::Error {
+    caller.data_mut().tracker.stop = Some(stop);
+    wasmtime::Error::msg("replay stopped")
+}
+
+impl PackHost for PackReplayHost {
+    fn on_import(caller: &mut Caller<'_, Self>, import: usize, input: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        let recorded = match caller.data_mut().tracker.recording.next() {
+            Ok(recorded) => recorded,
+            Err(stop) => return Err(halt(caller, stop)),
+        };
+        let host = caller.data();
+        let PackImport { interface, function, .. } = &host.imports[import];
+        let Some(recorded) = recorded else {
+            let stop = host.host_divergence(DivergenceKind::ExtraHostCall, None, import, &input, None, caller);
+            return Err(halt(caller, stop));
+        };
+        let payload = match decode(&recorded) {
+            Ok(p) => p,
+            Err(stop) => return Err(halt(caller, stop)),
+        };
+        let (kind, detail) = match payload {
+            PackPayload::HostFunction { interface: ri, function: rf, input: recorded_input, output }
+                if ri == *interface && rf == *function =>
+            {
+                match decode_value(&input) {
+                    Err(e) => (DivergenceKind::DifferentArguments, Some(format!("the guest's argument is not CGRF: {e}"))),
+                    Ok(guest_input) => {
+                        // The hot path: the event the guest's call makes, with the recorded
+                        // answer, encoded once and compared with the recorded bytes.
+                        let answer = encode_value(&output);
+                        let recorded_input = encode_value(&recorded_input);
+                        let replayed = payload::host_function_value(interface, function, guest_input, output);
+                        if host.tracker.reproduces(&recorded, &host.event_types[import], &encode_value(&replayed)) {
+                            caller.data_mut().tracker.matched(recorded);
+                            return Ok(answer);
+                        }
+                        let same_input = decode_value(&input).is_ok_and(|v| encode_value(&v) == recorded_input);
+                        let kind = if same_input { DivergenceKind::NoncanonicalRecording } else { DivergenceKind::DifferentArguments };
+                        (kind, None)
+                    }
+                }
+            }
+            PackPayload::HostFunction { .. } => (DivergenceKind::DifferentImport, None),
+            _ => (DivergenceKind::ExtraHostCall, None),
+        };
+        let stop = host.host_divergence(kind, Some(&recorded), import, &input, detail, caller);
+        Err(halt(caller, stop))
+    }
+
+    fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error {
+        let PackImport { interface, function, .. } = &caller.data().imports[import];
+        let message = format!(
+            "the guest called import {interface}::{function}, whose signature is not the Pack ABI's (in_ptr, in_len, out_ptr_ptr, out_len_ptr: i32) -> i32; theater 0.3.8 cannot have recorded it"
+        );
+        halt(caller, Stop::Error(message))
+    }
+}
+
+/// Replays the chain in `tracker` against a Pack actor.
+pub(super) fn verify(
+    runtime: &Runtime,
+    actor: &PackActor,
+    tracker: Tracker,
+    options: &VerifyOptions,
+    report: VerifyReport,
+) -> VerifyReport {
+    let engine = &runtime.engine;
+    let mut linker = Linker::new(engine);
+    if let Err(e) = pack::link(&mut linker, actor, engine) {
+        return tracker.report(report, Some(Stop::Error(runtime::one_line(&e))));
+    }
+    let host = PackReplayHost {
+        tracker,
+        imports: actor.imports.clone(),
+        event_types: actor.imports.iter().map(PackImport::event_type).collect(),
+        limits: runtime::store_limits(&options.limits),
+    };
+    let mut store = Store::new(engine, host);
+    store.limiter(|host| &mut host.limits);
+    let outcome = drive(&mut store, actor, &linker, options);
+    store.data().tracker.report(report, outcome.err())
+}
+
+fn drive(
+    store: &mut Store<PackReplayHost>,
+    actor: &PackActor,
+    linker: &Linker<PackReplayHost>,
+    options: &VerifyOptions,
+) -> Result<(), Stop> {
+    let deadline = EpochTicker::ticks(options.limits.timeout);
+    store.set_epoch_deadline(deadline);
+    let instance = linker.instantiate(&mut *store, &actor.module).map_err(|e| {
+        store.data_mut().tracker.stop.take().unwrap_or_else(|| {
+            let trap = runtime::describe_trap(&e, &options.limits);
+            let why = trap.limit.unwrap_or_else(|| runtime::one_line(&e.into()));
+            Stop::Error(format!("cannot instantiate the Pack actor: {why}"))
+        })
+    })?;
+    store.set_epoch_deadline(deadline);
+    let metadata = pack::read_metadata(&mut *store, &instance)
+        .map_err(|e| Stop::Error(format!("cannot read the actor's type metadata (__pack_types): {e}")))?
+        // theater checks types only when the metadata lists exports.
+        .filter(|m| !m.exports.is_empty());
+    // Known once the first call says which export's state type it has.
+    let mut state: Option<Value> = None;
+
+    while let Some(recorded) = store.data_mut().tracker.recording.next()? {
+        let payload = decode(&recorded)?;
+        let is_call = recorded.event.event_type == WASM_EVENT_TYPE;
+        let (function, params) = match payload {
+            PackPayload::WasmCall { function, params } if is_call => (function, params),
+            PackPayload::HostFunction { .. } => {
+                // Recorded host calls the replay did not make (after an export returned).
+                let d = store.data().divergence(DivergenceKind::MissingHostCalls, Some(&recorded), None, None, vec![]);
+                return Err(d);
+            }
+            PackPayload::WasmResult { .. } | PackPayload::WasmError { .. } if is_call => {
+                return Err(Stop::Error(format!(
+                    "event {}: a {} outside any export call: not a replayable recording",
+                    recorded.index,
+                    payload.summary()
+                )));
+            }
+            // The runtime's own events (`shutdown`, `theater-runtime/...`, creation errors):
+            // theater wrote them, not the guest; the replay writes the same one.
+            other => {
+                let event_type = recorded.event.event_type.clone();
+                runtime_event(store, recorded, &event_type, &other)?;
+                continue;
+            }
+        };
+        let call = PackPayload::WasmCall { function: function.clone(), params };
+        if !store.data().tracker.reproduces(&recorded, WASM_EVENT_TYPE, &call.encode()) {
+            return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
+        }
+        let PackPayload::WasmCall { params, .. } = call else { unreachable!() };
+        let params = decode_value(&params)
+            .map_err(|e| Stop::Error(format!("event {}: the recorded params of {function} are not CGRF: {e}", recorded.index)))?;
+        store.data_mut().tracker.matched(recorded);
+
+        let current = match state.take() {
+            Some(state) => state,
+            None => initial_state(options.initial_state.as_ref(), metadata.as_ref(), &function)?,
+        };
+        let current = state.insert(current);
+        store.set_epoch_deadline(deadline);
+        let outcome = theater::call(store, actor, &instance, metadata.as_ref(), &function, current, params, &options.limits);
+        if let Some(stop) = store.data_mut().tracker.stop.take() {
+            return Err(stop);
+        }
+        let next = store.data_mut().tracker.recording.next()?;
+        let next_payload = next.as_ref().map(decode).transpose()?;
+        let actual = match &outcome {
+            Ok((new_state, bytes)) => PackPayload::WasmResult { function: function.clone(), state: new_state.clone(), bytes: bytes.clone() },
+            Err(failure) => PackPayload::WasmError { function: function.clone(), message: failure.message.clone() },
+        };
+        if let Some(r) = &next
+            && store.data().tracker.reproduces(r, WASM_EVENT_TYPE, &actual.encode())
+        {
+            if let Ok((new_state, _)) = outcome {
+                *current = new_state;
+            }
+            store.data_mut().tracker.matched(next.expect("matched just now"));
+            continue;
+        }
+        let (kind, detail, stack) = match (&outcome, &next_payload) {
+            (Err(Failure { trap: Some(TrapInfo { limit: Some(limit), stack, .. }), .. }), _) => {
+                (DivergenceKind::LimitExceeded, Some(limit.clone()), stack.clone())
+            }
+            (Err(f), _) if f.missing => (DivergenceKind::MissingExport, f.detail.clone(), vec![]),
+            (_, None) => (DivergenceKind::BeyondRecording, None, vec![]),
+            (_, Some(PackPayload::HostFunction { .. })) => (DivergenceKind::MissingHostCalls, failure_detail(&outcome), failure_stack(&outcome)),
+            (Ok(_), Some(PackPayload::WasmError { .. })) => (DivergenceKind::MissingTrap, None, vec![]),
+            (Ok(_), Some(_)) => (DivergenceKind::DifferentResult, None, vec![]),
+            (Err(_), Some(PackPayload::WasmError { .. })) => (DivergenceKind::DifferentTrap, failure_detail(&outcome), failure_stack(&outcome)),
+            (Err(_), Some(_)) => (DivergenceKind::UnexpectedTrap, failure_detail(&outcome), failure_stack(&outcome)),
+        };
+        return Err(store.data().divergence(kind, next.as_ref(), Some(&actual), detail, stack));
+    }
+    Ok(())
+}
+
+/// The state of the first call: `()` as theater 0.3.8 passes it, or what the user gave.
+fn initial_state(given: Option<&InitialState>, metadata: Option<&Metadata>, function: &str) -> Result<Value, Stop> {
+    match given {
+        None => Ok(Value::Tuple(vec![])),
+        Some(InitialState::Value(value)) => Ok(value.clone()),
+        Some(InitialState::Wave(text)) => {
+            let sig = metadata.and_then(|m| m.export(function)).ok_or_else(|| {
+                Stop::Error(format!("--initial-state: the actor's metadata does not describe {function}, so the state's type is unknown"))
+            })?;
+            let (_, ty) = sig.params.first().ok_or_else(|| {
+                Stop::Error(format!("--initial-state: {function} takes no state parameter"))
+            })?;
+            crate::dialect::pack_wave::parse(text, ty, &sig.type_defs).map_err(|e| Stop::Error(format!("--initial-state: {e}")))
+        }
+    }
+}
+
+fn failure_detail(outcome: &Result<(Value, Vec<u8>), Failure>) -> Option<String> {
+    outcome.as_ref().err().and_then(|f| f.detail.clone())
+}
+
+fn failure_stack(outcome: &Result<(Value, Vec<u8>), Failure>) -> Vec<String> {
+    outcome.as_ref().err().and_then(|f| f.trap.as_ref()).map(|t| t.stack.clone()).unwrap_or_default()
+}
+
+/// An event the runtime wrote on its own (not the guest): matched when it is exactly what
+/// theater writes for it.
+fn runtime_event(store: &mut Store<PackReplayHost>, recorded: Recorded, event_type: &str, payload: &PackPayload) -> Result<(), Stop> {
+    if store.data().tracker.reproduces(&recorded, event_type, &payload.encode()) {
+        store.data_mut().tracker.matched(recorded);
+        return Ok(());
+    }
+    Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(payload), None, vec![]))
+}

@@ -1,0 +1,261 @@
+//! Pack actors: the core modules theater 0.3.8 runs, speaking packr 0.5's ABI.
+//!
+//! Every import and export of a Pack actor is `(in_ptr, in_len, out_ptr_ptr, out_len_ptr:
+//! i32) -> i32` over CGRF bytes in the guest's `memory`. This module knows that ABI exactly
+//! as packr's host implements it (addresses, call order, frees), so a guest sees the same
+//! memory and the same calls under replay as it saw under theater. What the answers are is
+//! the [`PackHost`]'s business: the recording's (replay) or an answer source's (record).
+
+pub mod theater;
+pub mod types;
+
+use std::sync::Arc;
+use wasmtime::{AsContextMut, Caller, Engine, Extern, ExternType, FuncType, Instance, Linker, Module, Store, Val, ValType};
+
+/// Where the guest finds an export's output pointer and length (packr's fixed slots).
+pub const RESULT_PTR_OFFSET: u32 = 16 * 1024;
+pub const RESULT_LEN_OFFSET: u32 = 16 * 1024 + 4;
+/// Where packr's host writes every import's answer (no guest allocation, no size check).
+pub const HOST_OUTPUT_OFFSET: u32 = 16 * 1024 + 8;
+/// Where an export's input goes when the guest cannot allocate it.
+pub const INPUT_FALLBACK_OFFSET: u32 = 0;
+
+/// Exports without which a core module is not a Pack actor.
+const REQUIRED_EXPORTS: [&str; 3] = ["memory", "__pack_alloc", "__pack_free"];
+
+/// One import of the actor, `module` = interface, `field` = function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackImport {
+    pub interface: String,
+    pub function: String,
+    /// The Pack ABI's signature; any other is defined too, but ends the guest when called.
+    pub abi: bool,
+}
+
+impl PackImport {
+    /// `interface/function`, theater's event type for calls of this import.
+    pub fn event_type(&self) -> String {
+        format!("{}/{}", self.interface, self.function)
+    }
+}
+
+/// A compiled Pack actor and what it imports.
+pub struct PackActor {
+    pub module: Module,
+    pub imports: Arc<[PackImport]>,
+}
+
+fn is_abi(ty: &FuncType) -> bool {
+    ty.params().len() == 4 && ty.params().all(|p| matches!(p, ValType::I32)) && matches!(ty.results().collect::<Vec<_>>()[..], [ValType::I32])
+}
+
+impl PackActor {
+    /// Checks that `module` is a Pack actor. The error says what is missing, for a message
+    /// that names the file.
+    pub fn new(module: Module) -> Result<PackActor, String> {
+        let exports: Vec<_> = module.exports().map(|e| e.name().to_string()).collect();
+        let missing: Vec<_> = REQUIRED_EXPORTS.iter().filter(|name| !exports.iter().any(|e| e == *name)).collect();
+        if !missing.is_empty() {
+            let missing = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+            return Err(format!(
+                "it is a core module but not a Pack actor: it does not export {missing} (theater 0.3.8 runs core modules built with packr-guest; anything else must be a component)"
+            ));
+        }
+        let mut imports = Vec::new();
+        for import in module.imports() {
+            match import.ty() {
+                ExternType::Func(ty) => imports.push(PackImport {
+                    interface: import.module().to_string(),
+                    function: import.name().to_string(),
+                    abi: is_abi(&ty),
+                }),
+                other => {
+                    let kind = match other {
+                        ExternType::Memory(_) => "a memory",
+                        ExternType::Table(_) => "a table",
+                        ExternType::Global(_) => "a global",
+                        _ => "something other than a function",
+                    };
+                    return Err(format!(
+                        "it imports {kind} ({}::{}); a Pack actor imports only functions",
+                        import.module(),
+                        import.name()
+                    ));
+                }
+            }
+        }
+        Ok(PackActor { module, imports: imports.into() })
+    }
+
+    /// Every export the runtime can call (the ABI's signature, not packr's own helpers),
+    /// sorted: for messages that say what there is.
+    pub fn export_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(ty) if is_abi(&ty)))
+            .map(|e| e.name().to_string())
+            .filter(|n| !n.starts_with("__pack_"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The store data of a Pack actor's instance: it answers the guest's imports.
+pub trait PackHost: Sized + Send + 'static {
+    /// The guest called `import` (an index into [`PackActor::imports`]) with these CGRF
+    /// bytes. Returns the CGRF bytes of the answer, or an error that ends the guest (after
+    /// the host has noted why).
+    fn on_import(caller: &mut Caller<'_, Self>, import: usize, input: Vec<u8>) -> wasmtime::Result<Vec<u8>>;
+
+    /// The guest called an import whose signature is not the Pack ABI.
+    fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error;
+}
+
+fn memory<T>(caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
+    caller.get_export("memory").and_then(Extern::into_memory)
+}
+
+/// Defines every import of `actor` in `linker`, each routed to `H`.
+pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Engine) -> anyhow::Result<()> {
+    for (index, import) in actor.imports.iter().enumerate() {
+        if import.abi {
+            linker.func_wrap(
+                &import.interface,
+                &import.function,
+                move |mut caller: Caller<'_, H>, in_ptr: i32, in_len: i32, out_ptr_ptr: i32, out_len_ptr: i32| {
+                    serve_import(&mut caller, index, [in_ptr, in_len, out_ptr_ptr, out_len_ptr])
+                },
+            )?;
+        } else {
+            let ty = actor
+                .module
+                .imports()
+                .nth(index)
+                .and_then(|i| i.ty().func().cloned())
+                .unwrap_or_else(|| FuncType::new(engine, [], []));
+            linker.func_new(&import.interface, &import.function, ty, move |mut caller, _params: &[Val], _results| {
+                Err(H::on_foreign_import(&mut caller, index))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// packr's host side of one import call: read the input, ask the host, write the answer at
+/// [`HOST_OUTPUT_OFFSET`], then its address and length into the guest's slots. A fault in
+/// the guest's pointers gives the guest -1, as packr does (the guest then panics).
+fn serve_import<H: PackHost>(caller: &mut Caller<'_, H>, import: usize, [in_ptr, in_len, out_ptr_ptr, out_len_ptr]: [i32; 4]) -> wasmtime::Result<i32> {
+    let Some(memory) = memory(caller) else { return Ok(-1) };
+    let mut input = vec![0; in_len as u32 as usize];
+    if memory.read(&mut *caller, in_ptr as u32 as usize, &mut input).is_err() {
+        return Ok(-1);
+    }
+    let output = H::on_import(caller, import, input)?;
+    let written = memory.write(&mut *caller, HOST_OUTPUT_OFFSET as usize, &output).is_ok()
+        && memory.write(&mut *caller, out_ptr_ptr as u32 as usize, &(HOST_OUTPUT_OFFSET as i32).to_le_bytes()).is_ok()
+        && memory.write(&mut *caller, out_len_ptr as u32 as usize, &(output.len() as i32).to_le_bytes()).is_ok();
+    Ok(if written { 0 } else { -1 })
+}
+
+/// How an export call failed. theater 0.3.8 records all of these alike, as "Failed to
+/// call function 'F'"; the kinds are for our reports.
+#[derive(Debug)]
+pub enum CallError {
+    /// No export of that name with the ABI's signature.
+    NotFound,
+    /// The guest trapped (or a limit of ours, or the host, stopped it).
+    Trap(wasmtime::Error),
+    /// The export returned a non-zero status with this (lossy UTF-8) error text.
+    Guest(String),
+    /// The guest's output could not be read or decoded.
+    Output(String),
+}
+
+impl CallError {
+    /// theater 0.3.8's message for a failed call.
+    pub fn theater_message(function: &str) -> String {
+        format!("Failed to call function '{function}'")
+    }
+}
+
+fn read_slots<H>(store: &mut Store<H>, memory: &wasmtime::Memory) -> Option<(usize, usize)> {
+    let mut slots = [0u8; 8];
+    memory.read(&mut *store, RESULT_PTR_OFFSET as usize, &mut slots).ok()?;
+    let ptr = i32::from_le_bytes([slots[0], slots[1], slots[2], slots[3]]) as usize;
+    let len = i32::from_le_bytes([slots[4], slots[5], slots[6], slots[7]]) as usize;
+    Some((ptr, len))
+}
+
+fn read_bytes<H>(store: &mut Store<H>, memory: &wasmtime::Memory, ptr: usize, len: usize) -> Option<Vec<u8>> {
+    let end = ptr.checked_add(len)?;
+    memory.data(&*store).get(ptr..end).map(<[u8]>::to_vec)
+}
+
+fn pack_free<H>(store: &mut Store<H>, instance: &Instance, ptr: usize, len: usize) -> Result<(), wasmtime::Error> {
+    match instance.get_typed_func::<(i32, i32), ()>(&mut *store, "__pack_free") {
+        Ok(free) => free.call(&mut *store, (ptr as i32, len as i32)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Calls export `name` with CGRF `input` as packr 0.5's `call_with_value` does: the input
+/// in a buffer from `__pack_alloc` (else at offset 0), `name(ptr, len, 16384, 16388)`, the
+/// input freed, then the output (or error text) read from the slots, decoded and freed.
+pub fn call_export<H>(
+    store: &mut Store<H>,
+    instance: &Instance,
+    name: &str,
+    input: &[u8],
+) -> Result<packr_abi::Value, CallError> {
+    let memory = instance.get_memory(&mut *store, "memory").ok_or(CallError::NotFound)?;
+    let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "__pack_alloc").ok();
+    // packr treats a trapping or failing allocator like a missing one.
+    let dynamic = alloc.and_then(|alloc| alloc.call(&mut *store, input.len() as i32).ok()).filter(|&ptr| ptr != 0);
+    let in_ptr = dynamic.map_or(INPUT_FALLBACK_OFFSET as usize, |ptr| ptr as u32 as usize);
+    memory
+        .write(&mut *store, in_ptr, input)
+        .map_err(|_| CallError::Output("the input does not fit the guest's memory".into()))?;
+    let func = instance.get_typed_func::<(i32, i32, i32, i32), i32>(&mut *store, name).map_err(|_| CallError::NotFound)?;
+    let status = func
+        .call(&mut *store, (in_ptr as i32, input.len() as i32, RESULT_PTR_OFFSET as i32, RESULT_LEN_OFFSET as i32))
+        .map_err(CallError::Trap)?;
+    if dynamic.is_some() {
+        // packr ignores a failing free of the input.
+        let _ = pack_free(store, instance, in_ptr, input.len());
+    }
+    let (ptr, len) = read_slots(store, &memory).ok_or_else(|| CallError::Output("cannot read the result slots".into()))?;
+    let bytes = read_bytes(store, &memory, ptr, len);
+    let Some(bytes) = bytes else {
+        return Err(if status != 0 {
+            CallError::Guest("(the error text is outside the guest's memory)".into())
+        } else {
+            CallError::Output(format!("the output ({len} bytes at {ptr}) is outside the guest's memory"))
+        });
+    };
+    if status != 0 {
+        let _ = pack_free(store, instance, ptr, len);
+        return Err(CallError::Guest(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    // packr frees the output only once it decoded.
+    let value = crate::dialect::pack::decode_value(&bytes).map_err(|e| CallError::Output(e.to_string()))?;
+    let _ = pack_free(store, instance, ptr, len);
+    Ok(value)
+}
+
+/// The actor's type metadata from `__pack_types`; `Ok(None)` when it has none.
+pub fn read_metadata<H>(store: &mut Store<H>, instance: &Instance) -> Result<Option<types::Metadata>, String> {
+    let Ok(types_fn) = instance.get_typed_func::<(i32, i32), i32>(&mut *store, "__pack_types") else { return Ok(None) };
+    let status = types_fn
+        .call(&mut *store, (RESULT_PTR_OFFSET as i32, RESULT_LEN_OFFSET as i32))
+        .map_err(|e| format!("__pack_types trapped: {}", super::one_line(&e.into())))?;
+    if status != 0 {
+        return Err("__pack_types returned a non-zero status".into());
+    }
+    let memory = instance.get_memory(store.as_context_mut(), "memory").ok_or("no memory export")?;
+    let (ptr, len) = read_slots(store, &memory).ok_or("cannot read the result slots")?;
+    let bytes = read_bytes(store, &memory, ptr, len).ok_or("the metadata is outside the guest's memory")?;
+    let value = crate::dialect::pack::decode_value(&bytes).map_err(|e| format!("the metadata is not CGRF: {e}"))?;
+    types::Metadata::from_value(value).map(Some).map_err(|e| format!("the metadata does not decode: {e}"))
+}

@@ -1,0 +1,318 @@
+//! theater 0.3.8's own chains: Pack actors (fixtures/pack/) recorded by theater 0.3.8's own
+//! runtime (fixtures/theater-0.3.8/, whose calls.json says which calls were made and where
+//! theater's own recording of each v2 first differs). Compatibility is proved on those
+//! files: every event's SHA-1 reproduced in every container theater wrote, v2 caught at
+//! the first event that differs, and our `record` writing theater's bytes.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, Layout};
+use theater_replay::dialect::pack::{PackPayload, encode_value};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chains_dir() -> PathBuf {
+    root().join("fixtures/theater-0.3.8/chains")
+}
+
+fn actor(name: &str) -> PathBuf {
+    root().join("fixtures/pack").join(format!("{name}.wasm"))
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
+    // The compile cache of these tests, apart from the user's.
+    cmd.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("pack-cache"));
+    cmd
+}
+
+/// calls.json, written by the generator next to the chains.
+fn manifest() -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(chains_dir().join("calls.json")).expect("fixtures/theater-0.3.8/chains/calls.json");
+    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+}
+
+const ACTORS: [&str; 3] = ["state-actor", "types-actor", "edge-actor"];
+
+/// Every container theater 0.3.8 wrote for an actor: the EVENT run log, the JSON array of
+/// its events and the saved state chain.
+fn containers(name: &str) -> Vec<PathBuf> {
+    ["chain", "json", "state.json"].iter().map(|ext| chains_dir().join(format!("{name}.{ext}"))).collect()
+}
+
+fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = cli().arg("verify").arg(actor).arg(chain).args(["--format", "json"]).args(extra).output().unwrap();
+    let code = out.status.code().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", chain.display(), String::from_utf8_lossy(&out.stderr)));
+    (code, report)
+}
+
+fn event_count(chain: &Path) -> u64 {
+    ChainReader::open(chain).unwrap().map(|e| e.unwrap()).count() as u64
+}
+
+#[test]
+fn every_chain_theater_wrote_verifies_in_every_container() {
+    let manifest = manifest();
+    for name in ACTORS {
+        let expected = manifest[name]["event_count"].as_u64().unwrap();
+        for chain in containers(name) {
+            let (code, report) = verify_json(&actor(name), &chain, &[]);
+            assert_eq!(code, 0, "{}: {report}", chain.display());
+            assert_eq!(report["status"], "verified");
+            assert_eq!(report["dialect"], "theater-0.3.8-pack");
+            assert_eq!(report["hash"], "sha1");
+            // Every event, the runtime's closing `shutdown` included, reproduced.
+            assert_eq!(report["events_verified"], expected, "{}", chain.display());
+            assert_eq!(event_count(&chain), expected);
+        }
+    }
+}
+
+/// theater's own recordings of the v2 builds replay against them too: the replay is not
+/// merely matching one set of files.
+#[test]
+fn theaters_v2_chains_verify_against_the_v2_builds() {
+    for name in ACTORS {
+        for ext in ["chain", "json"] {
+            let chain = chains_dir().join("v2").join(format!("{name}-v2.{ext}"));
+            let (code, report) = verify_json(&actor(&format!("{name}-v2")), &chain, &[]);
+            assert_eq!(code, 0, "{}: {report}", chain.display());
+        }
+    }
+}
+
+/// Each v2 against the v1 chain: caught at the first event whose hash theater's own v2
+/// recording changed, never later, with the kind that says what changed.
+#[test]
+fn each_v2_diverges_at_the_first_event_that_differs() {
+    let manifest = manifest();
+    let cases = [
+        ("state-actor", "different_arguments", Some("increment")),
+        ("types-actor", "different_arguments", Some("run")),
+        ("edge-actor", "different_trap", None),
+    ];
+    for (name, kind, in_stack) in cases {
+        let first = manifest[name]["v2"]["first_divergent_event"].as_u64().unwrap();
+        for chain in containers(name) {
+            let (code, report) = verify_json(&actor(&format!("{name}-v2")), &chain, &[]);
+            assert_eq!(code, 1, "{}: {report}", chain.display());
+            let d = &report["divergence"];
+            assert_eq!(d["index"], first, "{name}: {report}");
+            assert_eq!(d["kind"], kind, "{name}: {report}");
+            assert_eq!(report["events_verified"], first);
+            // Both sides decoded, never hex.
+            let expected = d["expected"]["summary"].as_str().unwrap();
+            let actual = d["actual"]["summary"].as_str().unwrap();
+            assert_ne!(expected, actual);
+            assert!(!expected.contains("bytes, ") && !actual.contains("bytes, "), "{expected} / {actual}");
+            assert_ne!(d["expected"]["hash"], d["actual"]["hash"]);
+            if let Some(function) = in_stack {
+                let stack = d["guest_stack"].as_array().unwrap();
+                assert!(stack.iter().any(|f| f.as_str().unwrap().contains(function)), "{name}: {stack:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_human_report_of_a_divergence_is_decoded() {
+    let chain = chains_dir().join("state-actor.chain");
+    let out = cli().arg("verify").arg(actor("state-actor-v2")).arg(&chain).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("DIVERGED"), "{text}");
+    assert!(text.contains("theater:simple/runtime/log(\"state-actor: count incremented to 1\")"), "{text}");
+    assert!(text.contains("theater:simple/runtime/log(\"state-actor: count is now 1\")"), "{text}");
+}
+
+#[test]
+fn inspect_and_diff_show_decoded_values() {
+    let chain = chains_dir().join("state-actor.chain");
+    let out = cli().arg("inspect").arg(&chain).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("not JSON") && !text.contains("binary"), "{text}");
+    assert!(text.contains("call theater:simple/actor.init(none)"), "{text}");
+    assert!(text.contains("theater:simple/state-actor.increment returned 1 (state {count: 1})"), "{text}");
+    assert!(text.contains("call shutdown()"), "{text}");
+
+    let jsonl = cli().arg("inspect").arg(&chain).args(["--format", "jsonl"]).output().unwrap();
+    let first: Value = serde_json::from_slice(jsonl.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["payload"]["category"], "wasm-call");
+    assert_eq!(first["payload"]["function"], "theater:simple/actor.init");
+
+    let v2 = chains_dir().join("v2/state-actor-v2.chain");
+    let out = cli().arg("diff").arg(&chain).arg(&v2).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("count is now 1"), "{text}");
+}
+
+/// Our `record` of the same calls writes the bytes theater 0.3.8 wrote, in its run log and
+/// in its JSON array.
+#[test]
+fn record_writes_the_chains_theater_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "state-actor",
+            &[
+                "theater:simple/actor.init(none)",
+                "theater:simple/state-actor.increment()",
+                "theater:simple/state-actor.add(5)",
+                "theater:simple/state-actor.increment()",
+            ],
+        ),
+        (
+            "edge-actor",
+            &[
+                "theater:simple/actor.init(none)",
+                "theater:test/edge-actor.ping()",
+                "theater:test/edge-actor.fail(\"why not\")",
+                "theater:test/edge-actor.ping()",
+                "theater:test/edge-actor.bad-return()",
+                "theater:test/edge-actor.wrong-state()",
+                "theater:test/edge-actor.ping()",
+                "theater:test/edge-actor.trap()",
+                "theater:test/edge-actor.ping()",
+            ],
+        ),
+    ];
+    for (name, calls) in cases {
+        for (format, ext) in [("event-log", "chain"), ("json-pretty", "json")] {
+            let out = dir.path().join(format!("{name}.{ext}"));
+            let mut cmd = cli();
+            cmd.arg("record").arg(actor(name)).args(["--format", format, "-o"]).arg(&out);
+            for call in calls {
+                cmd.args(["--invoke", call]);
+            }
+            cmd.assert().success();
+            let ours = std::fs::read(&out).unwrap();
+            let theirs = std::fs::read(chains_dir().join(format!("{name}.{ext}"))).unwrap();
+            assert!(ours == theirs, "{name} ({format}): our recording differs from theater's");
+        }
+    }
+}
+
+/// A chain of the Pack dialect built event by event (for cases theater's fixtures do not
+/// have), in theater's envelope and hash.
+fn write_chain(path: &Path, events: &[(&str, PackPayload)]) {
+    let mut writer = ChainWriter::with_layout(std::fs::File::create(path).unwrap(), Layout::PrettyArray);
+    let mut head: Option<Vec<u8>> = None;
+    for (event_type, payload) in events {
+        let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), payload.encode());
+        writer.write(&event).unwrap();
+        head = Some(event.hash);
+    }
+    writer.finish().unwrap();
+}
+
+fn spinner() -> PathBuf {
+    root().join("fixtures/pack/wat/spinner.wat")
+}
+
+#[test]
+fn a_guest_that_spins_is_ended_by_the_timeout_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("spin.json");
+    let params = encode_value(&packr_abi::Value::Tuple(vec![]));
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:spin/api.spin".into(), params })]);
+    let (code, report) = verify_json(&spinner(), &chain, &["--timeout", "0.2"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["kind"], "limit_exceeded");
+    assert!(report["divergence"]["detail"].as_str().unwrap().contains("--timeout"), "{report}");
+    let stack = report["divergence"]["guest_stack"].as_array().unwrap();
+    assert!(stack.iter().any(|f| f.as_str().unwrap().contains("spin")), "{stack:?}");
+}
+
+#[test]
+fn host_calls_answer_from_the_recording_and_a_different_argument_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |t: &str| packr_abi::Value::String(t.into());
+    let call = |arg: &str| PackPayload::WasmCall {
+        function: "test:spin/api.echo".into(),
+        params: encode_value(&packr_abi::Value::Tuple(vec![s(arg)])),
+    };
+    let host = |arg: &str, answer: i32| PackPayload::HostFunction {
+        interface: "test:spin/host".into(),
+        function: "call".into(),
+        input: packr_abi::Value::Tuple(vec![packr_abi::Value::Tuple(vec![]), s(arg)]),
+        output: packr_abi::Value::S32(answer),
+    };
+    // The spinner's echo returns the host's answer as its whole output: theater takes a
+    // non-result output as the new state, with no result bytes.
+    let result = |state: i32| PackPayload::WasmResult {
+        function: "test:spin/api.echo".into(),
+        state: packr_abi::Value::S32(state),
+        bytes: vec![],
+    };
+    let good = dir.path().join("good.json");
+    write_chain(&good, &[("wasm", call("a")), ("test:spin/host/call", host("a", 7)), ("wasm", result(7))]);
+    let (code, report) = verify_json(&spinner(), &good, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["events_verified"], 3);
+
+    // The recorded call's argument differs from what the guest passes at event 1.
+    let edited = dir.path().join("edited.json");
+    write_chain(&edited, &[("wasm", call("a")), ("test:spin/host/call", host("b", 7)), ("wasm", result(7))]);
+    let (code, report) = verify_json(&spinner(), &edited, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["index"], 1);
+    assert_eq!(report["divergence"]["kind"], "different_arguments");
+
+    // The recording says the host answered 8, so the guest's result must be 8.
+    let answered = dir.path().join("answered.json");
+    write_chain(&answered, &[("wasm", call("a")), ("test:spin/host/call", host("a", 8)), ("wasm", result(7))]);
+    let (code, report) = verify_json(&spinner(), &answered, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["index"], 2);
+    assert_eq!(report["divergence"]["kind"], "different_result");
+}
+
+#[test]
+fn actors_and_chains_of_different_kinds_are_refused_with_what_to_give() {
+    let pack_chain = chains_dir().join("state-actor.chain");
+    let component = root().join("fixtures/components/counter.wat");
+    let out = cli().arg("verify").arg(&component).arg(&pack_chain).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("give the Pack module"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let our_chain = root().join("fixtures/chains/counter.json");
+    let out = cli().arg("verify").arg(actor("state-actor")).arg(&our_chain).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("give the component"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("bare.wat");
+    std::fs::write(&bare, "(module (memory (export \"memory\") 1))").unwrap();
+    let out = cli().arg("verify").arg(&bare).arg(&pack_chain).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a Pack actor") && stderr.contains("`__pack_alloc`, `__pack_free`"), "{stderr}");
+}
+
+#[test]
+fn a_forced_dialect_is_used_and_reported() {
+    let chain = chains_dir().join("state-actor.json");
+    let (code, report) = verify_json(&actor("state-actor"), &chain, &["--dialect", "theater-0.3.8-pack"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["dialect"], "theater-0.3.8-pack");
+    let (code, report) = verify_json(&actor("state-actor"), &chain, &["--dialect", "theater-replay-v1"]);
+    assert_eq!(code, 2, "{report}");
+    let out = cli().arg("verify").arg(actor("state-actor")).arg(&chain).args(["--dialect", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_initial_state_that_does_not_fit_the_declared_type_is_a_clear_error() {
+    let chain = chains_dir().join("state-actor.json");
+    // init declares its state as `value`, which has no text form.
+    let (code, report) = verify_json(&actor("state-actor"), &chain, &["--initial-state", "{count: 1}"]);
+    assert_eq!(code, 2, "{report}");
+    assert!(report["error"].as_str().unwrap().starts_with("--initial-state:"), "{report}");
+}
