@@ -110,8 +110,8 @@ impl PackHost for RecordHost {
     }
 }
 
-/// The export name and CGRF params of one `--invoke`, typed by the metadata.
-fn invocation(text: &str, metadata: &Metadata) -> Result<(String, Vec<u8>), String> {
+/// The export name and arguments of one `--invoke`, typed by the metadata.
+fn invocation(text: &str, metadata: &Metadata) -> Result<(String, Vec<Value>), String> {
     let (name, call) = parse_invocation(text)?;
     let sig = metadata.export(&name).ok_or_else(|| {
         let names: Vec<_> = metadata.exports.iter().map(|f| f.full_name()).collect();
@@ -123,7 +123,7 @@ fn invocation(text: &str, metadata: &Metadata) -> Result<(String, Vec<u8>), Stri
         types.push(Type::Option(Box::new(Type::List(Box::new(Type::U8)))));
     }
     let args = pack_wave::parse_args(&call, &types, &sig.type_defs).map_err(|e| format!("arguments of `{name}`: {e}"))?;
-    Ok((name, encode_value(&Value::Tuple(args))))
+    Ok((name, args))
 }
 
 /// Records `options.invocations` on a fresh instance of `actor`, writing the chain to `out`.
@@ -177,11 +177,11 @@ pub fn record(
         }
     };
     let mut results = Vec::new();
-    for (name, params) in calls {
+    for (name, args) in calls {
+        let params = encode_value(&Value::Tuple(args.clone()));
         let call = PackPayload::WasmCall { function: name.clone(), params };
         store.data_mut().write(WASM_EVENT_TYPE, &call).map_err(anyhow::Error::msg)?;
-        let PackPayload::WasmCall { params, .. } = call else { unreachable!("built just above") };
-        let params = decode_value(&params).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let params = Value::Tuple(args);
         store.set_epoch_deadline(deadline);
         let outcome = theater::call(&mut store, actor, &instance, checked.as_ref(), &name, &state, params, &options.limits);
         if let Some(failure) = store.data_mut().failure.take() {

@@ -215,13 +215,12 @@ fn drive(
                 continue;
             }
         };
+        let params_value = decode_value(&params)
+            .map_err(|e| Stop::Error(format!("event {}: the recorded params of {function} are not CGRF: {e}", recorded.index)))?;
         let call = PackPayload::WasmCall { function: function.clone(), params };
         if !store.data().tracker.reproduces(&recorded, WASM_EVENT_TYPE, &call.encode()) {
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
         }
-        let PackPayload::WasmCall { params, .. } = call else { unreachable!() };
-        let params = decode_value(&params)
-            .map_err(|e| Stop::Error(format!("event {}: the recorded params of {function} are not CGRF: {e}", recorded.index)))?;
         store.data_mut().tracker.matched(recorded);
 
         let current = match state.take() {
@@ -230,7 +229,7 @@ fn drive(
         };
         let current = state.insert(current);
         store.set_epoch_deadline(deadline);
-        let outcome = theater::call(store, actor, &instance, metadata.as_ref(), &function, current, params, &options.limits);
+        let outcome = theater::call(store, actor, &instance, metadata.as_ref(), &function, current, params_value, &options.limits);
         if let Some(stop) = store.data_mut().tracker.stop.take() {
             return Err(stop);
         }
@@ -240,15 +239,16 @@ fn drive(
             Ok((new_state, bytes)) => PackPayload::WasmResult { function: function.clone(), state: new_state.clone(), bytes: bytes.clone() },
             Err(failure) => PackPayload::WasmError { function: function.clone(), message: failure.message.clone() },
         };
-        if let Some(r) = &next
-            && store.data().tracker.reproduces(r, WASM_EVENT_TYPE, &actual.encode())
-        {
-            if let Ok((new_state, _)) = outcome {
-                *current = new_state;
+        let next = match next {
+            Some(r) if store.data().tracker.reproduces(&r, WASM_EVENT_TYPE, &actual.encode()) => {
+                if let Ok((new_state, _)) = outcome {
+                    *current = new_state;
+                }
+                store.data_mut().tracker.matched(r);
+                continue;
             }
-            store.data_mut().tracker.matched(next.expect("matched just now"));
-            continue;
-        }
+            other => other,
+        };
         let (kind, detail, stack) = match (&outcome, &next_payload) {
             (Err(Failure { trap: Some(TrapInfo { limit: Some(limit), stack, .. }), .. }), _) => {
                 (DivergenceKind::LimitExceeded, Some(limit.clone()), stack.clone())
