@@ -109,8 +109,13 @@ fn fails_with_one_line(cmd: &mut Command, code: i32) -> String {
     stderr
 }
 
-fn record_golden_bytes() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/counter.json")).unwrap()
+/// The counter's golden chain, as text (a mismatch then prints readably).
+fn golden_chain() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/counter.json")).unwrap()
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
 }
 
 fn assert_refused(f: &Fixture, cmd: &mut Command, dest: &Path) {
@@ -243,7 +248,7 @@ fn record_into_a_fifo_writes_the_whole_chain_to_its_reader() {
         std::thread::spawn(move || std::fs::read(fifo).unwrap())
     };
     f.record().arg("-o").arg(&fifo).assert().success();
-    assert_eq!(reader.join().unwrap(), record_golden_bytes());
+    assert_eq!(text(reader.join().unwrap()), golden_chain());
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
     f.assert_no_partial();
 }
@@ -253,7 +258,7 @@ fn record_to_dev_stdout_writes_stdout() {
     let f = Fixture::new();
     let out = f.record().args(["-o", "/dev/stdout"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, record_golden_bytes());
+    assert_eq!(text(out.stdout), golden_chain());
 }
 
 #[test]
@@ -263,7 +268,7 @@ fn record_to_a_250_byte_file_name() {
     assert_eq!(name.len(), 250);
     let dest = f.path(&name);
     f.record().arg("-o").arg(&dest).assert().success();
-    assert_eq!(std::fs::read(&dest).unwrap(), record_golden_bytes());
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), golden_chain());
     f.assert_no_partial();
     // Replaced whole, its mode kept.
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -280,7 +285,7 @@ fn record_through_a_symlink_replaces_its_target_and_keeps_the_link() {
     std::os::unix::fs::symlink("old.json", &link).unwrap();
     f.record().arg("-o").arg(&link).assert().success();
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::read(f.path("old.json")).unwrap(), record_golden_bytes());
+    assert_eq!(std::fs::read_to_string(f.path("old.json")).unwrap(), golden_chain());
     f.assert_no_partial();
 }
 
@@ -343,7 +348,7 @@ fn record_to_stdout_writes_nothing_when_a_later_invoke_fails() {
             .unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(out.stdout.is_empty(), "stdout is empty: {:?}", String::from_utf8_lossy(&out.stdout));
+        assert!(out.stdout.is_empty(), "stdout is empty: {}", String::from_utf8_lossy(&out.stdout));
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     // Failing mid-run (answers run out at the second call): still nothing on stdout.
@@ -362,7 +367,7 @@ fn record_to_stdout_writes_nothing_when_a_later_invoke_fails() {
     after.retain(|(name, _)| name != "few.json");
     assert_eq!(after, before);
     // And a run that succeeds writes the chain whole.
-    assert_eq!(f.record().output().unwrap().stdout, record_golden_bytes());
+    assert_eq!(text(f.record().output().unwrap().stdout), golden_chain());
 }
 
 /// Starts `record` of the spinning component to `-o out.json`, waits until its temporary

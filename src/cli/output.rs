@@ -24,7 +24,7 @@ use anyhow::Context;
 use std::fs::{File, Metadata, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Seek, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
@@ -284,7 +284,8 @@ impl Partial {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!(".tr-{}-{n}.partial", std::process::id()));
             let mut partials = lock(&PARTIALS);
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            // Readable too: a held file is read back once the run has succeeded.
+            match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
                 Ok(file) => {
                     partials.push(path.clone());
                     return Ok((Partial { path }, file));

@@ -176,12 +176,13 @@ fn check_invocations(component: &Component, engine: &Engine, invocations: &[Stri
     for text in invocations {
         let (name, call) = record::parse_invocation(text).map_err(anyhow::Error::msg)?;
         let name = name.as_str();
+        let exported = component.component_type();
         let export = match name.rsplit_once('#') {
-            Some((iface, func)) => match component.component_type().get_export(engine, iface).map(|e| e.ty) {
+            Some((iface, func)) => match exported.get_export(engine, iface).map(|e| e.ty) {
                 Some(ComponentItem::ComponentInstance(instance)) => instance.get_export(engine, func).map(|e| e.ty),
                 _ => None,
             },
-            None => component.component_type().get_export(engine, name).map(|e| e.ty),
+            None => exported.get_export(engine, name).map(|e| e.ty),
         };
         let Some(ComponentItem::ComponentFunc(func)) = export else {
             anyhow::bail!(
