@@ -142,13 +142,16 @@ fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
     let loaded = runtime.load(&actor).expect("spinner.wat compiles");
     let function = "test:spin/api.chatty".to_string();
     let unit = V::Tuple(vec![]);
-    let tick = PackPayload::HostFunction {
-        interface: "test:spin/host".into(),
-        function: "call".into(),
-        input: V::String("tick".into()),
-        output: V::U64(7),
-    }
-    .encode();
+    // Each call answered differently, as a real host would (no two events alike).
+    let tick = |i: u64| {
+        PackPayload::HostFunction {
+            interface: "test:spin/host".into(),
+            function: "call".into(),
+            input: V::String("tick".into()),
+            output: V::U64(tick_answer(i)),
+        }
+        .encode()
+    };
     let events = calls + 2;
     println!();
     println!("pack: spinner.wat chatty({calls}) = {events} events ({calls} host calls), theater 0.3.8's dialect");
@@ -166,8 +169,8 @@ fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
         };
         let params = encode_value(&V::Tuple(vec![V::U32(calls as u32)]));
         push("wasm", PackPayload::WasmCall { function: function.clone(), params }.encode());
-        for _ in 0..calls {
-            push("test:spin/host/call", tick.clone());
+        for i in 0..calls {
+            push("test:spin/host/call", tick(i));
         }
         push("wasm", PackPayload::WasmResult { function: function.clone(), state: unit.clone(), bytes: vec![] }.encode());
         writer.finish().expect("finish");

@@ -211,6 +211,8 @@ enum Stop {
 struct Recorded {
     index: u64,
     event: Event,
+    /// A Pack host call decoded and checked on the reading thread (see [`pack::prepare`]).
+    prepared: Option<Box<pack::Prepared>>,
 }
 
 /// Events per hand-over from the reading thread: enough to make the channel's cost per
@@ -280,7 +282,10 @@ impl Recording {
                                 tails.len() - tail.len()..tails.len()
                             });
                             bytes += event.data.len() + tail.as_ref().map_or(0, |range| range.len());
-                            Ok((Recorded { index, event }, tail))
+                            // Pack payloads are decoded here, beside the reading, so the
+                            // replay's thread only compares (the two threads balance).
+                            let prepared = pack::prepare(&event);
+                            Ok((Recorded { index, event, prepared }, tail))
                         }
                     };
                     ended = item.is_err();
@@ -500,6 +505,9 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
             component::verify(runtime, component, tracker, options, report)
         }
+        (Actor::Component(component), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => {
+            component::verify(runtime, component, tracker, options, report)
+        }
         (Actor::Pack(actor), Some(Dialect::Pack038)) => pack::verify(runtime, actor, tracker, options, report),
         (actor, dialect) => {
             let message = unreplayable(actor, dialect);
@@ -512,7 +520,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
 fn unreplayable(actor: &Actor, dialect: Option<Dialect>) -> String {
     match (actor, dialect) {
         (_, None) => "event 0: the payload is in no dialect this build reads (theater-replay's typed JSON, theater 0.3.8's CGRF, theater's component-era JSON)".to_string(),
-        (_, Some(Dialect::TheaterComponentJson)) => "event 0: the payload stores its values as untyped JSON bytes (theater's component-era format), which cannot be replayed yet; `check`, `inspect` and `diff` read it".to_string(),
+        (Actor::Pack(_), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => "the chain was written by theater's component-era runtime (JSON payloads), but the actor given is a Pack core module: give the component that recorded it".to_string(),
         (Actor::Component(_), Some(Dialect::Pack038)) => "the chain was written by theater 0.3.8 (a Pack actor's CGRF payloads), but the actor given is a component: give the Pack module (.wasm core module) that recorded it".to_string(),
         (Actor::Pack(_), Some(Dialect::TheaterReplay)) => "the chain holds component payloads (theater-replay's format), but the actor given is a Pack core module: give the component that recorded it".to_string(),
         (_, Some(d)) => format!("chains in dialect {d} cannot be replayed against this actor"),
