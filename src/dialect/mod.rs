@@ -8,6 +8,7 @@
 
 pub mod pack;
 pub mod pack_wave;
+pub mod theater_json;
 
 use crate::chain::Event;
 use crate::payload::{self, Payload};
@@ -23,15 +24,22 @@ pub enum Dialect {
     #[serde(rename = "theater-0.3.8-pack")]
     Pack038,
     /// theater's component-era chains: JSON payloads with host values as untyped JSON text
-    /// or as theater's typed values. Read by `check`, `inspect` and `diff`; not replayable
-    /// yet.
+    /// (stored as byte arrays), replayed by [`theater_json`] with the component's types.
+    /// Detected from the first event; a replay names the typed variant instead when the
+    /// chain's host values turn out to be theater's typed values.
     #[serde(rename = "theater-component-json")]
     TheaterComponentJson,
+    /// theater's component-era chains with host values as theater's typed values
+    /// (`{"U64":1}`; the timing chain). Its first event is the untyped one's, so it is told
+    /// apart at the first host call, or forced with `--dialect`.
+    #[serde(rename = "theater-component-typed")]
+    TheaterComponentTyped,
 }
 
 impl Dialect {
     /// Every dialect, in the order `--dialect` lists them.
-    pub const ALL: [Dialect; 3] = [Dialect::TheaterReplay, Dialect::Pack038, Dialect::TheaterComponentJson];
+    pub const ALL: [Dialect; 4] =
+        [Dialect::TheaterReplay, Dialect::Pack038, Dialect::TheaterComponentJson, Dialect::TheaterComponentTyped];
 
     /// The name in reports and on the command line.
     pub fn name(self) -> &'static str {
@@ -39,6 +47,7 @@ impl Dialect {
             Dialect::TheaterReplay => "theater-replay-v1",
             Dialect::Pack038 => "theater-0.3.8-pack",
             Dialect::TheaterComponentJson => "theater-component-json",
+            Dialect::TheaterComponentTyped => "theater-component-typed",
         }
     }
 

@@ -2,12 +2,15 @@
 //! recording, the export driver calls every recorded export with its recorded arguments.
 
 use super::{DivergenceKind, EventView, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
+use crate::chain::Event as ChainEvent;
+use crate::dialect::Dialect;
+use crate::dialect::theater_json::{self, Style};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
 use crate::runtime::{self, EpochTicker, Runtime, exports};
 use crate::values::{self, decode_args, encode_args};
 use serde_json::{Value, json};
-use wasmtime::component::{Component, Linker, ResourceAny, Type, Val};
+use wasmtime::component::{Component, Instance, Linker, ResourceAny, ResourceType, Type, Val};
 use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
 
 /// The store's data during a replay.
@@ -18,6 +21,19 @@ struct ReplayHost {
     limits: StoreLimits,
     /// Reused by [`Payload::recorded_host_output`] on every host call.
     scratch: Vec<u8>,
+    /// Set when the chain is theater's own (component era): its payloads are read and
+    /// written by [`theater_json`] instead of [`Payload`].
+    theater: Option<TheaterMode>,
+}
+
+/// What a replay of a theater chain keeps besides the tracker.
+struct TheaterMode {
+    /// The value style given with `--dialect`; otherwise each host event's own shape says.
+    forced: Option<Style>,
+    /// The style of the first recorded host value: which dialect the report names.
+    seen: Option<Style>,
+    /// The actor's state: `None` before the first call, then the last result's.
+    state: Option<Vec<u8>>,
 }
 
 impl ReplayHost {
@@ -79,6 +95,9 @@ impl ImportHandler for ReplayHost {
     }
 
     fn on_call(mut store: StoreContextMut<'_, Self>, incoming: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+        if store.data().theater.is_some() {
+            return theater_call(store, incoming, results);
+        }
         let IncomingCall { call, input, result_types, .. } = incoming;
         let recorded = match store.data_mut().tracker.recording.next() {
             Ok(recorded) => recorded,
@@ -122,6 +141,10 @@ impl ImportHandler for ReplayHost {
     }
 
     fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
+        // theater recorded no drop in these chains (the pollable destructor only logs).
+        if store.data().theater.is_some() {
+            return Ok(());
+        }
         let call = resource.drop_call();
         let input = values::resource_json(rep, true);
         let recorded = match store.data_mut().tracker.recording.next() {
@@ -217,18 +240,40 @@ pub(super) fn verify(
     if let Err(e) = link_all(&mut linker, &catalog) {
         return tracker.report(report, Some(Stop::Error(runtime::one_line(&e))));
     }
+    let theater = match report.dialect {
+        Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped) => Some(TheaterMode {
+            forced: match options.dialect {
+                Some(Dialect::TheaterComponentJson) => Some(Style::Untyped),
+                Some(Dialect::TheaterComponentTyped) => Some(Style::Typed),
+                _ => None,
+            },
+            seen: None,
+            state: None,
+        }),
+        _ => None,
+    };
     let host = ReplayHost {
         tracker,
         catalog,
         guest_resources: Vec::new(),
         limits: runtime::store_limits(&options.limits),
         scratch: Vec::new(),
+        theater,
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
     let deadline = EpochTicker::ticks(options.limits.timeout);
 
     let outcome = drive(&mut store, engine, component, &linker, deadline, options, &mut report);
+    if let Some(mode) = &store.data().theater {
+        let style = mode.forced.or(mode.seen);
+        if let Some(style) = style {
+            report.dialect = Some(match style {
+                Style::Untyped => Dialect::TheaterComponentJson,
+                Style::Typed => Dialect::TheaterComponentTyped,
+            });
+        }
+    }
     store.data().tracker.report(report, outcome.err())
 }
 
@@ -267,6 +312,9 @@ fn drive(
         Ok(instance) => instance,
         Err(e) => return Err(stop_from(store, e, "cannot instantiate the component")),
     };
+    if store.data().theater.is_some() {
+        return drive_theater(store, engine, component, &instance, deadline, options);
+    }
 
     while let Some(recorded) = store.data_mut().tracker.recording.next()? {
         let payload = decode_payload(&recorded)?;
@@ -373,6 +421,291 @@ fn drive(
                         return Err(store.data().divergence(kind, next.as_ref(), Some(&trapped), detail, trap.stack));
                     }
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+// theater's component-era chains: the same recording, tracker and matching, with events
+// read and written by `theater_json` and theater's calling convention for its actors.
+
+/// The replay's own event as a report shows it.
+fn theater_view(tracker: &Tracker, event_type: &str, data: &[u8]) -> EventView {
+    let event = ChainEvent::new_linked(tracker.alg(), tracker.head.as_deref(), event_type.to_string(), data.to_vec());
+    let payload = crate::decode::decode_payload(data).unwrap_or(Value::Null);
+    tracker.view(event_type.to_string(), data, crate::decode::summary(&event), payload)
+}
+
+/// Handles of the host resources among an import call's arguments, as the interceptor read
+/// them (theater's inputs name a resource by its rep).
+struct ArgHandles<'a, 'b>(&'a IncomingCall<'b>);
+
+impl values::ResourceMap for ArgHandles<'_, '_> {
+    fn handle_of(&mut self, resource: &ResourceAny, _: &ResourceType) -> Result<u32, String> {
+        self.0.handle_of(resource).ok_or_else(|| "a guest resource in an import's arguments".to_string())
+    }
+    fn resource_for(&mut self, _: u32, _: bool, _: &ResourceType) -> Result<ResourceAny, String> {
+        Err("resources cannot appear here".into())
+    }
+}
+
+/// A guest's import call against a theater chain: its real arguments, encoded in the
+/// recorded event's style, must be the recorded input; the answer is the recorded output.
+fn theater_call(mut store: StoreContextMut<'_, ReplayHost>, incoming: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+    let call = incoming.call;
+    let recorded = match store.data_mut().tracker.recording.next() {
+        Ok(recorded) => recorded,
+        Err(stop) => return halt(store, stop),
+    };
+    let parsed = recorded.as_ref().and_then(|r| theater_json::parse(&r.event.data));
+    let (recorded_call, recorded_input, output) = match &parsed {
+        Some(theater_json::Event::HostFunction { call, input, output }) => (Some(call), Some(input), Some(output)),
+        _ => (None, None, None),
+    };
+    let mode = store.data().theater.as_ref().expect("theater mode");
+    let style = mode.forced.or_else(|| recorded_input.and_then(Style::of)).or(mode.seen).unwrap_or(Style::Untyped);
+    if let Some(mode) = store.data_mut().theater.as_mut() {
+        mode.seen.get_or_insert(style);
+    }
+    let input = match theater_json::encode_input(style, incoming.params, incoming.param_types, &mut ArgHandles(&incoming)) {
+        Ok(input) => input,
+        Err(e) => return halt(store, Stop::Error(format!("cannot encode the arguments of {}: {e}", call.key()))),
+    };
+    let placeholder = match style {
+        Style::Untyped => theater_json::text_bytes(&Value::Null),
+        Style::Typed => json!({"Tuple": []}),
+    };
+    // The answer shown is the recording's only when the guest called the recorded import.
+    let shown_output = output.filter(|_| recorded_call == Some(call)).unwrap_or(&placeholder);
+    let data = theater_json::host_event(call, &input, shown_output);
+    let event_type = call.event_type();
+    let kind = match (recorded.as_ref(), recorded_call, recorded_input) {
+        (None, _, _) | (Some(_), None, _) => Some(DivergenceKind::ExtraHostCall),
+        (Some(_), Some(rc), _) if rc != call => Some(DivergenceKind::DifferentImport),
+        (Some(_), Some(_), Some(ri)) if *ri != input => Some(DivergenceKind::DifferentArguments),
+        (Some(r), _, _) if !store.data().tracker.reproduces(r, &event_type, &data) => Some(DivergenceKind::NoncanonicalRecording),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        let stack = runtime::guest_stack(&store);
+        let tracker = &store.data().tracker;
+        let actual = theater_view(tracker, &event_type, &data);
+        let stop = tracker.divergence(kind, recorded.as_ref(), Some(actual), None, stack);
+        return halt(store, stop);
+    }
+    let (recorded, output) = (recorded.expect("matched"), output.expect("matched"));
+    match theater_json::decode_output(style, call, output, incoming.result_types, &mut StoreResources { store: &mut store }) {
+        Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
+        Ok(_) | Err(_) => {
+            let detail = theater_json::decode_output(style, call, output, incoming.result_types, &mut values::NoResources)
+                .err()
+                .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
+            let stack = runtime::guest_stack(&store);
+            let stop = store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, stack);
+            return halt(store, stop);
+        }
+    }
+    store.data_mut().matched(recorded);
+    Ok(())
+}
+
+/// Whether `ty` is `option<list<u8>>`, theater's actor state.
+fn is_state(ty: &Type) -> bool {
+    matches!(ty, Type::Option(o) if matches!(o.ty(), Type::List(l) if l.ty() == Type::U8))
+}
+
+/// The state and result JSON of a theater actor export's return value
+/// (`result<tuple<option<list<u8>>, R?>, string>`): `Ok((S, R))` or `Err(message)`.
+/// `Ok((S, R as JSON-text bytes))` or `Err(the guest's message)`.
+type TheaterReturn = Result<(Option<Vec<u8>>, Value), String>;
+
+fn theater_returned(val: &Val, ty: &Type) -> Result<TheaterReturn, String> {
+    let not = || format!("the export does not return theater's result<tuple<option<list<u8>>, ..>, string>: {val:?}");
+    let (Val::Result(outcome), Type::Result(result_ty)) = (val, ty) else { return Err(not()) };
+    match outcome {
+        Err(Some(e)) => match &**e {
+            Val::String(e) => Ok(Err(e.clone())),
+            _ => Err(not()),
+        },
+        Err(None) => Ok(Err(String::new())),
+        Ok(Some(tuple)) => {
+            let (Val::Tuple(items), Some(Type::Tuple(tuple_ty))) = (&**tuple, result_ty.ok()) else { return Err(not()) };
+            let types: Vec<Type> = tuple_ty.types().collect();
+            let state = match items.first() {
+                Some(Val::Option(None)) => None,
+                Some(Val::Option(Some(list))) => match &**list {
+                    Val::List(bytes) => Some(
+                        bytes.iter().map(|b| if let Val::U8(b) = b { Ok(*b) } else { Err(not()) }).collect::<Result<_, _>>()?,
+                    ),
+                    _ => return Err(not()),
+                },
+                _ => return Err(not()),
+            };
+            let result = match (items.get(1), types.get(1)) {
+                (Some(v), Some(t)) => theater_json::to_untyped(v, t, &mut values::NoResources, "$").map_err(|e| e.to_string())?,
+                _ => Value::Null,
+            };
+            Ok(Ok((state, theater_json::text_bytes(&result))))
+        }
+        Ok(None) => Err(not()),
+    }
+}
+
+/// Drives every recorded export call of a theater chain by theater's calling convention:
+/// `f(state, params..)` with the state `None` at first and then the last result's, params
+/// from the recorded JSON text; the runtime's own `shutdown` event passed over as the
+/// runtime's.
+fn drive_theater(
+    store: &mut Store<ReplayHost>,
+    engine: &Engine,
+    component: &Component,
+    instance: &Instance,
+    deadline: u64,
+    options: &VerifyOptions,
+) -> Result<(), Stop> {
+    let not_theater =
+        |r: &Recorded| Stop::Error(format!("event {} ({}): not a theater payload", r.index, r.event.event_type));
+    // Not a theater actor at all: the wrong input, as a Pack module for a component chain is.
+    let names = exports::names(component, engine);
+    if !names.iter().any(|name| name.starts_with("theater:simple/actor")) {
+        return Err(Stop::Error(format!(
+            "event 0: the chain is theater's component-era format (host values as untyped JSON bytes or typed values), \
+             but the component exports no theater:simple/actor interface (it exports: {}): give the actor that recorded it",
+            names.join(", ")
+        )));
+    }
+    while let Some(recorded) = store.data_mut().tracker.recording.next()? {
+        let event = theater_json::parse(&recorded.event.data).ok_or_else(|| not_theater(&recorded))?;
+        let (function, params) = match event {
+            theater_json::Event::WasmCall { function, params } => (function, params),
+            theater_json::Event::HostFunction { .. } => {
+                return Err(store.data().divergence(DivergenceKind::MissingHostCalls, Some(&recorded), None, None, vec![]));
+            }
+            _ => {
+                return Err(Stop::Error(format!(
+                    "event {}: a {} outside any export call: not a replayable recording",
+                    recorded.index,
+                    crate::decode::summary(&recorded.event)
+                )));
+            }
+        };
+        if function == theater_json::SHUTDOWN && recorded.event.event_type == theater_json::SHUTDOWN {
+            let data = theater_json::shutdown_event();
+            let tracker = &store.data().tracker;
+            if !tracker.reproduces(&recorded, theater_json::SHUTDOWN, &data) {
+                let actual = theater_view(tracker, theater_json::SHUTDOWN, &data);
+                return Err(tracker.divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(actual), None, vec![]));
+            }
+            store.data_mut().matched(recorded);
+            continue;
+        }
+        let Some(func) = exports::find(&mut *store, instance, &theater_json::export_name(&function)) else {
+            let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
+            return Err(store.data().divergence(DivergenceKind::MissingExport, Some(&recorded), None, Some(detail), vec![]));
+        };
+        let (param_types, result_types) = exports::signature(&func, &*store);
+        let mismatch = |store: &Store<ReplayHost>, detail: String| {
+            store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, Some(detail), vec![])
+        };
+        if param_types.first().is_none_or(|t| !is_state(t)) || result_types.len() != 1 {
+            return Err(mismatch(store, format!("{function} does not take theater's actor state (option<list<u8>>) first and return one result")));
+        }
+        // The recorded params: JSON text of the Rust tuple of the arguments after the state.
+        let rest = &param_types[1..];
+        let recorded_params = theater_json::json_bytes(&params)
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .ok_or_else(|| Stop::Error(format!("event {}: the params of {function} are not JSON text", recorded.index)))?;
+        let mut args = vec![Val::Option(
+            store
+                .data()
+                .theater
+                .as_ref()
+                .and_then(|m| m.state.as_ref())
+                .map(|s| Box::new(Val::List(s.iter().map(|&b| Val::U8(b)).collect()))),
+        )];
+        let decoded: Result<Vec<Val>, String> = match (rest.len(), &recorded_params) {
+            (0, Value::Null) => Ok(vec![]),
+            (n, Value::Array(items)) if n > 0 && items.len() == n => items
+                .iter()
+                .zip(rest)
+                .map(|(v, t)| {
+                    theater_json::from_untyped(v, t, &mut StoreResources { store: &mut store.as_context_mut() }, "$")
+                        .map_err(|e| e.to_string())
+                })
+                .collect(),
+            _ => Err(format!("{recorded_params} does not fit {} parameters after the state", rest.len())),
+        };
+        let decoded = decoded.map_err(|e| mismatch(store, format!("the recorded params do not fit the export's parameters: {e}")))?;
+        // The call event the replay makes, re-encoded from the values it passes.
+        let reencoded = theater_json::untyped_args(&decoded, rest, &mut StoreResources { store: &mut store.as_context_mut() })
+            .map_err(|e| Stop::Error(format!("cannot encode the arguments of {function}: {e}")))?;
+        let reencoded = if decoded.len() == 1 { Value::Array(vec![reencoded]) } else { reencoded };
+        let call_data = theater_json::wasm_call_event(&function, &theater_json::text_bytes(&reencoded));
+        if !store.data().tracker.reproduces(&recorded, "wasm", &call_data) {
+            let tracker = &store.data().tracker;
+            let actual = theater_view(tracker, "wasm", &call_data);
+            return Err(tracker.divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(actual), None, vec![]));
+        }
+        store.data_mut().matched(recorded);
+        args.extend(decoded);
+
+        let mut results = vec![Val::Bool(false); result_types.len()];
+        store.set_epoch_deadline(deadline);
+        let outcome = func.call(&mut *store, &args, &mut results);
+        if let Some(stop) = store.data_mut().tracker.stop.take() {
+            return Err(stop);
+        }
+        // What the replay writes: a WasmResult, or a WasmError for an Err or a trap.
+        let (returned, new_state, trap) = match outcome {
+            Ok(()) => match theater_returned(&results[0], &result_types[0]).map_err(Stop::Error)? {
+                Ok((state, result)) => {
+                    (theater_json::wasm_result_event(&function, state.as_deref(), &result), Some(state), None)
+                }
+                Err(message) => {
+                    let message = if function == theater_json::INIT {
+                        format!("Failed to call state-only function: {message}")
+                    } else {
+                        message
+                    };
+                    (theater_json::wasm_error_event(&function, &message), None, None)
+                }
+            },
+            Err(e) => {
+                let trap = runtime::describe_trap(&e, &options.limits);
+                (theater_json::wasm_error_event(&function, &trap.message), None, Some(trap))
+            }
+        };
+        let next = store.data_mut().tracker.recording.next()?;
+        let next_event = next.as_ref().and_then(|r| theater_json::parse(&r.event.data));
+        let is_error = new_state.is_none();
+        let same = next.as_ref().is_some_and(|r| store.data().tracker.reproduces(r, "wasm", &returned));
+        let kind = match (&trap, &next_event) {
+            (Some(t), _) if t.limit.is_some() => Some(DivergenceKind::LimitExceeded),
+            _ if same => None,
+            (_, None) if next.is_none() => Some(DivergenceKind::BeyondRecording),
+            (_, Some(theater_json::Event::HostFunction { .. })) => Some(DivergenceKind::MissingHostCalls),
+            (Some(_), Some(theater_json::Event::WasmError { .. })) => Some(DivergenceKind::DifferentTrap),
+            (Some(_), _) => Some(DivergenceKind::UnexpectedTrap),
+            (None, Some(theater_json::Event::WasmError { .. })) if !is_error => Some(DivergenceKind::MissingTrap),
+            (None, _) => Some(DivergenceKind::DifferentResult),
+        };
+        match (kind, next) {
+            (None, Some(r)) => {
+                store.data_mut().matched(r);
+                if let (Some(state), Some(mode)) = (new_state, store.data_mut().theater.as_mut()) {
+                    mode.state = state;
+                }
+            }
+            (kind, next) => {
+                let kind = kind.unwrap_or(DivergenceKind::BeyondRecording);
+                let tracker = &store.data().tracker;
+                let actual = theater_view(tracker, "wasm", &returned);
+                let (detail, stack) = match trap {
+                    Some(t) => (t.limit.clone().or_else(|| Some(format!("trap: {}", t.message))), t.stack),
+                    None => (None, vec![]),
+                };
+                return Err(tracker.divergence(kind, next.as_ref(), Some(actual), detail, stack));
             }
         }
     }
