@@ -316,3 +316,29 @@ fn an_initial_state_that_does_not_fit_the_declared_type_is_a_clear_error() {
     assert_eq!(code, 2, "{report}");
     assert!(report["error"].as_str().unwrap().starts_with("--initial-state:"), "{report}");
 }
+
+/// A guest passing a length far beyond its memory gets packr's -1 (bounds are checked before
+/// anything is allocated for it).
+#[test]
+fn an_import_argument_outside_the_guest_memory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let actor = dir.path().join("wild.wat");
+    std::fs::write(
+        &actor,
+        r#"(module
+  (import "test:wild/host" "call" (func $call (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "__pack_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "__pack_free") (param i32 i32))
+  (func (export "test:wild/api.go") (param i32 i32 i32 i32) (result i32)
+    (call $call (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 104))))"#,
+    )
+    .unwrap();
+    let chain = dir.path().join("wild.json");
+    let params = encode_value(&packr_abi::Value::Tuple(vec![]));
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:wild/api.go".into(), params })]);
+    let (code, report) = verify_json(&actor, &chain, &[]);
+    // The call fails (the host answered -1), which the recording does not say.
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["index"], 1, "{report}");
+}

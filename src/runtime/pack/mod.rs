@@ -148,10 +148,11 @@ pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Eng
 /// the guest's pointers gives the guest -1, as packr does (the guest then panics).
 fn serve_import<H: PackHost>(caller: &mut Caller<'_, H>, import: usize, [in_ptr, in_len, out_ptr_ptr, out_len_ptr]: [i32; 4]) -> wasmtime::Result<i32> {
     let Some(memory) = memory(caller) else { return Ok(-1) };
-    let mut input = vec![0; in_len as u32 as usize];
-    if memory.read(&mut *caller, in_ptr as u32 as usize, &mut input).is_err() {
+    // Bounds first: a guest's length is not allocated before it is known to be in memory.
+    let (start, len) = (in_ptr as u32 as usize, in_len as u32 as usize);
+    let Some(input) = read_bytes(&*caller, &memory, start, len) else {
         return Ok(-1);
-    }
+    };
     let output = H::on_import(caller, import, input)?;
     let written = memory.write(&mut *caller, HOST_OUTPUT_OFFSET as usize, &output).is_ok()
         && memory.write(&mut *caller, out_ptr_ptr as u32 as usize, &(HOST_OUTPUT_OFFSET as i32).to_le_bytes()).is_ok()
@@ -188,9 +189,10 @@ fn read_slots<H>(store: &mut Store<H>, memory: &wasmtime::Memory) -> Option<(usi
     Some((ptr, len))
 }
 
-fn read_bytes<H>(store: &mut Store<H>, memory: &wasmtime::Memory, ptr: usize, len: usize) -> Option<Vec<u8>> {
+/// `len` bytes at `ptr`, or `None` when they are not all inside the memory.
+fn read_bytes(store: impl wasmtime::AsContext, memory: &wasmtime::Memory, ptr: usize, len: usize) -> Option<Vec<u8>> {
     let end = ptr.checked_add(len)?;
-    memory.data(&*store).get(ptr..end).map(<[u8]>::to_vec)
+    memory.data(&store).get(ptr..end).map(<[u8]>::to_vec)
 }
 
 fn pack_free<H>(store: &mut Store<H>, instance: &Instance, ptr: usize, len: usize) -> Result<(), wasmtime::Error> {
@@ -226,7 +228,7 @@ pub fn call_export<H>(
         let _ = pack_free(store, instance, in_ptr, input.len());
     }
     let (ptr, len) = read_slots(store, &memory).ok_or_else(|| CallError::Output("cannot read the result slots".into()))?;
-    let bytes = read_bytes(store, &memory, ptr, len);
+    let bytes = read_bytes(&*store, &memory, ptr, len);
     let Some(bytes) = bytes else {
         return Err(if status != 0 {
             CallError::Guest("(the error text is outside the guest's memory)".into())
@@ -255,7 +257,7 @@ pub fn read_metadata<H>(store: &mut Store<H>, instance: &Instance) -> Result<Opt
     }
     let memory = instance.get_memory(store.as_context_mut(), "memory").ok_or("no memory export")?;
     let (ptr, len) = read_slots(store, &memory).ok_or("cannot read the result slots")?;
-    let bytes = read_bytes(store, &memory, ptr, len).ok_or("the metadata is outside the guest's memory")?;
+    let bytes = read_bytes(&*store, &memory, ptr, len).ok_or("the metadata is outside the guest's memory")?;
     let value = crate::dialect::pack::decode_value(&bytes).map_err(|e| format!("the metadata is not CGRF: {e}"))?;
     types::Metadata::from_value(value).map(Some).map_err(|e| format!("the metadata does not decode: {e}"))
 }
