@@ -52,7 +52,7 @@ fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
 }
 
 fn event_count(chain: &Path) -> u64 {
-    ChainReader::open(chain).unwrap().map(|e| e.unwrap()).count() as u64
+    ChainReader::open(chain).unwrap().inspect(|e| assert!(e.is_ok(), "{e:?}")).count() as u64
 }
 
 #[test]

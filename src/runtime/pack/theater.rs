@@ -33,6 +33,8 @@ impl Failure {
 /// One export call as theater 0.3.8's `call_function_with_value` makes it: the state check,
 /// the call, the result check, then the split into state and result bytes.
 #[allow(clippy::too_many_arguments)]
+// A failure carries its trap and stack for the report; it is the rare path, so unboxed.
+#[allow(clippy::result_large_err)]
 pub fn call<H>(
     store: &mut Store<H>,
     actor: &PackActor,
