@@ -14,7 +14,8 @@
 //! stages (answers parsing, WAVE parsing, chain writing).
 //!
 //! Times are the best of BENCH_RUNS (default 3) runs. BENCH_CALLS overrides N (default
-//! 200,000; 2,000 without `--bench`, as under `cargo test`); BENCH_BREAKDOWN=0 skips the split.
+//! 200,000; 2,000 without `--bench`, as under `cargo test`); BENCH_BREAKDOWN=0 skips the split;
+//! BENCH_ONLY=component or BENCH_ONLY=pack runs one section alone (for a profiler).
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -64,6 +65,11 @@ fn main() {
     let expected_sum: u64 = (0..calls).map(tick_answer).sum();
     let events = calls + 3;
     let dir = tempfile::tempdir().expect("temp dir");
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "pack" {
+        pack(&runtime, calls, runs, dir.path());
+        return;
+    }
 
     println!(
         "replay bench: chatty.wat run({calls}) = {events} events ({calls} host calls), best of {runs} run(s), {} core(s)",
@@ -128,7 +134,9 @@ fn main() {
     if env_or("BENCH_BREAKDOWN", 1) != 0 {
         breakdown(&runtime, &loaded, &chains, &answers_json, calls, runs);
     }
-    pack(&runtime, calls, runs, dir.path());
+    if only != "component" {
+        pack(&runtime, calls, runs, dir.path());
+    }
 }
 
 /// A Pack actor (theater 0.3.8's kind): `chatty(N)` of fixtures/pack/wat/spinner.wat makes
