@@ -342,3 +342,54 @@ fn an_import_argument_outside_the_guest_memory_is_refused() {
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["divergence"]["index"], 1, "{report}");
 }
+
+/// The replay's fast path reads a recorded host call without decoding it
+/// (src/dialect/cgrf_check.rs): every host call theater 0.3.8 wrote takes it, and the input
+/// and answer it slices out are exactly what packr-abi encodes for the decoded payload.
+#[test]
+fn every_host_call_theater_wrote_is_read_without_decoding_exactly_as_packr_decodes_it() {
+    use theater_replay::dialect::pack::host_call_bytes;
+    let mut host_calls = 0;
+    for name in ACTORS {
+        for event in ChainReader::open(&chains_dir().join(format!("{name}.chain"))).unwrap() {
+            let event = event.unwrap();
+            match PackPayload::decode(&event.data).unwrap() {
+                PackPayload::HostFunction { interface, function, input, output } => {
+                    let fast = host_call_bytes(&event.data)
+                        .unwrap_or_else(|| panic!("{name}: host call {} not read by the fast path", event.event_type));
+                    assert_eq!(&event.data[fast.interface.clone()], interface.as_bytes());
+                    assert_eq!(&event.data[fast.function.clone()], function.as_bytes());
+                    assert_eq!(fast.input(), encode_value(&input), "{name}: {}", event.event_type);
+                    assert_eq!(fast.output(), encode_value(&output), "{name}: {}", event.event_type);
+                    host_calls += 1;
+                }
+                _ => assert!(host_call_bytes(&event.data).is_none(), "{name}: a {} read as a host call", event.event_type),
+            }
+        }
+    }
+    assert!(host_calls >= 30, "only {host_calls} host calls in theater's chains");
+}
+
+/// packr-abi's decoder sizes a vector by a count it has not checked (and recurses without
+/// bound): a chain claiming a list of four billion items must be one clear error, not an
+/// aborted process.
+#[test]
+fn a_payload_that_would_abort_packrs_decoder_is_a_clear_error() {
+    let mut data = b"CGRF".to_vec();
+    data.extend_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 5, 0, 0, 0, 0x06]);
+    data.extend_from_slice(&u32::MAX.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("hostile.chain");
+    let mut writer = ChainWriter::with_layout(std::fs::File::create(&chain).unwrap(), Layout::EventLog);
+    writer.write(&Event::new_linked(HashAlg::Sha1, None, "wasm".into(), data)).unwrap();
+    writer.finish().unwrap();
+
+    let out = cli().arg("inspect").arg(&chain).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("claims 4294967295 items"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = cli().arg("verify").arg(actor("state-actor")).arg(&chain).args(["--dialect", "theater-0.3.8-pack"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("claims 4294967295 items"), "{text}");
+}

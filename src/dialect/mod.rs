@@ -6,6 +6,7 @@
 //! versions each become one more variant here with its own payload module: 0.3.9's JSON
 //! Lines run log, 0.3.10's Values in place of nested CGRF, 0.3.29's packr 0.11 ABI.
 
+pub mod cgrf_check;
 pub mod pack;
 pub mod pack_wave;
 pub mod theater_json;

@@ -79,6 +79,56 @@ pub fn host_function_value(interface: &str, function: &str, input: Value, output
     )
 }
 
+/// A recorded host call, read without decoding it (see [`super::cgrf_check`]).
+pub struct HostCallBytes {
+    /// Where the payload's interface and function names lie in the event's `data`.
+    pub interface: std::ops::Range<usize>,
+    pub function: std::ops::Range<usize>,
+    /// The CGRF of the recorded input on its own (what a guest passing that Value sends),
+    /// then the CGRF of the recorded output on its own (the answer packr's host writes):
+    /// one buffer, split at `input_len`.
+    pub io: Vec<u8>,
+    pub input_len: usize,
+}
+
+impl HostCallBytes {
+    pub fn input(&self) -> &[u8] {
+        &self.io[..self.input_len]
+    }
+    pub fn output(&self) -> &[u8] {
+        &self.io[self.input_len..]
+    }
+}
+
+/// `data` as a host call's event when it is exactly theater's encoding of one (canonical
+/// CGRF of [`host_function_value`]); `None` for anything else, which then needs packr-abi.
+pub fn host_call_bytes(data: &[u8]) -> Option<HostCallBytes> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<super::cgrf_check::Scratch> = Default::default();
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        let tree = super::cgrf_check::scan(data, scratch)?;
+        let root = tree.node(tree.root())?;
+        if !root.is_variant("chain-event-payload", "host-function", 0) {
+            return None;
+        }
+        let call = tree.node(root.child(0)?)?;
+        if !call.is_record("host-function-call", &["interface", "function", "input", "output"]) {
+            return None;
+        }
+        let mut io = Vec::new();
+        tree.subtree_bytes_into(call.child(2)?, &mut io)?;
+        let input_len = io.len();
+        tree.subtree_bytes_into(call.child(3)?, &mut io)?;
+        Some(HostCallBytes {
+            interface: tree.node(call.child(0)?)?.string_range()?,
+            function: tree.node(call.child(1)?)?.string_range()?,
+            io,
+            input_len,
+        })
+    })
+}
+
 impl PackPayload {
     /// The Value theater 0.3.8 builds for this payload (`ChainEventPayload::into_value`).
     pub fn to_value(&self) -> Value {
@@ -261,6 +311,8 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, PackPayloadError> {
     if !bytes.starts_with(CGRF_MAGIC) {
         return Err(PackPayloadError::NotCgrf("it does not start with \"CGRF\"".to_string()));
     }
+    // packr-abi aborts or overflows its stack on some hostile shapes: refused first.
+    super::cgrf_check::preflight(bytes).map_err(PackPayloadError::NotCgrf)?;
     packr_abi::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(abi_error_text(&e)))
 }
 

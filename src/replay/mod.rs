@@ -212,7 +212,7 @@ struct Recorded {
     index: u64,
     event: Event,
     /// A Pack host call decoded and checked on the reading thread (see [`pack::prepare`]).
-    prepared: Option<Box<pack::Prepared>>,
+    prepared: Option<pack::Prepared>,
 }
 
 /// Events per hand-over from the reading thread: enough to make the channel's cost per

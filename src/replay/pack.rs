@@ -15,68 +15,17 @@ use packr_abi::Value;
 use std::sync::Arc;
 use wasmtime::{Caller, Linker, Store, StoreLimits};
 
-/// A recorded host call, decoded on the reading thread: what the guest must pass, and the
-/// answer's bytes. Only for events whose bytes are exactly the encoding of what they
-/// decode to, so that a guest argument equal to `input` makes the replay's event equal
-/// to the recorded one, byte for byte.
-pub(super) struct Prepared {
-    interface: String,
-    function: String,
-    input: Value,
-    answer: Vec<u8>,
-}
+/// A recorded host call, checked on the reading thread: where its names lie in the
+/// event's bytes, the bytes a guest sends for the recorded input, and the answer's bytes.
+/// Only for events whose bytes are exactly theater's encoding of what they hold, so that a
+/// guest sending exactly `input` makes the replay's event equal to the recorded one, byte
+/// for byte, without a decode on either thread.
+pub(super) struct Prepared(payload::HostCallBytes);
 
-/// Decodes a recorded Pack host call ahead of the replay; `None` for anything else (which
-/// then takes the full path on the replay's thread).
-pub(super) fn prepare(event: &crate::chain::Event) -> Option<Box<Prepared>> {
-    if !event.data.starts_with(payload::CGRF_MAGIC) {
-        return None;
-    }
-    let PackPayload::HostFunction { interface, function, input, output } = PackPayload::decode(&event.data).ok()? else {
-        return None;
-    };
-    let answer = encode_value(&output);
-    let canonical = payload::host_function_value(&interface, &function, input.clone(), output);
-    (encode_value(&canonical) == event.data).then(|| Box::new(Prepared { interface, function, input, answer }))
-}
-
-/// Whether two values encode to the same CGRF: equal, with floats compared by their bits
-/// (NaN is NaN, and -0 is not 0).
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
-        (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-        (Value::List { elem_type: t, items: x }, Value::List { elem_type: u, items: y }) => t == u && same_values(x, y),
-        (Value::Tuple(x), Value::Tuple(y)) => same_values(x, y),
-        (Value::Option { inner_type: t, value: x }, Value::Option { inner_type: u, value: y }) => {
-            t == u
-                && match (x, y) {
-                    (Some(x), Some(y)) => same_value(x, y),
-                    (None, None) => true,
-                    _ => false,
-                }
-        }
-        (Value::Result { ok_type: o, err_type: e, value: x }, Value::Result { ok_type: p, err_type: f, value: y }) => {
-            o == p
-                && e == f
-                && match (x, y) {
-                    (Ok(x), Ok(y)) | (Err(x), Err(y)) => same_value(x, y),
-                    _ => false,
-                }
-        }
-        (Value::Record { type_name: t, fields: x }, Value::Record { type_name: u, fields: y }) => {
-            t == u && x.len() == y.len() && x.iter().zip(y).all(|((n, v), (m, w))| n == m && same_value(v, w))
-        }
-        (
-            Value::Variant { type_name: t, case_name: c, tag: i, payload: x },
-            Value::Variant { type_name: u, case_name: d, tag: j, payload: y },
-        ) => t == u && c == d && i == j && same_values(x, y),
-        (x, y) => x == y,
-    }
-}
-
-fn same_values(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y))
+/// Reads a recorded Pack host call ahead of the replay; `None` for anything else (which
+/// then takes packr-abi's full path on the replay's thread).
+pub(super) fn prepare(event: &crate::chain::Event) -> Option<Prepared> {
+    payload::host_call_bytes(&event.data).map(Prepared)
 }
 
 /// The store's data during a Pack replay.
@@ -166,15 +115,19 @@ impl PackHost for PackReplayHost {
         };
         // The hot path: the recorded call was decoded and found canonical on the reading
         // thread; the guest's argument equal to the recorded one makes the same event.
-        if let Some(prepared) = recorded.prepared.take()
+        // A guest that encodes its argument as packr does sends exactly the recorded
+        // input's bytes; any other bytes take the full path (which compares Values).
+        if let Some(Prepared(call)) = recorded.prepared.take()
             && recorded.event.parent_hash == host.tracker.head
             && recorded.event.event_type == host.event_types[import]
-            && prepared.interface == *interface
-            && prepared.function == *function
-            && decode_value(&input).is_ok_and(|guest| same_value(&guest, &prepared.input))
+            && recorded.event.data[call.interface.clone()] == *interface.as_bytes()
+            && recorded.event.data[call.function.clone()] == *function.as_bytes()
+            && input == call.input()
         {
             caller.data_mut().tracker.matched(recorded);
-            return Ok(prepared.answer);
+            let mut answer = call.io;
+            answer.drain(..call.input_len);
+            return Ok(answer);
         }
         let payload = match decode(&recorded) {
             Ok(p) => p,
@@ -375,35 +328,4 @@ fn runtime_event(store: &mut Store<PackReplayHost>, recorded: Recorded, event_ty
         return Ok(());
     }
     Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(payload), None, vec![]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use packr_abi::ValueType;
-
-    #[test]
-    fn values_are_the_same_exactly_when_they_encode_the_same() {
-        let cases = [
-            (Value::F64(0.0), Value::F64(-0.0)),
-            (Value::F32(f32::NAN), Value::F32(f32::NAN)),
-            (Value::S32(1), Value::U32(1)),
-            (
-                Value::Option { inner_type: ValueType::Bool, value: None },
-                Value::Option { inner_type: ValueType::String, value: None },
-            ),
-            (
-                Value::Record { type_name: "a".into(), fields: vec![("x".into(), Value::F64(f64::NAN))] },
-                Value::Record { type_name: "a".into(), fields: vec![("x".into(), Value::F64(f64::NAN))] },
-            ),
-            (
-                Value::Variant { type_name: "t".into(), case_name: "c".into(), tag: 0, payload: vec![] },
-                Value::Variant { type_name: "t".into(), case_name: "c".into(), tag: 1, payload: vec![] },
-            ),
-            (Value::Tuple(vec![Value::Bool(true)]), Value::Tuple(vec![Value::Bool(true)])),
-        ];
-        for (a, b) in cases {
-            assert_eq!(same_value(&a, &b), encode_value(&a) == encode_value(&b), "{a:?} / {b:?}");
-        }
-    }
 }
