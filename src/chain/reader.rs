@@ -114,8 +114,9 @@ pub struct ChainReader {
     raw_hint: usize,
     /// Scratch for object keys.
     key: Vec<u8>,
-    /// The text and bytes of the last event's `hash` array: the next `parent_hash` is
-    /// usually the same text, which then needs no parsing (equal text, equal bytes).
+    /// The text and bytes of the last event's `hash` (array, or hex in an EVENT log): the
+    /// next `parent_hash` is usually the same text, which then needs no parsing (equal
+    /// text, equal bytes).
     last_hash_text: Vec<u8>,
     last_hash: Vec<u8>,
     /// The current event's `hash` text, becoming `last_hash_text` once the event is read.
@@ -499,35 +500,43 @@ impl ChainReader {
     fn log_event(&mut self) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         let header_at = input.offset();
-        let header = input.line(MAX_HEX_LINE, "EVENT header")?;
-        let Some(hash_hex) = header.strip_prefix(b"EVENT ") else {
+        // Header lines are read in place (no copy each): each is used before the next read.
+        let header = input.line_span(MAX_HEX_LINE, "EVENT header")?;
+        let Some(hash_hex) = input.span(header).strip_prefix(b"EVENT ") else {
             return Err(input.malformed_at_offset(header_at, "expected a line 'EVENT <hash>'"));
         };
         let hash = hex_field(input, hash_hex, "hash", header_at + 6)?;
         check_len(input, &hash, "hash", header_at + 6)?;
+        self.hash_text.clear();
+        self.hash_text.extend_from_slice(hash_hex);
         let parent_at = input.offset();
-        let parent_hex = input.line(MAX_HEX_LINE, "parent hash")?;
+        let parent_line = input.line_span(MAX_HEX_LINE, "parent hash")?;
+        let parent_hex = input.span(parent_line);
         let parent_hash = if !parent_hex.is_empty() && parent_hex.iter().all(|&b| b == b'0') {
             None
+        } else if !self.last_hash_text.is_empty() && *parent_hex == self.last_hash_text[..] {
+            // The previous hash's text again: its bytes, without decoding.
+            Some(self.last_hash.clone())
         } else {
-            let parent = hex_field(input, &parent_hex, "parent_hash", parent_at)?;
+            let parent = hex_field(input, parent_hex, "parent_hash", parent_at)?;
             check_len(input, &parent, "parent_hash", parent_at)?;
             Some(parent)
         };
         let type_at = input.offset();
-        let type_line = input.line(MAX_TYPE_LINE, "event_type")?;
-        let event_type = String::from_utf8(type_line).map_err(|e| {
-            input.malformed_at_offset(type_at + e.utf8_error().valid_up_to() as u64, "invalid UTF-8 in event_type")
-        })?;
+        let type_line = input.line_span(MAX_TYPE_LINE, "event_type")?;
+        let event_type = match std::str::from_utf8(input.span(type_line)) {
+            Ok(text) => text.to_owned(),
+            Err(e) => return Err(input.malformed_at_offset(type_at + e.valid_up_to() as u64, "invalid UTF-8 in event_type")),
+        };
         let len_at = input.offset();
-        let len_line = input.line(MAX_HEX_LINE, "data length")?;
-        let len = std::str::from_utf8(&len_line)
-            .ok()
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<u64>().ok())
+        let len_line = input.line_span(MAX_HEX_LINE, "data length")?;
+        let len_text = input.span(len_line);
+        let len = (!len_text.is_empty() && len_text.iter().all(u8::is_ascii_digit))
+            .then(|| std::str::from_utf8(len_text).ok()?.parse::<u64>().ok())
+            .flatten()
             .ok_or_else(|| input.malformed_at_offset(len_at, "expected the data length in bytes (a decimal number)"))?;
         let blank_at = input.offset();
-        if !input.line(MAX_HEX_LINE, "blank")?.is_empty() {
+        if !input.line_span(MAX_HEX_LINE, "blank")?.is_empty() {
             return Err(input.malformed_at_offset(blank_at, "expected an empty line before the event body"));
         }
         let body_at = input.offset();
@@ -549,6 +558,8 @@ impl ChainReader {
                 )));
             }
         }
+        std::mem::swap(&mut self.last_hash_text, &mut self.hash_text);
+        self.last_hash.clone_from(&hash);
         Ok(self.yielded(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 }))
     }
 

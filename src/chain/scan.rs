@@ -355,19 +355,18 @@ impl Input {
         self.malformed(problem_message(problem, self.rest(), what))
     }
 
-    /// Reads one line (without its `\n`, and without a trailing `\r`) for the EVENT log.
-    pub fn line(&mut self, max: usize, what: &str) -> Result<Vec<u8>, ChainError> {
+    /// Reads one line (at most `max` bytes) without a copy: where it lies in the buffer,
+    /// without its `\r\n` or `\n`, valid until the next read.
+    pub fn line_span(&mut self, max: usize, what: &str) -> Result<std::ops::Range<usize>, ChainError> {
         let mut scanned = 0;
         loop {
             let rest = self.rest();
             if let Some(i) = memchr::memchr(b'\n', &rest[scanned..]) {
                 let i = scanned + i;
-                let mut line = rest[..i].to_vec();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
+                let end = if i > 0 && rest[i - 1] == b'\r' { i - 1 } else { i };
+                let span = self.pos..self.pos + end;
                 self.pos += i + 1;
-                return Ok(line);
+                return Ok(span);
             }
             scanned = rest.len();
             if scanned > max {
@@ -377,6 +376,11 @@ impl Input {
                 return Err(self.malformed(format!("unexpected end of file in the {what} line")));
             }
         }
+    }
+
+    /// The bytes of a span from [`Input::line_span`].
+    pub fn span(&self, span: std::ops::Range<usize>) -> &[u8] {
+        &self.buf[span]
     }
 
     /// Reads exactly `len` raw bytes into `out`; `Ok(false)` if the input ends first.

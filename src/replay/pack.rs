@@ -109,24 +109,24 @@ impl PackHost for PackReplayHost {
         };
         let host = caller.data();
         let PackImport { interface, function, .. } = &host.imports[import];
-        let Some(mut recorded) = recorded else {
+        let Some(recorded) = recorded else {
             let stop = host.host_divergence(DivergenceKind::ExtraHostCall, None, import, &input, None, caller);
             return Err(halt(caller, stop));
         };
-        // The hot path: the recorded call was decoded and found canonical on the reading
-        // thread; the guest's argument equal to the recorded one makes the same event.
-        // A guest that encodes its argument as packr does sends exactly the recorded
-        // input's bytes; any other bytes take the full path (which compares Values).
-        if let Some(Prepared(call)) = recorded.prepared.take()
+        // The hot path: the recorded call was read and found canonical on the reading
+        // thread. A guest that encodes its argument as packr does sends exactly the
+        // recorded input's bytes; any other bytes take the full path (which compares Values).
+        if let Some(Prepared(call)) = &recorded.prepared
             && recorded.event.parent_hash == host.tracker.head
             && recorded.event.event_type == host.event_types[import]
             && recorded.event.data[call.interface.clone()] == *interface.as_bytes()
             && recorded.event.data[call.function.clone()] == *function.as_bytes()
             && input == call.input()
         {
+            // A copy made here is freed here (the recording's buffers go back to the
+            // reading thread, see `Recording::returned`).
+            let answer = call.output().to_vec();
             caller.data_mut().tracker.matched(recorded);
-            let mut answer = call.io;
-            answer.drain(..call.input_len);
             return Ok(answer);
         }
         let payload = match decode(&recorded) {
