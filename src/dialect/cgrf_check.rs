@@ -106,8 +106,12 @@ impl<'a> Cursor<'a> {
         self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn name(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.name_bytes()?).ok()
+    }
+    /// A name's bytes unchecked: for nodes [`scan`] has already validated.
+    fn name_bytes(&mut self) -> Option<&'a [u8]> {
         let len = self.u32()? as usize;
-        std::str::from_utf8(self.take(len)?).ok()
+        self.take(len)
     }
     fn rest(&self) -> usize {
         self.bytes.len() - self.pos
@@ -524,18 +528,19 @@ impl<'a> Node<'a> {
 
     /// Where a string node's text lies in the whole buffer.
     pub fn string_range(&self) -> Option<Range<usize>> {
-        let text = self.string()?;
+        let len = Cursor { bytes: self.payload, pos: 0 }.name_bytes().filter(|_| self.kind == KIND_STRING)?.len();
         let start = self.payload_offset + 4;
-        Some(start..start + text.len())
+        Some(start..start + len)
     }
 
     /// Whether this is the variant `type_name`.`case` with this tag and one payload.
     pub fn is_variant(&self, type_name: &str, case: &str, tag: u32) -> bool {
+        // Names are compared as bytes: `scan` checked they are UTF-8.
         let mut c = Cursor { bytes: self.payload, pos: 0 };
         self.kind == KIND_VARIANT
             && self.children == 1
-            && c.name() == Some(type_name)
-            && c.name() == Some(case)
+            && c.name_bytes() == Some(type_name.as_bytes())
+            && c.name_bytes() == Some(case.as_bytes())
             && c.u32() == Some(tag)
     }
 
@@ -543,9 +548,9 @@ impl<'a> Node<'a> {
     pub fn is_record(&self, type_name: &str, fields: &[&str]) -> bool {
         let mut c = Cursor { bytes: self.payload, pos: 0 };
         self.kind == KIND_RECORD
-            && c.name() == Some(type_name)
+            && c.name_bytes() == Some(type_name.as_bytes())
             && c.u32() == Some(fields.len() as u32)
-            && fields.iter().all(|f| c.name() == Some(f))
+            && fields.iter().all(|f| c.name_bytes() == Some(f.as_bytes()))
     }
 }
 
