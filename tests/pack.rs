@@ -196,6 +196,35 @@ fn record_writes_the_chains_theater_writes() {
             assert!(ours == theirs, "{name} ({format}): our recording differs from theater's");
         }
     }
+
+    // The types actor's host calls answer records, variants, options, results and
+    // `value`-typed results: answered exactly as `cgrf:<hex>`, the `output_cgrf` that
+    // `inspect` shows for each recorded call.
+    let recorded = cli().arg("inspect").arg(chains_dir().join("types-actor.chain")).args(["--format", "jsonl"]).output().unwrap();
+    assert!(recorded.status.success());
+    let mut answers = serde_json::Map::new();
+    for line in String::from_utf8(recorded.stdout).unwrap().lines() {
+        let payload = &serde_json::from_str::<Value>(line).unwrap()["payload"];
+        if payload["category"] == "host-function" && payload["output"] != "()" {
+            let key = format!("{}#{}", payload["interface"].as_str().unwrap(), payload["function"].as_str().unwrap());
+            let list = answers.entry(key).or_insert_with(|| Value::Array(vec![]));
+            list.as_array_mut().unwrap().push(payload["output_cgrf"].clone());
+        }
+    }
+    let answers_path = dir.path().join("types-answers.json");
+    std::fs::write(&answers_path, serde_json::to_vec(&answers).unwrap()).unwrap();
+    let calls = ["theater:simple/actor.init(none)", "theater:test/types-actor.run(\"alpha\", 1)", "theater:test/types-actor.run(\"beta\", 2)"];
+    let out = dir.path().join("types-actor.chain");
+    let mut cmd = cli();
+    cmd.arg("record").arg(actor("types-actor")).arg("--answers").arg(&answers_path).args(["--format", "event-log", "-o"]).arg(&out);
+    for call in calls {
+        cmd.args(["--invoke", call]);
+    }
+    cmd.assert().success();
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(chains_dir().join("types-actor.chain")).unwrap(),
+        "types-actor: our recording differs from theater's"
+    );
 }
 
 /// A chain of the Pack dialect built event by event (for cases theater's fixtures do not

@@ -13,6 +13,9 @@ use wasmtime::component::Val;
 
 /// Magic bytes every CGRF buffer starts with.
 pub const CGRF_MAGIC: &[u8; 4] = b"CGRF";
+/// An answer given as CGRF bytes in hex (`record --answers`): any Value exactly, including
+/// one whose declared type is packr's untyped `value`.
+pub const CGRF_ANSWER_PREFIX: &str = "cgrf:";
 /// `event_type` of export calls, results and errors (and of nothing else).
 pub const WASM_EVENT_TYPE: &str = "wasm";
 
@@ -248,6 +251,9 @@ impl PackPayload {
             PackPayload::HostFunction { interface, function, input, output } => json!({
                 "category": "host-function", "interface": interface, "function": function,
                 "input": to_text(input), "output": to_text(output),
+                // Exact, typed, and usable as a `record --answers` entry (`cgrf:<hex>`),
+                // which WAVE text is not for a result declared `value`.
+                "output_cgrf": format!("{CGRF_ANSWER_PREFIX}{}", hex::encode(encode_value(output))),
             }),
             PackPayload::WasmCall { function, params } => json!({
                 "category": "wasm-call", "function": function, "params": cgrf_text(params),

@@ -8,7 +8,7 @@
 
 use super::{Answers, RecordSummary, parse_invocation};
 use crate::chain::{ChainWriter, Event, HashAlg, Layout};
-use crate::dialect::pack::{PackPayload, WASM_EVENT_TYPE, decode_value, encode_value, to_text};
+use crate::dialect::pack::{CGRF_ANSWER_PREFIX, PackPayload, WASM_EVENT_TYPE, decode_value, encode_value, to_text};
 use crate::dialect::pack_wave;
 use crate::replay::InitialState;
 use crate::runtime::pack::theater;
@@ -68,7 +68,13 @@ impl RecordHost {
             None | Some(Type::Unit) => Ok(Value::Tuple(vec![])),
             Some(ty) => {
                 let text = self.answers.next(&key)?;
-                pack_wave::parse(&text, ty, &sig.type_defs).map_err(|e| format!("answer `{text}` for `{key}`: {e}"))
+                if let Some(hex_bytes) = text.strip_prefix(CGRF_ANSWER_PREFIX) {
+                    let bytes = hex::decode(hex_bytes.trim()).map_err(|e| format!("answer for `{key}`: `cgrf:` is followed by invalid hex: {e}"))?;
+                    return decode_value(&bytes).map_err(|e| format!("answer for `{key}`: {e}"));
+                }
+                pack_wave::parse(&text, ty, &sig.type_defs).map_err(|e| {
+                    format!("answer `{text}` for `{key}`: {e} (any answer can also be given exactly as `cgrf:<hex>`, the `output_cgrf` of `inspect --format jsonl`)")
+                })
             }
         }
     }
