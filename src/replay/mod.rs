@@ -211,7 +211,7 @@ enum Stop {
 struct Recorded {
     index: u64,
     event: Event,
-    /// A Pack host call decoded and checked on the reading thread (see [`pack::prepare`]).
+    /// A Pack host call read and found canonical on the reading thread (see [`pack::prepare`]).
     prepared: Option<pack::Prepared>,
 }
 
@@ -291,8 +291,8 @@ impl Recording {
                                 tails.len() - tail.len()..tails.len()
                             });
                             bytes += event.data.len() + tail.as_ref().map_or(0, |range| range.len());
-                            // Pack payloads are decoded here, beside the reading, so the
-                            // replay's thread only compares (the two threads balance).
+                            // Pack host calls are checked here, beside the reading, so the
+                            // replay's thread only compares bytes (the two threads balance).
                             let prepared = pack::prepare(&event);
                             Ok((Recorded { index, event, prepared }, tail))
                         }
