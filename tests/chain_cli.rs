@@ -261,3 +261,40 @@ fn other_containers_through_the_cli() {
         assert_eq!(run(&["inspect", p]).1, run(&["inspect", &rel(NAMES[5])]).1);
     }
 }
+
+/// A chain's strings reach a terminal escaped: an event type holding an ANSI sequence and a
+/// carriage return cannot erase the `broken` line and print a forged `intact` one. JSON keeps
+/// the string exactly (serde_json escapes it).
+#[test]
+fn text_output_escapes_control_characters_from_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "\u{1b}[2K\rfixtures/x.json: intact, 6 events";
+    let mut evil = events("runtime-runtime-test.json");
+    evil[1].event_type = forged.to_owned();
+    // Re-linked and re-hashed so that the chain is intact; a tampered copy is broken at 1.
+    let mut linked: Vec<Event> = Vec::new();
+    for e in &evil {
+        let parent = linked.last().map(|p| p.hash.clone());
+        linked.push(Event::new_linked(theater_replay::chain::HashAlg::Sha1, parent.as_deref(), e.event_type.clone(), e.data.clone()));
+    }
+    let intact = dir.path().join("intact.json");
+    write_pretty(&intact, &linked);
+    let mut tampered = linked.clone();
+    tampered[1].data.push(b' ');
+    let broken = dir.path().join("broken.json");
+    write_pretty(&broken, &tampered);
+    let (b, i) = (broken.to_str().unwrap(), intact.to_str().unwrap());
+    let original = rel("runtime-runtime-test.json");
+    let no_controls = |s: &str| s.chars().all(|c| c == '\n' || !c.is_control());
+    for args in [vec!["check", b], vec!["inspect", i], vec!["diff", &original, i]] {
+        let (_, stdout, stderr) = run(&args);
+        assert!(no_controls(&stdout) && no_controls(&stderr), "{args:?}: {stdout:?} {stderr:?}");
+        assert!(stdout.contains("\\x1b[2K\\rfixtures/x.json: intact"), "{args:?}: {stdout}");
+    }
+    let (code, stdout, _) = run(&["check", b]);
+    assert_eq!(code, 3);
+    assert!(stdout.starts_with(&format!("{b}: broken at event 1 (\\x1b[2K\\r")), "{stdout}");
+    let (_, stdout, _) = run(&["inspect", "--format", "jsonl", i]);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(line["event_type"], forged, "JSON keeps the string as it is");
+}

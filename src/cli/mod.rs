@@ -149,8 +149,20 @@ pub fn main() -> ExitCode {
 }
 
 /// An error and its causes on one line, so scripts can grep it.
+/// A cause whose text the message already holds (a `thiserror` message that quotes its
+/// source, as most do) is not repeated: `X: No such file (os error 2)` once, not twice.
 fn one_line(err: &anyhow::Error) -> String {
-    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    let mut line = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
