@@ -298,3 +298,41 @@ fn text_output_escapes_control_characters_from_the_chain() {
     let line: serde_json::Value = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
     assert_eq!(line["event_type"], forged, "JSON keeps the string as it is");
 }
+
+/// The error rule (README, "Errors"): one `error: ...` line on stderr, always; with
+/// `--format json`, stdout holds a JSON document too, even when the command fails before it
+/// has read anything. The OS error is said once, the path once.
+#[test]
+fn errors_go_to_stderr_and_json_mode_still_prints_json() {
+    let chain = "fixtures/chains/counter.json";
+    let wat = "fixtures/components/counter.wat";
+    let cases: &[&[&str]] = &[
+        &["diff", "--format", "json", "/nonexistent/a.json", chain],
+        &["verify", "--format", "json", wat, "/nonexistent/a.json"],
+        &["verify", "--format", "json", "/nonexistent/a.wat", chain],
+        &["check", "--format", "json", "/nonexistent/a.json"],
+    ];
+    for args in cases {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}");
+        let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout:?}"));
+        assert_eq!(doc["status"], "error", "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: /nonexistent/a."), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("os error 2").count(), 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("/nonexistent/").count(), 1, "{args:?}: {stderr}");
+    }
+    // A chain that cannot be read under verify: its report on stdout, the error on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[{\"hash\":[1").unwrap();
+    let bad = bad.to_str().unwrap();
+    for format in ["text", "json"] {
+        let (code, stdout, stderr) = run(&["verify", "--no-cache", "--format", format, wat, bad]);
+        assert_eq!(code, 2, "{format}");
+        assert_eq!(stderr.lines().count(), 1, "{format}: {stderr}");
+        assert!(stderr.starts_with(&format!("error: {bad}: event 0, byte ")), "{format}: {stderr}");
+        assert_eq!(stderr.matches(bad).count(), 1, "the path once: {stderr}");
+        assert!(stdout.contains("unexpected end of file"), "{format}: {stdout}");
+    }
+}

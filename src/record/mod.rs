@@ -270,7 +270,7 @@ pub fn record(
         store.data_mut().forwarding = wasi::instantiate(engine, &loaded.bytes, &mut store.as_context_mut())?;
     }
     let instance = linker.instantiate(&mut store, component).map_err(|e| {
-        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
+        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::describe_instantiation_error(e, &options.limits));
         anyhow::anyhow!("cannot instantiate the component: {why}")
     })?;
 
