@@ -16,4 +16,5 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runtime;
+pub mod text;
 pub mod values;

@@ -261,3 +261,78 @@ fn other_containers_through_the_cli() {
         assert_eq!(run(&["inspect", p]).1, run(&["inspect", &rel(NAMES[5])]).1);
     }
 }
+
+/// A chain's strings reach a terminal escaped: an event type holding an ANSI sequence and a
+/// carriage return cannot erase the `broken` line and print a forged `intact` one. JSON keeps
+/// the string exactly (serde_json escapes it).
+#[test]
+fn text_output_escapes_control_characters_from_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "\u{1b}[2K\rfixtures/x.json: intact, 6 events";
+    let mut evil = events("runtime-runtime-test.json");
+    evil[1].event_type = forged.to_owned();
+    // Re-linked and re-hashed so that the chain is intact; a tampered copy is broken at 1.
+    let mut linked: Vec<Event> = Vec::new();
+    for e in &evil {
+        let parent = linked.last().map(|p| p.hash.clone());
+        linked.push(Event::new_linked(theater_replay::chain::HashAlg::Sha1, parent.as_deref(), e.event_type.clone(), e.data.clone()));
+    }
+    let intact = dir.path().join("intact.json");
+    write_pretty(&intact, &linked);
+    let mut tampered = linked.clone();
+    tampered[1].data.push(b' ');
+    let broken = dir.path().join("broken.json");
+    write_pretty(&broken, &tampered);
+    let (b, i) = (broken.to_str().unwrap(), intact.to_str().unwrap());
+    let original = rel("runtime-runtime-test.json");
+    let no_controls = |s: &str| s.chars().all(|c| c == '\n' || !c.is_control());
+    for args in [vec!["check", b], vec!["inspect", i], vec!["diff", &original, i]] {
+        let (_, stdout, stderr) = run(&args);
+        assert!(no_controls(&stdout) && no_controls(&stderr), "{args:?}: {stdout:?} {stderr:?}");
+        assert!(stdout.contains("\\x1b[2K\\rfixtures/x.json: intact"), "{args:?}: {stdout}");
+    }
+    let (code, stdout, _) = run(&["check", b]);
+    assert_eq!(code, 3);
+    assert!(stdout.starts_with(&format!("{b}: broken at event 1 (\\x1b[2K\\r")), "{stdout}");
+    let (_, stdout, _) = run(&["inspect", "--format", "jsonl", i]);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(line["event_type"], forged, "JSON keeps the string as it is");
+}
+
+/// The error rule (README, "Errors"): one `error: ...` line on stderr, always; with
+/// `--format json`, stdout holds a JSON document too, even when the command fails before it
+/// has read anything. The OS error is said once, the path once.
+#[test]
+fn errors_go_to_stderr_and_json_mode_still_prints_json() {
+    let chain = "fixtures/chains/counter.json";
+    let wat = "fixtures/components/counter.wat";
+    let cases: &[&[&str]] = &[
+        &["diff", "--format", "json", "/nonexistent/a.json", chain],
+        &["verify", "--format", "json", wat, "/nonexistent/a.json"],
+        &["verify", "--format", "json", "/nonexistent/a.wat", chain],
+        &["check", "--format", "json", "/nonexistent/a.json"],
+    ];
+    for args in cases {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}");
+        let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout:?}"));
+        assert_eq!(doc["status"], "error", "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: /nonexistent/a."), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("os error 2").count(), 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("/nonexistent/").count(), 1, "{args:?}: {stderr}");
+    }
+    // A chain that cannot be read under verify: its report on stdout, the error on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[{\"hash\":[1").unwrap();
+    let bad = bad.to_str().unwrap();
+    for format in ["text", "json"] {
+        let (code, stdout, stderr) = run(&["verify", "--no-cache", "--format", format, wat, bad]);
+        assert_eq!(code, 2, "{format}");
+        assert_eq!(stderr.lines().count(), 1, "{format}: {stderr}");
+        assert!(stderr.starts_with(&format!("error: {bad}: event 0, byte ")), "{format}: {stderr}");
+        assert_eq!(stderr.matches(bad).count(), 1, "the path once: {stderr}");
+        assert!(stdout.contains("unexpected end of file"), "{format}: {stdout}");
+    }
+}

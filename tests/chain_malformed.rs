@@ -76,8 +76,6 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
         ("unknown field", format!("[{}]", ca.replace("{\"hash\"", "{\"timestamp\":1,\"hash\"")).into_bytes(), 0, "unknown field `timestamp`"),
         ("missing field", format!("[{}]", ca.replace(",\"data\":[123,125]", "")).into_bytes(), 0, "missing field `data`"),
         ("duplicate field", format!("[{}]", ca.replace("{\"hash\"", "{\"data\":[],\"hash\"")).into_bytes(), 0, "duplicate field `data`"),
-        ("hash of unsupported length", format!("[{}]", ca.replacen(&hash, "[1,2,3]", 1)).into_bytes(), 0, "hash of unsupported length 3 bytes"),
-        ("parent of unsupported length", format!("[{ca},{}]", cb.replacen(&format!("\"parent_hash\":{hash}"), "\"parent_hash\":[1]", 1)).into_bytes(), 1, "parent_hash of unsupported length 1"),
         ("EVENT body shorter than stated", short_body, 1, "shorter than its stated length"),
         ("EVENT body longer than stated", String::from_utf8(log.clone()).unwrap().replacen("\n2\n\n{}", "\n1\n\n{}", 1).into_bytes(), 0, "does not end after its stated length"),
         ("EVENT bad hex", String::from_utf8(log.clone()).unwrap().replacen("EVENT ", "EVENT zz", 1).into_bytes(), 0, "invalid hex in hash"),
@@ -88,7 +86,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u64, &'static str)> {
             t[at] = 0xfe;
             t
         }, 0, "invalid UTF-8 in event_type"),
-        ("JSON Lines with a bad line", format!("{ca}\n{}\n", cb.replacen(&bytes_json(&b.hash), "[1,2]", 1)).into_bytes(), 1, "hash of unsupported length 2"),
+        ("JSON Lines with a bad line", format!("{ca}\n{}\n", cb.replacen(&bytes_json(&b.hash), "[1,2,256]", 1)).into_bytes(), 1, "byte outside 0..=255: 256 in hash"),
         ("state chain unknown key", format!("{{\"events\":[{ca}],\"head\":null}}").into_bytes(), 1, "unknown field `head`"),
         ("state chain missing head", format!("{{\"events\":[{ca}]}}").into_bytes(), 1, "missing field `current_hash`"),
     ]
@@ -140,6 +138,26 @@ fn integrity_failures_are_not_parse_errors() {
     let outcome = chain::check_reader(reader).unwrap();
     assert_eq!(outcome.broken.map(|b| b.reason), Some(BrokenReason::HeadMismatch));
 
+    // A hash of unsupported length is a broken chain at its event (README: exit 3,
+    // `unsupported_hash_length`), in every container, not unreadable input.
+    let hash = bytes_json(&a.hash);
+    let cases = [
+        (format!("[{}]", compact(&a).replacen(&hash, "[1,2,3]", 1)), 0, BrokenReason::UnsupportedHashLength(3)),
+        (format!("{}\n{}\n", compact(&a), compact(&b).replacen(&bytes_json(&b.hash), "[1,2]", 1)), 1, BrokenReason::UnsupportedHashLength(2)),
+        // A parent of the wrong length cannot be the previous hash.
+        (format!("[{},{}]", compact(&a), compact(&b).replacen(&format!("\"parent_hash\":{hash}"), "\"parent_hash\":[1]", 1)), 1, BrokenReason::WrongParentLink),
+    ];
+    for (text, index, reason) in cases {
+        let reader = ChainReader::from_reader("l.json", Box::new(Cursor::new(text.clone().into_bytes()))).unwrap();
+        let broken = chain::check_reader(reader).unwrap().broken.unwrap_or_else(|| panic!("intact: {text}"));
+        assert_eq!((broken.index, broken.reason), (index, reason), "{text}");
+    }
+    let mut log = ChainWriter::with_layout(Vec::new(), Layout::EventLog);
+    log.write(&Event { hash: vec![7; 5], ..a.clone() }).unwrap();
+    let reader = ChainReader::from_reader("l.chain", Box::new(Cursor::new(log.finish().unwrap()))).unwrap();
+    let broken = chain::check_reader(reader).unwrap().broken.unwrap();
+    assert_eq!((broken.index, broken.reason), (0, BrokenReason::UnsupportedHashLength(5)));
+
     // Mixed hash lengths are broken, not malformed.
     let c = Event::new_linked(HashAlg::Sha256, Some(&b.hash), "wasm".into(), vec![]);
     let text = format!("[{},{},{}]", compact(&a), compact(&b), compact(&c));
@@ -165,6 +183,17 @@ fn cli_exits_2_with_one_located_line_for_each_kind() {
             assert!(line.contains(phrase), "{name}: {line}");
         }
     }
+    // A hash of unsupported length: broken (exit 3) at its event, for check and verify alike.
+    let a = event(None);
+    let short = dir.path().join("short-hash.json");
+    std::fs::write(&short, format!("[{}]", compact(&a).replacen(&bytes_json(&a.hash), "[1,2,3]", 1))).unwrap();
+    let out = Command::cargo_bin("theater-replay").unwrap().args(["check", "--format", "json"]).arg(&short).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["status"].as_str(), v["broken_at"].as_u64(), v["reason"].as_str()), (Some("broken"), Some(0), Some("unsupported_hash_length")));
+    let out = Command::cargo_bin("theater-replay").unwrap().arg("inspect").arg(&short).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "inspect shows what is stored; check judges it");
+
     // A file that does not exist.
     let out = Command::cargo_bin("theater-replay").unwrap().args(["check", "/nonexistent/chain.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -206,5 +235,71 @@ fn check_locates_payload_errors_on_either_thread() {
         assert!(err.to_string().contains("byte outside 0..=255: 300"), "{err}");
         let streamed = first_error(bad.as_bytes());
         assert_eq!((streamed.index(), streamed.offset()), (index as u64, Some(at as u64)));
+    }
+}
+
+/// A nested value inside `data` (a `[`, not a byte) is reported where it is, by `check` on
+/// either of its threads and by `inspect`, not where the rest of the event stops parsing.
+#[test]
+fn nested_values_in_data_are_located_at_the_fault() {
+    let text = String::from_utf8(fixture_text()).unwrap();
+    let marker = "\"data\": [\n      ";
+    let starts: Vec<usize> = text.match_indices(marker).map(|(i, _)| i + marker.len()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (index, &at) in starts.iter().enumerate().take(4) {
+        for inserted in ["[1],", "{}, ", "\"x\","] {
+            let mut bad = text.clone();
+            bad.insert_str(at, inserted);
+            let reader = ChainReader::from_reader("bad.json", Box::new(Cursor::new(bad.clone().into_bytes()))).unwrap();
+            let err = chain::check_reader(reader).unwrap_err();
+            assert_eq!((err.index(), err.offset()), (index as u64, Some(at as u64)), "{inserted}: {err}");
+            let streamed = first_error(bad.as_bytes());
+            assert_eq!((streamed.index(), streamed.offset()), (index as u64, Some(at as u64)), "{inserted}: {streamed}");
+            // The same offset from both commands.
+            let path = dir.path().join("bad.json");
+            std::fs::write(&path, &bad).unwrap();
+            for command in ["check", "inspect"] {
+                let out = Command::cargo_bin("theater-replay").unwrap().arg(command).arg(&path).output().unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{command} {inserted}: {stderr}");
+                let located = [" ", ":"].iter().any(|end| stderr.contains(&format!("event {index}, byte {at}{end}")));
+                assert!(located, "{command} {inserted}: {stderr}");
+            }
+        }
+    }
+    // Truncated after a bad byte: the bad byte, not the end of the file.
+    let at = starts[1];
+    let mut cut = text[..at + 40].to_owned();
+    cut.replace_range(at..at + 3, "777");
+    let reader = ChainReader::from_reader("cut.json", Box::new(Cursor::new(cut.into_bytes()))).unwrap();
+    let err = chain::check_reader(reader).unwrap_err();
+    assert_eq!((err.index(), err.offset()), (1, Some(at as u64)), "{err}");
+}
+
+/// JSON Lines hold one event per line, exactly.
+#[test]
+fn json_lines_framing_is_one_event_per_line() {
+    let a = event(None);
+    let b = event(Some(&a));
+    let (ca, cb) = (compact(&a), compact(&b));
+    let fine = [format!("{ca}\n{cb}\n"), format!("{ca}\r\n{cb}"), format!("{ca}  \n\n{cb}\n"), format!("{ca}\n")];
+    for text in fine {
+        let events: Result<Vec<_>, _> = ChainReader::from_reader("l", Box::new(Cursor::new(text.clone().into_bytes()))).unwrap().collect();
+        assert!(events.is_ok(), "{text:?}: {events:?}");
+    }
+    let pretty_object = ca.replacen(",\"data\"", ",\n\"data\"", 1);
+    let bad = [
+        (format!("{ca}{cb}\n"), 1, ca.len(), "a newline after the event"),
+        (format!("{ca} {cb}\n"), 1, ca.len() + 1, "a newline after the event"),
+        (format!("{ca}\t{cb}"), 1, ca.len() + 1, "a newline after the event"),
+        (format!("{ca}\n{cb} x\n"), 2, ca.len() + cb.len() + 2, "a newline after the event"),
+        (format!("{ca}\n{pretty_object}\n"), 1, ca.len() + 1 + pretty_object.find('\n').unwrap(), "a newline inside an event"),
+    ];
+    for (text, index, offset, phrase) in bad {
+        let err = first_error(text.as_bytes());
+        assert_eq!((err.index(), err.offset()), (index, Some(offset as u64)), "{text:?}: {err}");
+        assert!(err.to_string().contains(phrase), "{err}");
+        let reader = ChainReader::from_reader("l", Box::new(Cursor::new(text.clone().into_bytes()))).unwrap();
+        assert_eq!(chain::check_reader(reader).unwrap_err().offset(), Some(offset as u64), "check: {text:?}");
     }
 }

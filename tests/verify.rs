@@ -454,3 +454,26 @@ fn text_that_is_not_a_component_is_a_one_line_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not a WebAssembly component") && stderr.contains("(at 1:1)"), "{stderr}");
 }
+
+/// A guest that loops in a start function (run while the component is instantiated) is
+/// ended by `--timeout` too, and the message names the limit and the flag, for `verify`
+/// and `record` alike, not wasmtime's bare `wasm trap: interrupt`.
+#[test]
+fn a_start_function_that_loops_is_ended_by_the_timeout_with_its_name() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let spinning = f.component(
+        "spin.wat",
+        &edit(COUNTER, r#"(memory (export "memory") 1)"#, r#"(memory (export "memory") 1) (func $spin (loop $l (br $l))) (start $spin)"#),
+    );
+    let answers = f.path("answers.json");
+    std::fs::write(&answers, COUNTER_ANSWERS).unwrap();
+    let verify = cli().args(["verify", "--no-cache", "--timeout", "0.3"]).arg(&spinning).arg(&chain).assert().code(2);
+    let record =
+        cli().args(["record", "--no-cache", "--timeout", "0.3", "--invoke", "add(1)", "--answers"]).arg(&answers).arg(&spinning).assert().code(2);
+    for out in [verify.get_output(), record.get_output()] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("start function") && stderr.contains("0.3s timeout (--timeout)"), "{stderr}");
+        assert!(!stderr.contains("wasm trap: interrupt"), "{stderr}");
+    }
+}

@@ -80,7 +80,12 @@ impl fmt::Display for BrokenReason {
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "event {} ({}): {}", self.index, self.event_type, self.reason)?;
-        let stored = if self.stored.is_empty() { "none".to_owned() } else { hex::encode(&self.stored) };
+        // A hash of unsupported length may be any length: shown clipped (JSON has it whole).
+        let stored = match self.stored.len() {
+            0 => "none".to_owned(),
+            n if n > 64 => format!("{}… ({n} bytes)", hex::encode(&self.stored[..20])),
+            _ => hex::encode(&self.stored),
+        };
         match &self.computed {
             Some(computed) => write!(f, ": stored {stored}, expected {}", hex::encode(computed)),
             None => write!(f, ": stored {stored}"),

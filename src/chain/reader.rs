@@ -2,7 +2,7 @@
 
 use super::error::ChainError;
 use super::scan::{Input, describe};
-use super::{Event, HashAlg};
+use super::Event;
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -88,6 +88,8 @@ enum State {
     ObjectKey { first: bool },
     /// Between JSON Lines objects.
     Lines,
+    /// Right after a JSON Lines object: only blanks before the end of its line.
+    LineEnd,
     /// Between EVENT records.
     Log,
     /// After the container: only whitespace may follow.
@@ -266,9 +268,45 @@ impl ChainReader {
                         self.state = State::Done;
                         return Ok(None);
                     }
-                    Some(b'{') => return self.json_event(defer).map(Some),
+                    Some(b'{') => {
+                        self.state = State::LineEnd;
+                        let start = self.input.offset();
+                        let event = self.json_event(defer)?;
+                        // One event per line, exactly: an object that spans lines is not
+                        // JSON Lines (checked where the event is still buffered: all but
+                        // events longer than the read buffer).
+                        if let Some(text) = self.input.since(start)
+                            && let Some(at) = memchr::memchr(b'\n', text)
+                        {
+                            return Err(self.input.malformed_at_offset(
+                                start + at as u64,
+                                "a newline inside an event (JSON Lines hold one event per line)",
+                            ));
+                        }
+                        return Ok(Some(event));
+                    }
                     found => return Err(self.expected("an event object on a new line", found)),
                 },
+                State::LineEnd => {
+                    // After an event: blanks, then the end of its line.
+                    loop {
+                        match self.input.peek()? {
+                            Some(b' ' | b'\t' | b'\r') => self.input.advance(1),
+                            Some(b'\n') => {
+                                self.input.advance(1);
+                                self.state = State::Lines;
+                                break;
+                            }
+                            None => {
+                                self.state = State::Done;
+                                return Ok(None);
+                            }
+                            found => {
+                                return Err(self.expected("a newline after the event (JSON Lines hold one event per line)", found));
+                            }
+                        }
+                    }
+                }
                 State::Log => match self.input.skip_ws()? {
                     None => {
                         self.state = State::Done;
@@ -319,6 +357,7 @@ impl ChainReader {
             }
             "events" | "current_hash" => return Err(self.input.malformed(format!("duplicate field `{key}`"))),
             other => {
+                let other = crate::text::clip(other);
                 return Err(self.input.malformed(format!(
                     "unknown field `{other}` in the state chain, expected `events` or `current_hash`"
                 )));
@@ -359,6 +398,26 @@ impl ChainReader {
 
     /// One event object in JSON (at its `{`), fields in any order.
     fn json_event(&mut self, defer: bool) -> Result<Pending, ChainError> {
+        let mut data = None;
+        let result = self.json_event_fields(defer, &mut data);
+        match (result, data) {
+            // A deferred payload is captured up to its first `]`, unparsed: a nested value
+            // (`[1,[2],3]`) ends the capture early and the error surfaces after it, where the
+            // rest no longer parses. The fault is in the payload, so that is what is reported.
+            (Err(e), Some(PendingData::Raw(text, offset))) => {
+                let mut scratch = Vec::new();
+                match super::scan::parse_raw_byte_array(&text, &mut scratch, "data") {
+                    Err((at, message)) if Some(offset + at as u64) < e.offset() => {
+                        Err(self.input.malformed_at_offset(offset + at as u64, message))
+                    }
+                    _ => Err(e),
+                }
+            }
+            (result, _) => result,
+        }
+    }
+
+    fn json_event_fields(&mut self, defer: bool, data: &mut Option<PendingData>) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         // Whether the event is laid out exactly as its canonical form after `"hash":[..]`
         // (see `canonical_tail`): fields in canonical order, each key where the previous
@@ -371,7 +430,6 @@ impl ChainReader {
         let mut hash: Option<(Vec<u8>, u64)> = None;
         let mut parent: Option<(Option<Vec<u8>>, u64)> = None;
         let mut event_type: Option<String> = None;
-        let mut data: Option<PendingData> = None;
         let mut first = true;
         loop {
             match input.skip_ws()? {
@@ -410,7 +468,7 @@ impl ChainReader {
                 _ => false,
             };
             if duplicate {
-                let key = String::from_utf8_lossy(key);
+                let key = crate::text::clip_bytes(key);
                 return Err(input.malformed_at_offset(key_at, format!("duplicate field `{key}`")));
             }
             let field = CANONICAL_ORDER.iter().position(|k| k.as_bytes() == key);
@@ -460,17 +518,17 @@ impl ChainReader {
                     let mut text = Vec::with_capacity(self.raw_hint);
                     let offset = input.raw_byte_array(&mut text, "data")?;
                     self.raw_hint = text.len().min(256 * 1024);
-                    data = Some(PendingData::Raw(text, offset));
+                    *data = Some(PendingData::Raw(text, offset));
                 }
                 b"data" => {
                     let mut d = Vec::with_capacity(self.data_hint);
                     input.byte_array_value(&mut d, "data")?;
                     self.data_hint = d.len().min(64 * 1024);
                     canonical &= input.offset() - value_at == compact_len(&d);
-                    data = Some(PendingData::Bytes(d));
+                    *data = Some(PendingData::Bytes(d));
                 }
                 other => {
-                    let other = String::from_utf8_lossy(other);
+                    let other = crate::text::clip_bytes(other);
                     return Err(input.malformed_at_offset(
                         key_at,
                         format!("unknown field `{other}`, expected `hash`, `parent_hash`, `event_type` or `data`"),
@@ -482,14 +540,12 @@ impl ChainReader {
         // The closing brace right after the last value.
         canonical &= order == CANONICAL_ORDER.len() && input.offset() == expect_at;
         let missing = |field: &str| input.malformed(format!("missing field `{field}` in the event"));
-        let (hash, hash_at) = hash.ok_or_else(|| missing("hash"))?;
-        let (parent_hash, parent_at) = parent.ok_or_else(|| missing("parent_hash"))?;
+        // A hash of unsupported length is read as it is: the integrity check reports it as a
+        // broken chain at this event (`unsupported_hash_length`), not as unreadable input.
+        let (hash, _) = hash.ok_or_else(|| missing("hash"))?;
+        let (parent_hash, _) = parent.ok_or_else(|| missing("parent_hash"))?;
         let event_type = event_type.ok_or_else(|| missing("event_type"))?;
-        let data = data.ok_or_else(|| missing("data"))?;
-        check_len(input, &hash, "hash", hash_at)?;
-        if let Some(p) = &parent_hash {
-            check_len(input, p, "parent_hash", parent_at)?;
-        }
+        let data = data.take().ok_or_else(|| missing("data"))?;
         self.tail_from = canonical.then_some(hash_end);
         std::mem::swap(&mut self.last_hash_text, &mut self.hash_text);
         self.last_hash.clone_from(&hash);
@@ -505,8 +561,8 @@ impl ChainReader {
         let Some(hash_hex) = input.span(header).strip_prefix(b"EVENT ") else {
             return Err(input.malformed_at_offset(header_at, "expected a line 'EVENT <hash>'"));
         };
+        // Lengths are the integrity check's to judge, as in the JSON containers.
         let hash = hex_field(input, hash_hex, "hash", header_at + 6)?;
-        check_len(input, &hash, "hash", header_at + 6)?;
         self.hash_text.clear();
         self.hash_text.extend_from_slice(hash_hex);
         let parent_at = input.offset();
@@ -518,9 +574,7 @@ impl ChainReader {
             // The previous hash's text again: its bytes, without decoding.
             Some(self.last_hash.clone())
         } else {
-            let parent = hex_field(input, parent_hex, "parent_hash", parent_at)?;
-            check_len(input, &parent, "parent_hash", parent_at)?;
-            Some(parent)
+            Some(hex_field(input, parent_hex, "parent_hash", parent_at)?)
         };
         let type_at = input.offset();
         let type_line = input.line_span(MAX_TYPE_LINE, "event_type")?;
@@ -645,20 +699,10 @@ fn hex_field(input: &Input, text: &[u8], what: &str, offset: u64) -> Result<Vec<
         .map_err(|e| input.malformed_at_offset(offset, format!("invalid hex in {what}: {e}")))
 }
 
-fn check_len(input: &Input, hash: &[u8], what: &str, offset: u64) -> Result<(), ChainError> {
-    if HashAlg::from_len(hash.len()).is_some() {
-        return Ok(());
-    }
-    Err(input.malformed_at_offset(
-        offset,
-        format!("{what} of unsupported length {} bytes (expected 20 for SHA-1 or 32 for SHA-256)", hash.len()),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{ChainWriter, IntegrityChecker, Layout, write_canonical};
+    use crate::chain::{ChainWriter, HashAlg, IntegrityChecker, Layout, write_canonical};
     use proptest::prelude::*;
 
     fn chain(event_types: &[&str], payloads: &[Vec<u8>]) -> Vec<Event> {

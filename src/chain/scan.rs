@@ -305,6 +305,13 @@ impl Input {
             out.extend_from_slice(rest);
             self.pos = self.end;
             if !self.fill()? {
+                // A fault before the end (a bad byte, a nested value) is the one to report.
+                out.extend_from_slice(&[0; PAD]);
+                if let Err((at, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
+                    && start + (at as u64) < self.offset()
+                {
+                    return Err(self.malformed_at_offset(start + at as u64, message));
+                }
                 return Err(self.malformed(format!("unexpected end of file in {what}")));
             }
         }
@@ -714,14 +721,16 @@ fn describe_bad_byte(rest: &[u8]) -> String {
         return format!("expected a byte (0..=255), found {}", describe(rest.first().copied()));
     }
     let token = String::from_utf8_lossy(&rest[..token_len]);
+    // A 10,000-digit number is quoted by its first digits and its length.
+    let shown = crate::text::clip(&token);
     if token.contains(['.', 'e', 'E']) {
-        return format!("expected a byte (integer 0..=255), found {token}");
+        return format!("expected a byte (integer 0..=255), found {shown}");
     }
     let digits = token.strip_prefix('-').unwrap_or(&token);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0')) {
-        return format!("invalid number {token}");
+        return format!("invalid number {shown}");
     }
-    format!("byte outside 0..=255: {token}")
+    format!("byte outside 0..=255: {shown}")
 }
 
 /// serde_json's message without its "at line L column C" suffix (we give our own).

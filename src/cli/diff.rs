@@ -21,6 +21,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+    let json = matches!(args.format, Format::Json);
+    let result = compare(args);
+    if json && let Err(e) = &result {
+        super::json_error(e);
+    }
+    result
+}
+
+fn compare(args: Args) -> anyhow::Result<Exit> {
     let mut a = ChainReader::open_or_stdin(&args.a)?;
     let mut b = ChainReader::open_or_stdin(&args.b)?;
     let outcome = chain::diff_readers(&mut a, &mut b)?;

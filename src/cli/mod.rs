@@ -122,10 +122,16 @@ pub struct Global {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            // clap prints help and version to stdout with success, usage errors to stderr.
-            let _ = err.print();
-            return if err.use_stderr() { Exit::BadInput.into() } else { Exit::Success.into() };
+        Err(err) if err.use_stderr() => {
+            // A usage error is one line like every other error (clap's own rendering adds
+            // a usage block and tips over several lines), and what it quotes is clipped.
+            output::stderr_line(&format!("{}; see --help", crate::text::clip_to(&usage_error_line(&err), 200)));
+            return Exit::BadInput.into();
+        }
+        Err(help_or_version) => {
+            // Help and version go to stdout, with success.
+            let _ = help_or_version.print();
+            return Exit::Success.into();
         }
     };
     init_logging(cli.verbose, cli.quiet);
@@ -148,9 +154,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The first paragraph of clap's message on one line: `error: ...` and, for missing
+/// arguments, the arguments it lists.
+fn usage_error_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let words: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let line = words.join(" ");
+    if line.starts_with("error:") { line } else { format!("error: {line}") }
+}
+
+/// Where errors go, the same for every command: one line `error: ...` on stderr, always.
+/// In `--format json`, stdout also holds a JSON document whatever happened: a command that
+/// fails before it has a report to print prints this one, so that a script reading stdout
+/// never finds it empty.
+pub fn json_error(err: &anyhow::Error) {
+    use std::io::Write;
+    let doc = serde_json::json!({ "status": "error", "error": one_line(err) });
+    let mut stdout = std::io::stdout().lock();
+    // Nothing more can be done if stdout fails too: the stderr line still says why.
+    let _ = writeln!(stdout, "{doc}").and_then(|()| stdout.flush());
+}
+
 /// An error and its causes on one line, so scripts can grep it.
+/// A cause whose text the message already holds (a `thiserror` message that quotes its
+/// source, as most do) is not repeated: `X: No such file (os error 2)` once, not twice.
 fn one_line(err: &anyhow::Error) -> String {
-    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    let mut line = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

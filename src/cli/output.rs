@@ -390,9 +390,16 @@ pub fn stdout_written(written: io::Result<()>, exit: Exit) -> anyhow::Result<Exi
     }
 }
 
+/// Characters of one error line on stderr, at most (echoes are clipped well before this:
+/// the cap only bounds what no clipping foresaw).
+const MAX_STDERR_LINE: usize = 1000;
+
 /// One line on stderr; a failed write (`2>/dev/full`) is ignored rather than a panic, as
 /// `eprintln!` would.
 pub fn stderr_line(line: &str) {
+    // Errors quote input (paths, event types, guest messages): escaped so that the line is
+    // one line and cannot steer a terminal, and bounded whatever was quoted.
+    let line = crate::text::clip_to(line, MAX_STDERR_LINE);
     let mut stderr = io::stderr().lock();
     let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
 }

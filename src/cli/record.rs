@@ -176,6 +176,7 @@ fn check_invocations(component: &Component, engine: &Engine, invocations: &[Stri
     for text in invocations {
         let (name, call) = record::parse_invocation(text).map_err(anyhow::Error::msg)?;
         let name = name.as_str();
+        let shown = crate::text::clip(name);
         let exported = component.component_type();
         let export = match name.rsplit_once('#') {
             Some((iface, func)) => match exported.get_export(engine, iface).map(|e| e.ty) {
@@ -185,13 +186,14 @@ fn check_invocations(component: &Component, engine: &Engine, invocations: &[Stri
             None => exported.get_export(engine, name).map(|e| e.ty),
         };
         let Some(ComponentItem::ComponentFunc(func)) = export else {
+            // A component may export thousands of functions: the list is clipped too.
             anyhow::bail!(
-                "the component has no export `{name}`; it exports: {}",
-                exports::names(component, engine).join(", ")
+                "the component has no export `{shown}`; it exports: {}",
+                crate::text::clip_to(&exports::names(component, engine).join(", "), 200)
             );
         };
         let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
-        call.to_wasm_params::<Val>(params.iter()).map_err(|e| anyhow::anyhow!("arguments of `{name}`: {e}"))?;
+        call.to_wasm_params::<Val>(params.iter()).map_err(|e| anyhow::anyhow!("arguments of `{shown}`: {e}"))?;
     }
     Ok(())
 }
@@ -201,7 +203,7 @@ fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow:
     let grant = |spec: &String, writable: bool| {
         let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
         if host.is_empty() || guest.is_empty() {
-            anyhow::bail!("--dir {spec}: expected HOST or HOST::GUEST");
+            anyhow::bail!("--dir {}: expected HOST or HOST::GUEST", crate::text::clip(spec));
         }
         Ok((PathBuf::from(host), guest.to_string(), writable))
     };
@@ -210,11 +212,26 @@ fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow:
         .collect::<anyhow::Result<_>>()?;
     let env = env
         .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some((name, value)) => Ok((name.to_string(), value.to_string())),
-            None => std::env::var(spec)
-                .map(|value| (spec.clone(), value))
-                .map_err(|_| anyhow::anyhow!("--env {spec}: no such variable here; give NAME=VALUE")),
+        .map(|spec| {
+            let shown = crate::text::clip(spec);
+            let (name, value) = match spec.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (spec.as_str(), None),
+            };
+            // No environment can hold a variable without a name (or with a NUL in it): the
+            // guest would see something no real process ever does.
+            if name.is_empty() {
+                anyhow::bail!("--env {shown}: the variable name is empty; give NAME=VALUE or NAME");
+            }
+            if spec.contains('\0') {
+                anyhow::bail!("--env {shown}: a NUL byte cannot be part of an environment variable");
+            }
+            match value {
+                Some(value) => Ok((name.to_string(), value.to_string())),
+                None => std::env::var(spec)
+                    .map(|value| (spec.clone(), value))
+                    .map_err(|_| anyhow::anyhow!("--env {shown}: no such variable here; give NAME=VALUE")),
+            }
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Sandbox { dirs, env })
@@ -246,5 +263,10 @@ mod tests {
         assert!(sandbox(&strings(&["::/data"]), &[], &[]).is_err());
         assert!(sandbox(&[], &strings(&["/srv::"]), &[]).is_err());
         assert!(sandbox(&[], &[], &strings(&["THEATER_REPLAY_SURELY_UNSET_VARIABLE"])).is_err());
+        for empty_name in ["=x", "="] {
+            let err = sandbox(&[], &[], &strings(&[empty_name])).unwrap_err().to_string();
+            assert!(err.contains("the variable name is empty"), "{empty_name}: {err}");
+        }
+        assert!(sandbox(&[], &[], &strings(&["A=b\0c"])).is_err());
     }
 }

@@ -68,6 +68,24 @@ impl Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    let result = run_all(&args, global);
+    if matches!(args.format, Format::Json) && let Err(e) = &result {
+        super::json_error(e);
+    }
+    result
+}
+
+/// Errors of a chain are on stderr too (see [`super::json_error`] for the rule): its
+/// report on stdout is a result, the stderr line is what a person or a CI log sees.
+fn chain_error_line(report: &replay::VerifyReport, path: &str) {
+    if report.status == Status::Error {
+        let message = report.error.as_deref().unwrap_or("unknown error");
+        let message = message.strip_prefix(&format!("{path}: ")).unwrap_or(message);
+        output::stderr_line(&format!("error: {path}: {message}"));
+    }
+}
+
+fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
     if let Some(junit) = &args.junit {
         // Refused before anything runs; `write_junit` checks again, with every chain of the run.
         Destination::plan(junit, &junit_inputs(&args.component, &args.chain))?;
@@ -77,9 +95,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         && args.chains_dir.is_none()
         && args.shard.is_none()
     {
-        return run_one(&args, chain, &runtime, global);
+        return run_one(args, chain, &runtime, global);
     }
-    run_many(&args, &runtime, global)
+    run_many(args, &runtime, global)
 }
 
 /// One chain: its report alone, exactly as before many-chain runs existed.
@@ -95,6 +113,7 @@ fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyh
         progress.finish_and_clear();
     }
     let name = path.display().to_string();
+    chain_error_line(&outcome, &name);
     let text = match args.format {
         Format::Text => report::verify::human(&outcome, &name),
         Format::Json => format!("{}\n", report::verify::json(&outcome, None)),
@@ -145,10 +164,12 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<E
     // and report it at the end.
     let mut write_error: Option<std::io::Error> = None;
     let batch = batch::verify_many(runtime, &loaded, &chains, &options, |verdict| {
+        let name = verdict.path.display().to_string();
+        // On stderr even when stdout is gone.
+        chain_error_line(&verdict.report, &name);
         if write_error.is_some() {
             return;
         }
-        let name = verdict.path.display().to_string();
         let text = match args.format {
             Format::Text => report::verify::human(&verdict.report, &name),
             Format::Json => format!("{}\n", report::verify::json(&verdict.report, Some(&name))),

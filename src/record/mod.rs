@@ -194,7 +194,9 @@ fn answer(
             let key = call.key();
             let text = store.data_mut().answers.next(&key)?;
             let val = wasmtime::component::wasm_wave::from_str::<Val>(ty, &text)
-                .map_err(|e| format!("answer `{text}` for `{key}` is not a valid {}: {e}", values::type_name(ty)))?;
+                .map_err(|e| {
+                    format!("answer `{}` for `{key}` is not a valid {}: {e}", crate::text::clip(&text), values::type_name(ty))
+                })?;
             let output = encode_args(std::slice::from_ref(&val), result_types, &mut values::NoResources)
                 .map_err(encode_failed)?;
             Ok((vec![val], output))
@@ -205,15 +207,17 @@ fn answer(
 
 /// Splits `iface#func(args)` into the export name and a WAVE call wasm-wave can parse.
 pub(crate) fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
-    let open = text.find('(').ok_or_else(|| format!("`{text}`: expected a call like `run(\"hello\")`"))?;
+    // The call is echoed clipped: a 100 KB argument must not come back whole.
+    let shown = crate::text::clip(text);
+    let open = text.find('(').ok_or_else(|| format!("`{shown}`: expected a call like `run(\"hello\")`"))?;
     let name = text[..open].trim().to_string();
     if name.is_empty() {
-        return Err(format!("`{text}`: the call names no function"));
+        return Err(format!("`{shown}`: the call names no function"));
     }
     // WAVE names are plain labels; ours may carry an interface, so parse the arguments under
     // a placeholder name.
     let call = UntypedFuncCall::parse(&format!("f{}", &text[open..]))
-        .map_err(|e| format!("`{text}`: {e}"))?
+        .map_err(|e| format!("`{shown}`: {e}"))?
         .into_owned();
     Ok((name, call))
 }
@@ -266,7 +270,7 @@ pub fn record(
         store.data_mut().forwarding = wasi::instantiate(engine, &loaded.bytes, &mut store.as_context_mut())?;
     }
     let instance = linker.instantiate(&mut store, component).map_err(|e| {
-        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
+        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::describe_instantiation_error(e, &options.limits));
         anyhow::anyhow!("cannot instantiate the component: {why}")
     })?;
 

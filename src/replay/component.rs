@@ -278,8 +278,10 @@ pub(super) fn verify(
 }
 
 /// Takes the reason a guest was stopped, or makes one from a wasmtime error.
-fn stop_from(store: &mut Store<ReplayHost>, err: wasmtime::Error, context: &str) -> Stop {
-    store.data_mut().tracker.stop.take().unwrap_or_else(|| Stop::Error(format!("{context}: {}", runtime::one_line(&err.into()))))
+fn stop_from(store: &mut Store<ReplayHost>, err: wasmtime::Error, limits: &runtime::Limits) -> Stop {
+    // A start function stopped by a limit is named by that limit and its flag.
+    let why = runtime::describe_instantiation_error(err, limits);
+    store.data_mut().tracker.stop.take().unwrap_or_else(|| Stop::Error(format!("cannot instantiate the component: {why}")))
 }
 
 fn drive(
@@ -310,7 +312,7 @@ fn drive(
     store.set_epoch_deadline(deadline);
     let instance = match linker.instantiate(&mut *store, component) {
         Ok(instance) => instance,
-        Err(e) => return Err(stop_from(store, e, "cannot instantiate the component")),
+        Err(e) => return Err(stop_from(store, e, &options.limits)),
     };
     if store.data().theater.is_some() {
         return drive_theater(store, engine, component, &instance, deadline, options);

@@ -6,6 +6,11 @@ use serde::Serialize;
 /// `PATH: intact, N events, sha1 (json-array)` or `PATH: broken at event ...` or
 /// `PATH: error: ...`.
 pub fn human(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
+    // One line for a person: nothing the chain holds may steer the terminal.
+    crate::text::escape(&human_raw(path, result)).into_owned()
+}
+
+fn human_raw(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
     match result {
         Ok(outcome) => {
             let alg = outcome.alg.map_or("no hash".to_owned(), |a| a.to_string());

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// Human text, several lines, ending in a newline.
 pub fn human(path_a: &str, path_b: &str, outcome: &DiffOutcome) -> String {
+    let (path_a, path_b) = (&*crate::text::escape(path_a), &*crate::text::escape(path_b));
     if outcome.is_same() {
         return format!("same: {path_a} and {path_b} have the same {} events\n", outcome.common_prefix);
     }

@@ -11,7 +11,9 @@ const SHORT_HASH: usize = 8;
 /// `INDEX  SHORTHASH  EVENT_TYPE  SUMMARY`.
 pub fn human_line(index: u64, event: &Event) -> String {
     let hash = hex::encode(&event.hash[..event.hash.len().min(SHORT_HASH / 2)]);
-    format!("{index:>4}  {hash}  {}  {}", event.event_type, decode::summary(event))
+    // The event type and payload are the chain's: escaped, so they cannot steer a terminal.
+    let line = format!("{index:>4}  {hash}  {}  {}", event.event_type, decode::summary(event));
+    crate::text::escape(&line).into_owned()
 }
 
 /// One event as `inspect --format jsonl` prints it. Keys always in this order; the

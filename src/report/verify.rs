@@ -2,10 +2,14 @@
 //! scripts (byte-identical for identical inputs: fields in a fixed order, maps sorted).
 
 use crate::replay::{Divergence, EventView, Status, VerifyReport};
+use crate::text::escape;
 use std::fmt::Write;
 
 /// The human report. Ends with a newline.
 pub fn human(report: &VerifyReport, chain: &str) -> String {
+    // Everything shown here but our own words comes from the chain, the component or the
+    // command line: escaped, so none of it can steer a terminal.
+    let chain = &*escape(chain);
     let mut out = String::new();
     let n = report.events_verified;
     match report.status {
@@ -17,13 +21,18 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
                 let _ = writeln!(
                     out,
                     "BROKEN: {chain} fails its integrity check at event {} ({}): {}",
-                    b.index, b.event_type, b.reason
+                    b.index,
+                    escape(&b.event_type),
+                    b.reason
                 );
             }
             let _ = writeln!(out, "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more");
         }
         Status::Error => {
-            let _ = writeln!(out, "error: {chain}: {}", report.error.as_deref().unwrap_or("unknown error"));
+            let message = escape(report.error.as_deref().unwrap_or("unknown error"));
+            // Chain errors name their file first; don't say it twice.
+            let message = message.strip_prefix(&format!("{chain}: ")).unwrap_or(&message);
+            let _ = writeln!(out, "error: {chain}: {message}");
         }
         Status::Diverged => {
             if let Some(d) = &report.divergence {
@@ -38,8 +47,8 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
         let _ = writeln!(
             out,
             "  note: recorded with component sha256 {}, replayed with {}",
-            short(recorded),
-            short(replayed)
+            escape(short(recorded)),
+            escape(short(replayed))
         );
     }
     out
@@ -53,21 +62,21 @@ fn short(hex: &str) -> &str {
 /// reading); the JSON report always has all of it.
 fn clip(summary: &str) -> std::borrow::Cow<'_, str> {
     const SHOWN: usize = 200;
-    let Some((cut, _)) = summary.char_indices().nth(SHOWN) else { return summary.into() };
+    let Some((cut, _)) = summary.char_indices().nth(SHOWN) else { return escape(summary) };
     let rest = summary[cut..].chars().count();
     if rest <= 40 {
-        return summary.into();
+        return escape(summary);
     }
-    format!("{} ... ({rest} more characters; --format json shows all)", &summary[..cut]).into()
+    format!("{} ... ({rest} more characters; --format json shows all)", escape(&summary[..cut])).into()
 }
 
 fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
-    let _ = writeln!(out, "DIVERGED: {chain}: event {} ({}): {}", d.index, d.event_type, d.kind.describe());
+    let _ = writeln!(out, "DIVERGED: {chain}: event {} ({}): {}", d.index, escape(&d.event_type), d.kind.describe());
     let _ = writeln!(out, "  verified before it: {verified} events");
     let view = |label: &str, v: &Option<EventView>, missing: &str, out: &mut String| match v {
         Some(v) => {
             let _ = writeln!(out, "  {label:<9} {}", clip(&v.summary));
-            let _ = writeln!(out, "  {:<9} {}  {}", "", v.event_type, v.hash);
+            let _ = writeln!(out, "  {:<9} {}  {}", "", escape(&v.event_type), escape(&v.hash));
         }
         None => {
             let _ = writeln!(out, "  {label:<9} {missing}");
@@ -76,7 +85,7 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
     view("expected:", &d.expected, "(the recording ends here)", out);
     view("actual:", &d.actual, "(no event)", out);
     if let Some(detail) = &d.detail {
-        let _ = writeln!(out, "  detail:   {detail}");
+        let _ = writeln!(out, "  detail:   {}", escape(detail));
     }
     if !d.last_matched.is_empty() {
         let _ = writeln!(out, "  last matched:");
@@ -89,7 +98,7 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
     } else {
         let _ = writeln!(out, "  guest stack (innermost first):");
         for (i, frame) in d.guest_stack.iter().enumerate() {
-            let _ = writeln!(out, "    {i:>2}: {frame}");
+            let _ = writeln!(out, "    {i:>2}: {}", escape(frame));
         }
     }
     let _ = writeln!(out, "  what to do: {}", d.kind.advice());

@@ -286,6 +286,17 @@ pub fn describe_trap(err: &wasmtime::Error, limits: &Limits) -> TrapInfo {
     TrapInfo { message, limit, stack }
 }
 
+/// Why instantiating a component failed, on one line. Instantiation runs the core
+/// modules' start functions, so our limits can end it too: then the message names the
+/// limit and its flag, as for an export call, instead of wasmtime's bare `wasm trap:
+/// interrupt`.
+pub fn describe_instantiation_error(err: wasmtime::Error, limits: &Limits) -> String {
+    match describe_trap(&err, limits).limit {
+        Some(limit) => format!("its start function was stopped: {}", limit.replacen("the call ran", "it ran", 1)),
+        None => one_line(&err.into()),
+    }
+}
+
 /// An error and its causes on one line. A cause spread over several lines (the text
 /// format parser's, with a source snippet) keeps its first line and its location.
 pub fn one_line(err: &anyhow::Error) -> String {
