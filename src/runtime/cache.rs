@@ -16,6 +16,14 @@
 //! file and renamed into place, so a reader (another shard on the same machine) sees a whole
 //! old entry or a whole new one, never half of one.
 //!
+//! A checksum guards against corruption, not against whoever can write the directory: they
+//! could plant an entry with a matching digest. So the trust boundary is the owner. The
+//! directory is created 0700 and entries 0600; a directory or an entry that is not owned by
+//! the user running us, or that group or others may write, is never loaded (a warning, and
+//! the component is compiled; an untrusted directory is not written either). Entries are
+//! opened without following a symbolic link, and replaced by rename, which replaces a link
+//! rather than writing through it.
+//!
 //! The cache is an optimisation only: when its directory cannot be created or written, the
 //! component is compiled as if there were no cache, with a warning.
 
@@ -47,6 +55,10 @@ pub enum CacheOutcome {
     /// An entry was found but failed its check (or wasmtime refused it): compiled anew and
     /// the entry replaced.
     Rebuilt,
+    /// The directory or the entry is not the user's own (another owner, writable by group or
+    /// others, a symbolic link): not loaded, compiled anew (and replaced if the directory is
+    /// trusted).
+    Untrusted,
 }
 
 impl ComponentCache {
@@ -83,17 +95,27 @@ impl ComponentCache {
         let (bytes, sha256) = super::read_component(path)?;
         let (kind, _) = super::actor_kind(&bytes, path)?;
         let entry = self.entry_path(engine, &sha256);
-        let found = match std::fs::read(&entry) {
-            Ok(data) => Some(data),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
+        if let Some(why) = untrusted_dir(&self.dir) {
+            tracing::warn!("compile cache: not using {}: {why}; compiling without the cache", self.dir.display());
+            let actor = super::compile_bytes(engine, &bytes, path)?;
+            return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Untrusted));
+        }
+        let found = match read_entry(&entry) {
+            Ok(data) => Some(Ok(data)),
+            Err(Unread::Missing) => None,
+            Err(Unread::Untrusted(why)) => {
+                tracing::warn!("compile cache: not loading {}: {why}; compiling it anew", entry.display());
+                Some(Err(()))
+            }
+            Err(Unread::Io(e)) => {
                 tracing::warn!("compile cache: cannot read {}: {e}; compiling", entry.display());
                 None
             }
         };
         let outcome = match found {
             None => CacheOutcome::Miss,
-            Some(data) => match open_entry(engine, &data, kind, path) {
+            Some(Err(())) => CacheOutcome::Untrusted,
+            Some(Ok(data)) => match open_entry(engine, &data, kind, path) {
                 Ok(actor) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
                     return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
@@ -118,7 +140,11 @@ impl ComponentCache {
             Actor::Component(component) => component.serialize()?,
             Actor::Pack(pack) => pack.module.serialize()?,
         };
-        std::fs::create_dir_all(&self.dir)?;
+        // Owner-only: what is in here is run as machine code.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(&self.dir)?;
+        if let Some(why) = untrusted_dir(&self.dir) {
+            anyhow::bail!("{why}");
+        }
         let (tmp, mut file) = tempfile_in(&self.dir)?;
         let written = file
             .write_all(MAGIC)
@@ -133,6 +159,57 @@ impl ComponentCache {
         }
         Ok(result?)
     }
+}
+
+enum Unread {
+    Missing,
+    Untrusted(String),
+    Io(std::io::Error),
+}
+
+/// Why a file's owner and mode make it unfit to hold code we run, if they do.
+fn untrusted(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Some(format!("owned by uid {}, not by this user (uid {me})", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Some(format!("writable by group or others (mode {:o})", meta.mode() & 0o7777));
+    }
+    None
+}
+
+fn untrusted_dir(dir: &Path) -> Option<String> {
+    match std::fs::metadata(dir) {
+        // Not there yet: `store` creates it owner-only.
+        Err(_) => None,
+        Ok(meta) => untrusted(&meta),
+    }
+}
+
+/// The entry's bytes, read from a file opened without following a link and checked, on
+/// the open file itself, to be a regular file of ours that no one else may write.
+fn read_entry(entry: &Path) -> Result<Vec<u8>, Unread> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(entry) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unread::Missing),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Unread::Untrusted("a symbolic link".into())),
+        Err(e) => return Err(Unread::Io(e)),
+    };
+    let meta = file.metadata().map_err(Unread::Io)?;
+    if !meta.is_file() {
+        return Err(Unread::Untrusted("not a regular file".into()));
+    }
+    if let Some(why) = untrusted(&meta) {
+        return Err(Unread::Untrusted(why));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut data).map_err(Unread::Io)?;
+    Ok(data)
 }
 
 /// Checks an entry's magic and digest, then deserializes the artifact as the `kind` of actor
@@ -167,7 +244,9 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     for attempt in 0u32..1000 {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let path = dir.join(format!(".tmp-{pid}-{nanos}-{attempt}"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        let mut options = std::fs::OpenOptions::new();
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.write(true).create_new(true).open(&path) {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -238,6 +317,61 @@ mod tests {
         config.cranelift_nan_canonicalization(false);
         let other = Engine::new(&config).unwrap();
         assert_ne!(cache.entry_path(&engine, "aa"), cache.entry_path(&other, "aa"));
+    }
+
+    /// A planted entry whose checksum matches, but which someone else could have written,
+    /// is never loaded; what the cache creates is owner-only.
+    #[test]
+    fn entries_and_directories_not_owned_by_the_user_are_not_loaded() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let (dir, component, engine) = setup();
+        let cache = ComponentCache::new(dir.path().join("cache"));
+        let (loaded, outcome) = cache.load(&engine, &component).unwrap();
+        assert_eq!(outcome, CacheOutcome::Miss);
+        let entry = cache.entry_path(&engine, &loaded.sha256);
+        assert_eq!(std::fs::metadata(cache.dir()).unwrap().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::metadata(&entry).unwrap().mode() & 0o777, 0o600);
+        let good = std::fs::read(&entry).unwrap();
+        let set_mode = |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+
+        // A valid entry (the very bytes we wrote) that group or others may write.
+        for mode in [0o666, 0o620, 0o602] {
+            set_mode(&entry, mode);
+            assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted, "{mode:o}");
+            // Replaced by our own, owner-only entry, which is then used.
+            assert_eq!(std::fs::metadata(&entry).unwrap().mode() & 0o777, 0o600);
+            assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
+        }
+
+        // A symbolic link to a valid entry elsewhere: not followed, replaced by a file.
+        let elsewhere = dir.path().join("planted.cwasm");
+        std::fs::write(&elsewhere, &good).unwrap();
+        set_mode(&elsewhere, 0o600);
+        std::fs::remove_file(&entry).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &entry).unwrap();
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted);
+        assert!(!std::fs::symlink_metadata(&entry).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), good, "the link's target is not written");
+
+        // Another owner (only root can make one; tests run as root in CI).
+        // SAFETY: no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let chown = |path: &Path, uid| std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+            chown(&entry, 4242);
+            assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted);
+            assert_eq!(std::fs::metadata(&entry).unwrap().uid(), 0, "replaced by our own");
+            // A directory of another owner: neither read nor written.
+            chown(cache.dir(), 4242);
+            let before = std::fs::read(&entry).unwrap();
+            assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted);
+            assert_eq!(std::fs::read(&entry).unwrap(), before);
+            chown(cache.dir(), 0);
+        }
+        // A directory others may write: not used, even with a valid entry in it.
+        set_mode(cache.dir(), 0o777);
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted);
+        set_mode(cache.dir(), 0o700);
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
     }
 
     #[test]
