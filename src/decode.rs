@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// How deep byte arrays nested in byte arrays are decoded. Each level at least doubles
 /// the text, so real payloads stay far below this; it bounds recursion on crafted input.
-const MAX_NESTING: usize = 8;
+pub const MAX_NESTING: usize = 8;
 /// Longest rendering of one value in a summary line.
 const MAX_VALUE_CHARS: usize = 120;
 
@@ -125,7 +125,7 @@ fn summarize_raw(data: &[u8]) -> String {
 
 /// Compact JSON, cut to `MAX_VALUE_CHARS` characters. Always one line: JSON escapes
 /// line breaks inside strings.
-fn short(value: &Value) -> String {
+pub fn short(value: &Value) -> String {
     let text = value.to_string();
     match text.char_indices().nth(MAX_VALUE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -145,7 +145,10 @@ mod tests {
     #[test]
     fn nested_byte_arrays_are_decoded() {
         let v = json!({"input": bytes("\"PATH\""), "output": bytes("null"), "n": bytes("0"), "typed": {"U64": 1}});
-        assert_eq!(decode_nested(v, MAX_NESTING), json!({"input": "PATH", "output": null, "n": 0, "typed": {"U64": 1}}));
+        assert_eq!(
+            decode_nested(v, MAX_NESTING),
+            json!({"input": "PATH", "output": null, "n": 0, "typed": {"U64": 1}})
+        );
         // Not JSON text, or not bytes: left alone.
         assert_eq!(decode_nested(bytes("a b"), MAX_NESTING), bytes("a b"));
         assert_eq!(decode_nested(json!([]), MAX_NESTING), json!([]));
@@ -157,7 +160,8 @@ mod tests {
 
     #[test]
     fn summaries() {
-        let host = json!({"category":"HostFunction","interface":"a:b/c","function":"f","input": "x","output": {"U64": 1}});
+        let host =
+            json!({"category":"HostFunction","interface":"a:b/c","function":"f","input": "x","output": {"U64": 1}});
         assert_eq!(summarize_value(&host), "a:b/c/f(\"x\") -> {\"U64\":1}");
         let call = json!({"category":"Wasm","WasmCall":{"function_name":"init","params":null}});
         assert_eq!(summarize_value(&call), "call init(null)");

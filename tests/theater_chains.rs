@@ -15,12 +15,62 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (component, chain, events, dialect, v2's divergence index and kind)
-const CASES: &[(&str, &str, u64, Dialect, u64, DivergenceKind)] = &[
-    ("runtime-test", "runtime-runtime-test", 6, Dialect::TheaterComponentJson, 3, DivergenceKind::DifferentArguments),
-    ("environment-test", "environment-environment-test", 8, Dialect::TheaterComponentJson, 6, DivergenceKind::DifferentImport),
-    ("random-test", "random-wasi-random-test", 7, Dialect::TheaterComponentJson, 2, DivergenceKind::DifferentArguments),
-    ("clocks-test", "timing-wasi-clocks-test", 16, Dialect::TheaterComponentTyped, 14, DivergenceKind::DifferentResult),
+/// (component, chain, events, dialect, its one-edit variant, the variant's divergence index and kind)
+const CASES: &[(&str, &str, u64, Dialect, &str, u64, DivergenceKind)] = &[
+    (
+        "runtime-test",
+        "runtime-runtime-test",
+        6,
+        Dialect::TheaterComponentJson,
+        "runtime-test-v2",
+        3,
+        DivergenceKind::DifferentArguments,
+    ),
+    (
+        "environment-test",
+        "environment-environment-test",
+        8,
+        Dialect::TheaterComponentJson,
+        "environment-test-v2",
+        6,
+        DivergenceKind::DifferentImport,
+    ),
+    (
+        "random-test",
+        "random-wasi-random-test",
+        7,
+        Dialect::TheaterComponentJson,
+        "random-test-v2",
+        2,
+        DivergenceKind::DifferentArguments,
+    ),
+    (
+        "clocks-test",
+        "timing-wasi-clocks-test",
+        16,
+        Dialect::TheaterComponentTyped,
+        "clocks-test-v2",
+        14,
+        DivergenceKind::DifferentResult,
+    ),
+    (
+        "http-test",
+        "http-wasi-http-test-first",
+        2,
+        Dialect::TheaterComponentJson,
+        "http-test-v2-init",
+        1,
+        DivergenceKind::DifferentResult,
+    ),
+    (
+        "http-test",
+        "http-wasi-http-test-two",
+        22,
+        Dialect::TheaterComponentJson,
+        "http-test-v2",
+        13,
+        DivergenceKind::DifferentArguments,
+    ),
 ];
 
 fn replay(component: &str, chain: &str, dialect: Option<Dialect>) -> VerifyReport {
@@ -32,7 +82,7 @@ fn replay(component: &str, chain: &str, dialect: Option<Dialect>) -> VerifyRepor
 
 #[test]
 fn theater_chains_verify_byte_for_byte() {
-    for &(component, chain, events, dialect, _, _) in CASES {
+    for &(component, chain, events, dialect, _, _, _) in CASES {
         let report = replay(component, chain, None);
         assert_eq!(report.status, Status::Verified, "{chain}: {report:#?}");
         assert_eq!(report.events_verified, events, "{chain}");
@@ -43,7 +93,7 @@ fn theater_chains_verify_byte_for_byte() {
 
 #[test]
 fn theater_chains_verify_with_the_dialect_forced() {
-    for &(component, chain, events, dialect, _, _) in CASES {
+    for &(component, chain, events, dialect, _, _, _) in CASES {
         let report = replay(component, chain, Some(dialect));
         assert_eq!((report.status, report.events_verified), (Status::Verified, events), "{chain}: {report:#?}");
         assert_eq!(report.dialect, Some(dialect));
@@ -56,8 +106,8 @@ fn theater_chains_verify_with_the_dialect_forced() {
 
 #[test]
 fn theater_one_edit_variants_diverge_at_the_right_event() {
-    for &(component, chain, _, dialect, index, kind) in CASES {
-        let report = replay(&format!("{component}-v2"), chain, None);
+    for &(_, chain, _, dialect, variant, index, kind) in CASES {
+        let report = replay(variant, chain, None);
         assert_eq!(report.status, Status::Diverged, "{chain}: {report:#?}");
         let divergence = report.divergence.as_ref().unwrap();
         assert_eq!((divergence.index, divergence.kind), (index, kind), "{chain}: {divergence:#?}");
@@ -88,7 +138,7 @@ fn theater_divergence_shows_the_guests_real_arguments() {
 #[test]
 fn theater_verify_cli_reports_the_dialect() {
     let dir = root();
-    for &(component, chain, events, dialect, _, _) in CASES {
+    for &(component, chain, events, dialect, _, _, _) in CASES {
         let out = Command::cargo_bin("theater-replay")
             .unwrap()
             .current_dir(&dir)
@@ -115,3 +165,104 @@ fn theater_chain_against_a_component_that_is_no_theater_actor_is_an_error() {
     assert!(report.error.unwrap().contains("theater:simple/actor"));
 }
 
+#[test]
+fn theater_http_request_is_replayed_as_theaters_server_made_it() {
+    // Every event of the wasi:http chain reproduced: the request the guest reads was built
+    // from the `handle` params, its resources numbered by theater's table (0 request,
+    // 1 outparam, 2.. the guest's), and the response rebuilt into the final result.
+    let report = replay("http-test", "http-wasi-http-test-two", None);
+    assert_eq!((report.status, report.events_verified), (Status::Verified, 22), "{report:#?}");
+    // The status changed: the recorded set-status-code call shows the guest's 201.
+    let report = replay("http-test-v2", "http-wasi-http-test-two", None);
+    let actual = report.divergence.unwrap().actual.unwrap();
+    assert!(actual.summary.contains("[4,201]"), "{}", actual.summary);
+}
+
+#[test]
+fn theater_http_unrecorded_resource_change_diverges_where_the_table_differs() {
+    // Dropping the request's headers early is not recorded by theater, but it frees slot 2,
+    // so the next fields would be 2 where the recording has 3: the divergence is there, at
+    // event 9, not at some later event.
+    let report = replay("http-test-early-drop", "http-wasi-http-test-two", None);
+    assert_eq!(report.status, Status::Diverged, "{report:#?}");
+    let divergence = report.divergence.unwrap();
+    assert_eq!((divergence.index, divergence.kind), (9, DivergenceKind::DifferentHostState));
+    assert_eq!(report.events_verified, 9);
+    let detail = divergence.detail.unwrap();
+    assert!(detail.contains("at 2, the recording has 3"), "{detail}");
+    assert!(!divergence.guest_stack.is_empty());
+}
+
+#[test]
+fn theater_chains_are_never_modified_by_a_replay() {
+    let dir = root().join("fixtures/theater-chains");
+    let before: Vec<Vec<u8>> =
+        CASES.iter().map(|c| std::fs::read(dir.join(format!("{}.json", c.1))).unwrap()).collect();
+    for &(component, chain, _, _, variant, _, _) in CASES {
+        replay(component, chain, None);
+        replay(variant, chain, None);
+    }
+    let after: Vec<Vec<u8>> = CASES.iter().map(|c| std::fs::read(dir.join(format!("{}.json", c.1))).unwrap()).collect();
+    assert!(before == after);
+}
+
+fn inspect(args: &[&str]) -> (Option<i32>, String, String) {
+    let out =
+        Command::cargo_bin("theater-replay").unwrap().current_dir(root()).arg("inspect").args(args).output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn inspect_with_the_component_shows_theaters_untyped_payloads_as_typed_values() {
+    let chain = "fixtures/theater-chains/http-wasi-http-test-two.json";
+    let (code, typed, _) = inspect(&["--component", "fixtures/theater-components/http-test.wat", chain]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = typed.lines().collect();
+    assert_eq!(lines.len(), 22);
+    // Arguments by the import's parameters, resources as theater's reps, options and results in WAVE.
+    assert!(
+        lines[7]
+            .ends_with("[method]fields.get(2, \"host\") -> [[49, 50, 55, 46, 48, 46, 48, 46, 49, 58, 56, 48, 56, 48]]"),
+        "{}",
+        lines[7]
+    );
+    assert!(lines[4].ends_with("[method]incoming-request.path-with-query(0) -> some(\"/\")"), "{}", lines[4]);
+    assert!(lines[19].ends_with("[static]response-outparam.set(1, ok(4)) -> ()"), "{}", lines[19]);
+    // A value theater wrote in its own way (Debug text for a variant) shows as its JSON.
+    assert!(lines[3].ends_with("[method]incoming-request.method(0) -> \"Method::Get\""), "{}", lines[3]);
+    // Without the component: the JSON as before; the same events either way.
+    let (_, plain, _) = inspect(&[chain]);
+    assert!(
+        plain
+            .lines()
+            .nth(7)
+            .unwrap()
+            .ends_with("[method]fields.get([2,\"host\"]) -> [[49,50,55,46,48,46,48,46,49,58,56,48,56,48]]")
+    );
+    assert_eq!(plain.lines().count(), 22);
+
+    let (code, jsonl, _) = inspect(&[
+        "--format",
+        "jsonl",
+        "--component",
+        "fixtures/theater-components/random-test.wat",
+        "fixtures/theater-chains/random-wasi-random-test.json",
+    ]);
+    assert_eq!(code, Some(0));
+    let event: serde_json::Value = serde_json::from_str(jsonl.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(event["wave"]["input"], "10");
+    assert_eq!(event["wave"]["output"], "[180, 65, 247, 84, 238, 210, 252, 243, 95, 44]");
+    let (_, plain, _) = inspect(&["--format", "jsonl", "fixtures/theater-chains/random-wasi-random-test.json"]);
+    assert!(!plain.contains("\"wave\""));
+}
+
+#[test]
+fn inspect_with_a_pack_actor_or_a_missing_component_is_one_clear_error() {
+    let chain = "fixtures/theater-chains/random-wasi-random-test.json";
+    let (code, out, err) = inspect(&["--component", "fixtures/pack/state-actor.wasm", chain]);
+    assert_eq!((code, out.as_str()), (Some(2), ""));
+    assert!(err.contains("a Pack actor") && err.lines().count() == 1, "{err}");
+    let (code, _, err) = inspect(&["--component", "fixtures/no-such.wat", chain]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no-such.wat"), "{err}");
+}

@@ -1,8 +1,9 @@
 //! `theater-replay inspect CHAIN`: one line per event, streamed.
 
-use super::{Exit, Global, output};
+use super::{CacheArgs, Exit, Global, output};
 use crate::chain::ChainReader;
 use crate::report;
+use crate::report::inspect::HostTypes;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
@@ -15,6 +16,12 @@ pub struct Args {
     /// `jsonl` prints one JSON object per event, for jq, grep and diff.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The component that recorded the chain: theater's component-era host calls are then
+    /// shown as values of its import types, in WAVE (JSON Lines: `wave.input`, `wave.output`).
+    #[arg(long, value_name = "COMPONENT")]
+    component: Option<PathBuf>,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -24,9 +31,23 @@ enum Format {
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+    let types = match &args.component {
+        Some(path) => {
+            let runtime = args.cache.runtime()?;
+            let loaded = runtime.load(path)?;
+            let component = loaded.component().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: a Pack actor: its chains' payloads are already typed (CGRF); give a component",
+                    path.display()
+                )
+            })?;
+            Some(HostTypes::of(component, &runtime.engine))
+        }
+        None => None,
+    };
     let reader = ChainReader::open_or_stdin(&args.chain)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    match print(reader, args.format, &mut out) {
+    match print(reader, args.format, types.as_ref(), &mut out) {
         // Only writes fail with an `io::Error` (the reader's errors are `ChainError`s): a
         // closed pipe (`inspect ... | head`) ends the output quietly.
         Err(e) => match e.downcast::<io::Error>() {
@@ -37,14 +58,14 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     }
 }
 
-fn print(reader: ChainReader, format: Format, out: &mut impl Write) -> anyhow::Result<Exit> {
+fn print(reader: ChainReader, format: Format, types: Option<&HostTypes>, out: &mut impl Write) -> anyhow::Result<Exit> {
     let mut index = 0;
     for item in reader {
         match item {
             Ok(event) => {
                 let line = match format {
-                    Format::Text => report::inspect::human_line(index, &event),
-                    Format::Jsonl => report::inspect::json_line(index, &event),
+                    Format::Text => report::inspect::human_line_typed(index, &event, types),
+                    Format::Jsonl => report::inspect::json_line_typed(index, &event, types),
                 };
                 writeln!(out, "{line}")?;
                 index += 1;

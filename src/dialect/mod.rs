@@ -9,6 +9,7 @@
 pub mod cgrf_check;
 pub mod pack;
 pub mod pack_wave;
+pub mod theater_http;
 pub mod theater_json;
 
 use crate::chain::Event;

@@ -20,7 +20,7 @@
 use crate::payload::HostCall;
 use crate::values::{ResourceMap, ValueError};
 use serde_json::{Map, Value, json};
-use wasmtime::component::{Type, Val};
+use wasmtime::component::{ResourceType, Type, Val};
 
 /// How host values are written in a chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,9 @@ pub fn parse(data: &[u8]) -> Option<Event> {
             if let Some(result) = value.get("WasmResult") {
                 let function = result.get("function_name")?.as_str()?.to_string();
                 let pair = result.get("result")?.as_array()?;
-                let [state, result] = pair.as_slice() else { return None };
+                let [state, result] = pair.as_slice() else {
+                    return None;
+                };
                 let state = match state {
                     Value::Null => None,
                     bytes => Some(json_bytes(bytes)?),
@@ -122,20 +124,28 @@ pub fn host_event(call: &HostCall, input: &Value, output: &Value) -> Vec<u8> {
 
 /// `{"category":"Wasm","WasmCall":{"function_name":F,"params":P}}`.
 pub fn wasm_call_event(function: &str, params: &Value) -> Vec<u8> {
-    format!(r#"{{"category":"Wasm","WasmCall":{{"function_name":{},"params":{params}}}}}"#, string(function)).into_bytes()
+    format!(r#"{{"category":"Wasm","WasmCall":{{"function_name":{},"params":{params}}}}}"#, string(function))
+        .into_bytes()
 }
 
 /// `{"category":"Wasm","WasmResult":{"function_name":F,"result":[S,R]}}`.
 pub fn wasm_result_event(function: &str, state: Option<&[u8]>, result: &Value) -> Vec<u8> {
     let state = state.map_or(Value::Null, bytes_json);
-    format!(r#"{{"category":"Wasm","WasmResult":{{"function_name":{},"result":[{state},{result}]}}}}"#, string(function))
-        .into_bytes()
+    format!(
+        r#"{{"category":"Wasm","WasmResult":{{"function_name":{},"result":[{state},{result}]}}}}"#,
+        string(function)
+    )
+    .into_bytes()
 }
 
 /// `{"category":"Wasm","WasmError":{"function_name":F,"message":M}}`.
 pub fn wasm_error_event(function: &str, message: &str) -> Vec<u8> {
-    format!(r#"{{"category":"Wasm","WasmError":{{"function_name":{},"message":{}}}}}"#, string(function), string(message))
-        .into_bytes()
+    format!(
+        r#"{{"category":"Wasm","WasmError":{{"function_name":{},"message":{}}}}}"#,
+        string(function),
+        string(message)
+    )
+    .into_bytes()
 }
 
 /// The runtime's stop event, which no guest call makes.
@@ -145,8 +155,11 @@ pub fn shutdown_event() -> Vec<u8> {
 
 /// The export a recorded `function_name` names, as `runtime::exports::find` spells it:
 /// `theater:simple/actor.init` is `theater:simple/actor#init`.
+/// `wasi:http/incoming-handler@0.2.0/handle` (an interface path, then the function) is
+/// `wasi:http/incoming-handler@0.2.0#handle`.
 pub fn export_name(function: &str) -> String {
     match function.rsplit_once('/') {
+        Some((interface, func)) if interface.contains('/') => format!("{interface}#{func}"),
         Some((package, rest)) => match rest.split_once('.') {
             Some((iface, func)) => format!("{package}/{iface}#{func}"),
             None => function.to_string(),
@@ -156,7 +169,12 @@ pub fn export_name(function: &str) -> String {
 }
 
 /// A host call's arguments, in `style`, as the event stores them.
-pub fn encode_input(style: Style, vals: &[Val], types: &[Type], resources: &mut dyn ResourceMap) -> Result<Value, ValueError> {
+pub fn encode_input(
+    style: Style,
+    vals: &[Val],
+    types: &[Type],
+    resources: &mut dyn ResourceMap,
+) -> Result<Value, ValueError> {
     match style {
         Style::Untyped => Ok(text_bytes(&untyped_args(vals, types, resources)?)),
         Style::Typed => {
@@ -203,8 +221,7 @@ pub fn decode_output(
     match style {
         Style::Untyped => {
             let bytes = json_bytes(output).ok_or_else(|| err("$", "not an array of bytes".into()))?;
-            let value: Value =
-                serde_json::from_slice(&bytes).map_err(|e| err("$", format!("not JSON text: {e}")))?;
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| err("$", format!("not JSON text: {e}")))?;
             match types {
                 [] => Ok(vec![]),
                 [ty] => Ok(vec![from_untyped(&value, ty, resources, "$")?]),
@@ -293,7 +310,11 @@ pub fn to_untyped(val: &Val, ty: &Type, resources: &mut dyn ResourceMap, path: &
             Value::Object(map)
         }
         (Val::Tuple(items), Type::Tuple(tuple)) => Value::Array(
-            items.iter().zip(tuple.types()).map(|(v, t)| to_untyped(v, &t, resources, path)).collect::<Result<_, _>>()?,
+            items
+                .iter()
+                .zip(tuple.types())
+                .map(|(v, t)| to_untyped(v, &t, resources, path))
+                .collect::<Result<_, _>>()?,
         ),
         (Val::Variant(case, payload), Type::Variant(variant)) => {
             let case_ty = variant.cases().find(|c| c.name == case.as_str()).and_then(|c| c.ty);
@@ -319,12 +340,22 @@ pub fn to_untyped(val: &Val, ty: &Type, resources: &mut dyn ResourceMap, path: &
         (Val::Resource(resource), Type::Own(rty) | Type::Borrow(rty)) => {
             json!(resources.handle_of(resource, rty).map_err(|m| err(path, m))?)
         }
-        (val, ty) => return Err(err(path, format!("no untyped encoding for {val:?} as {ty:?}"))),
+        (val, ty) => {
+            return Err(err(path, format!("no untyped encoding for {val:?} as {ty:?}")));
+        }
     })
 }
 
 /// The component value of type `ty` that theater's JSON `value` stands for.
 pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, path: &str) -> Result<Val, ValueError> {
+    decode_untyped(value, ty, &mut |rep, owned, rty| resources.resource_for(rep, owned, rty).map(Val::Resource), path)
+}
+
+/// How a decoding turns a recorded rep into a value: a live resource in a replay, the
+/// number itself for display.
+type ResourceDecoder<'a> = dyn FnMut(u32, bool, &ResourceType) -> Result<Val, String> + 'a;
+
+fn decode_untyped(value: &Value, ty: &Type, resource: &mut ResourceDecoder<'_>, path: &str) -> Result<Val, ValueError> {
     let fail = || err(path, format!("{value} is not a {}", crate::values::type_name(ty)));
     let int = || value.as_i64().ok_or_else(fail);
     let uint = || value.as_u64().ok_or_else(fail);
@@ -352,14 +383,14 @@ pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, p
         Type::List(list) => {
             let item = list.ty();
             let items = value.as_array().ok_or_else(fail)?;
-            Val::List(items.iter().map(|v| from_untyped(v, &item, resources, path)).collect::<Result<_, _>>()?)
+            Val::List(items.iter().map(|v| decode_untyped(v, &item, resource, path)).collect::<Result<_, _>>()?)
         }
         Type::Record(record) => {
             let map = value.as_object().ok_or_else(fail)?;
             let mut fields = Vec::new();
             for field in record.fields() {
                 let v = map.get(&snake(field.name)).ok_or_else(fail)?;
-                fields.push((field.name.to_string(), from_untyped(v, &field.ty, resources, path)?));
+                fields.push((field.name.to_string(), decode_untyped(v, &field.ty, resource, path)?));
             }
             Val::Record(fields)
         }
@@ -369,7 +400,13 @@ pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, p
             if items.len() != types.len() {
                 return Err(fail());
             }
-            Val::Tuple(items.iter().zip(&types).map(|(v, t)| from_untyped(v, t, resources, path)).collect::<Result<_, _>>()?)
+            Val::Tuple(
+                items
+                    .iter()
+                    .zip(&types)
+                    .map(|(v, t)| decode_untyped(v, t, resource, path))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         Type::Variant(variant) => {
             let (case, payload) = match value {
@@ -382,7 +419,7 @@ pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, p
             };
             let found = variant.cases().find(|c| camel(c.name) == case).ok_or_else(fail)?;
             let payload = match (payload, found.ty) {
-                (Some(v), Some(t)) => Some(Box::new(from_untyped(v, &t, resources, path)?)),
+                (Some(v), Some(t)) => Some(Box::new(decode_untyped(v, &t, resource, path)?)),
                 (None, None) => None,
                 _ => return Err(fail()),
             };
@@ -394,7 +431,7 @@ pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, p
         }
         Type::Option(option) => match value {
             Value::Null => Val::Option(None),
-            v => Val::Option(Some(Box::new(from_untyped(v, &option.ty(), resources, path)?))),
+            v => Val::Option(Some(Box::new(decode_untyped(v, &option.ty(), resource, path)?))),
         },
         Type::Result(result) => {
             let map = value.as_object().filter(|m| m.len() == 1).ok_or_else(fail)?;
@@ -405,17 +442,42 @@ pub fn from_untyped(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, p
                 _ => return Err(fail()),
             };
             let inner = match t {
-                Some(t) => Some(Box::new(from_untyped(v, &t, resources, path)?)),
+                Some(t) => Some(Box::new(decode_untyped(v, &t, resource, path)?)),
                 None => None,
             };
             Val::Result(if tag == "Ok" { Ok(inner) } else { Err(inner) })
         }
         Type::Own(rty) | Type::Borrow(rty) => {
             let rep = uint()?.try_into().map_err(|_| fail())?;
-            Val::Resource(resources.resource_for(rep, matches!(ty, Type::Own(_)), rty).map_err(|m| err(path, m))?)
+            resource(rep, matches!(ty, Type::Own(_)), rty).map_err(|m| err(path, m))?
         }
-        _ => return Err(err(path, format!("no untyped decoding for a {}", crate::values::type_name(ty)))),
+        _ => {
+            return Err(err(path, format!("no untyped decoding for a {}", crate::values::type_name(ty))));
+        }
     })
+}
+
+/// A recorded host value (untyped style: the JSON text of the arguments by theater's rule,
+/// or of the result) in WAVE, typed by the import's parameter or result types; a resource
+/// shows as its rep. `None` when it does not decode with those types (theater's
+/// per-function quirks, such as `Debug` text for a variant, then show as plain JSON).
+pub fn untyped_wave(recorded: &Value, types: &[Type]) -> Option<String> {
+    let value = json_bytes(recorded).and_then(|b| serde_json::from_slice::<Value>(&b).ok())?;
+    let items: Vec<&Value> = match (types.len(), &value) {
+        (0, Value::Null) => vec![],
+        (1, v) => vec![v],
+        (n, Value::Array(items)) if items.len() == n => items.iter().collect(),
+        _ => return None,
+    };
+    let shown = items
+        .iter()
+        .zip(types)
+        .map(|(v, t)| {
+            let val = decode_untyped(v, t, &mut |rep, _, _| Ok(Val::U32(rep)), "$").ok()?;
+            wasmtime::component::wasm_wave::to_string(&val).ok()
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(shown.join(", "))
 }
 
 fn float(f: f64) -> Value {
@@ -465,7 +527,9 @@ pub fn to_typed(val: &Val, ty: &Type, resources: &mut dyn ResourceMap, path: &st
         (Val::Enum(case), _) => json!({"Enum": case}),
         (Val::Flags(names), _) => json!({"Flags": names}),
         (Val::Option(None), _) => json!({"Option": null}),
-        (Val::Option(Some(v)), Type::Option(option)) => json!({"Option": to_typed(v, &option.ty(), resources, path)?}),
+        (Val::Option(Some(v)), Type::Option(option)) => {
+            json!({"Option": to_typed(v, &option.ty(), resources, path)?})
+        }
         (Val::Result(outcome), Type::Result(result)) => {
             let (tag, v, t) = match outcome {
                 Ok(v) => ("Ok", v, result.ok()),
@@ -480,7 +544,9 @@ pub fn to_typed(val: &Val, ty: &Type, resources: &mut dyn ResourceMap, path: &st
         (Val::Resource(resource), Type::Own(rty) | Type::Borrow(rty)) => {
             json!({"U32": resources.handle_of(resource, rty).map_err(|m| err(path, m))?})
         }
-        (val, ty) => return Err(err(path, format!("no typed encoding for {val:?} as {ty:?}"))),
+        (val, ty) => {
+            return Err(err(path, format!("no typed encoding for {val:?} as {ty:?}")));
+        }
     })
 }
 
@@ -537,7 +603,9 @@ pub fn from_typed(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, pat
             if items.len() != types.len() {
                 return Err(fail());
             }
-            Val::Tuple(items.iter().zip(&types).map(|(v, t)| from_typed(v, t, resources, path)).collect::<Result<_, _>>()?)
+            Val::Tuple(
+                items.iter().zip(&types).map(|(v, t)| from_typed(v, t, resources, path)).collect::<Result<_, _>>()?,
+            )
         }
         Type::Variant(variant) => {
             let pair = want("Variant")?.as_array().ok_or_else(fail)?;
@@ -575,7 +643,9 @@ pub fn from_typed(value: &Value, ty: &Type, resources: &mut dyn ResourceMap, pat
             let rep = uint("U32")?.try_into().map_err(|_| fail())?;
             Val::Resource(resources.resource_for(rep, matches!(ty, Type::Own(_)), rty).map_err(|m| err(path, m))?)
         }
-        _ => return Err(err(path, format!("no typed decoding for a {}", crate::values::type_name(ty)))),
+        _ => {
+            return Err(err(path, format!("no typed decoding for a {}", crate::values::type_name(ty))));
+        }
     })
 }
 
@@ -593,13 +663,15 @@ mod tests {
             br#"{"category":"Wasm","WasmCall":{"function_name":"shutdown","params":[]}}"#.to_vec()
         );
         let call = HostCall { interface: Some("theater:simple/runtime".into()), function: "log".into() };
-        let input = encode_input(Style::Untyped, &[Val::String("hi".into())], &[Type::String], &mut NoResources).unwrap();
+        let input =
+            encode_input(Style::Untyped, &[Val::String("hi".into())], &[Type::String], &mut NoResources).unwrap();
         assert_eq!(
             host_event(&call, &input, &text_bytes(&Value::Null)),
             br#"{"category":"HostFunction","interface":"theater:simple/runtime","function":"log","input":[34,104,105,34],"output":[110,117,108,108]}"#.to_vec()
         );
         assert_eq!(parse(init), Some(Event::WasmCall { function: INIT.into(), params: text_bytes(&Value::Null) }));
         assert_eq!(export_name(INIT), "theater:simple/actor#init");
+        assert_eq!(export_name("wasi:http/incoming-handler@0.2.0/handle"), "wasi:http/incoming-handler@0.2.0#handle");
         assert_eq!(Style::of(&input), Some(Style::Untyped));
     }
 

@@ -4,6 +4,7 @@
 use super::{DivergenceKind, EventView, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
 use crate::chain::Event as ChainEvent;
 use crate::dialect::Dialect;
+use crate::dialect::theater_http::{self, HttpHost, Plan};
 use crate::dialect::theater_json::{self, Style};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
@@ -34,6 +35,8 @@ struct TheaterMode {
     seen: Option<Style>,
     /// The actor's state: `None` before the first call, then the last result's.
     state: Option<Vec<u8>>,
+    /// theater's wasi:http host: its resource table, fields, responses.
+    http: HttpHost,
 }
 
 impl ReplayHost {
@@ -94,7 +97,11 @@ impl ImportHandler for ReplayHost {
         halt(store, Stop::Error(message))
     }
 
-    fn on_call(mut store: StoreContextMut<'_, Self>, incoming: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+    fn on_call(
+        mut store: StoreContextMut<'_, Self>,
+        incoming: IncomingCall<'_>,
+        results: &mut [Val],
+    ) -> wasmtime::Result<()> {
         if store.data().theater.is_some() {
             return theater_call(store, incoming, results);
         }
@@ -119,7 +126,8 @@ impl ImportHandler for ReplayHost {
         let Payload::HostFunction { call: recorded_call, input: recorded_input, output } = &payload else {
             let actual = Payload::HostFunction { call: call.clone(), input, output: json!(null) };
             let stack = runtime::guest_stack(&store);
-            let stop = store.data().divergence(DivergenceKind::ExtraHostCall, Some(&recorded), Some(&actual), None, stack);
+            let stop =
+                store.data().divergence(DivergenceKind::ExtraHostCall, Some(&recorded), Some(&actual), None, stack);
             return halt(store, stop);
         };
         let actual = Payload::HostFunction { call: call.clone(), input, output: output.clone() };
@@ -141,9 +149,8 @@ impl ImportHandler for ReplayHost {
     }
 
     fn on_drop(mut store: StoreContextMut<'_, Self>, resource: &ImportedResource, rep: u32) -> wasmtime::Result<()> {
-        // theater recorded no drop in these chains (the pollable destructor only logs).
         if store.data().theater.is_some() {
-            return Ok(());
+            return theater_drop(store, resource, rep);
         }
         let call = resource.drop_call();
         let input = values::resource_json(rep, true);
@@ -249,6 +256,7 @@ pub(super) fn verify(
             },
             seen: None,
             state: None,
+            http: HttpHost::new(),
         }),
         _ => None,
     };
@@ -281,7 +289,12 @@ pub(super) fn verify(
 fn stop_from(store: &mut Store<ReplayHost>, err: wasmtime::Error, limits: &runtime::Limits) -> Stop {
     // A start function stopped by a limit is named by that limit and its flag.
     let why = runtime::describe_instantiation_error(err, limits);
-    store.data_mut().tracker.stop.take().unwrap_or_else(|| Stop::Error(format!("cannot instantiate the component: {why}")))
+    store
+        .data_mut()
+        .tracker
+        .stop
+        .take()
+        .unwrap_or_else(|| Stop::Error(format!("cannot instantiate the component: {why}")))
 }
 
 fn drive(
@@ -337,14 +350,26 @@ fn drive(
         };
         let Some(func) = exports::find(&mut *store, &instance, function) else {
             let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
-            return Err(store.data().divergence(DivergenceKind::MissingExport, Some(&recorded), None, Some(detail), vec![]));
+            return Err(store.data().divergence(
+                DivergenceKind::MissingExport,
+                Some(&recorded),
+                None,
+                Some(detail),
+                vec![],
+            ));
         };
         let (param_types, result_types) = exports::signature(&func, &*store);
         let args = match decode_args(params, &param_types, &mut StoreResources { store: &mut store.as_context_mut() }) {
             Ok(args) => args,
             Err(e) => {
                 let detail = Some(format!("the recorded arguments do not fit the export's parameters: {e}"));
-                return Err(store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, vec![]));
+                return Err(store.data().divergence(
+                    DivergenceKind::SignatureMismatch,
+                    Some(&recorded),
+                    None,
+                    detail,
+                    vec![],
+                ));
             }
         };
         // The call event the replay makes, re-encoded from the values it passes.
@@ -370,8 +395,9 @@ fn drive(
         }
         let actual = match outcome {
             Ok(()) => {
-                let result = encode_args(&results, &result_types, &mut StoreResources { store: &mut store.as_context_mut() })
-                    .map_err(|e| Stop::Error(format!("cannot encode the result of {function}: {e}")))?;
+                let result =
+                    encode_args(&results, &result_types, &mut StoreResources { store: &mut store.as_context_mut() })
+                        .map_err(|e| Stop::Error(format!("cannot encode the result of {function}: {e}")))?;
                 Ok(Payload::WasmResult { function: function.clone(), result })
             }
             Err(e) => Err(runtime::describe_trap(&e, &options.limits)),
@@ -454,12 +480,160 @@ impl values::ResourceMap for ArgHandles<'_, '_> {
 
 /// A guest's import call against a theater chain: its real arguments, encoded in the
 /// recorded event's style, must be the recorded input; the answer is the recorded output.
-fn theater_call(mut store: StoreContextMut<'_, ReplayHost>, incoming: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
+/// theater's wasi:http host ([`theater_http`]) decides which of its calls were recorded,
+/// under which name and input, and answers the others itself.
+fn theater_call(
+    mut store: StoreContextMut<'_, ReplayHost>,
+    incoming: IncomingCall<'_>,
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
     let call = incoming.call;
-    let recorded = match store.data_mut().tracker.recording.next() {
-        Ok(recorded) => recorded,
+    let mut http: Option<(HostCall, Value, Vec<Value>)> = None;
+    if theater_http::serves(call.interface.as_deref()) {
+        let mut handles = ArgHandles(&incoming);
+        let args = incoming
+            .params
+            .iter()
+            .zip(incoming.param_types)
+            .enumerate()
+            .map(|(i, (v, t))| theater_json::to_untyped(v, t, &mut handles, &format!("$.{i}")))
+            .collect::<Result<Vec<_>, _>>();
+        let args = match args {
+            Ok(args) => args,
+            Err(e) => {
+                return halt(store, Stop::Error(format!("cannot encode the arguments of {}: {e}", call.key())));
+            }
+        };
+        let debug: Vec<Option<String>> = incoming.params.iter().map(outcome_error_debug).collect();
+        let mode = store.data_mut().theater.as_mut().expect("theater mode");
+        match mode.http.plan(&call.function, &args, &debug) {
+            Plan::Unrecorded(answer) => {
+                return theater_answer(store, &answer, incoming.result_types, results, None);
+            }
+            Plan::Unsupported(why) => {
+                return halt(store, Stop::Error(format!("{}: {why}", call.key())));
+            }
+            Plan::Recorded { function, input } => {
+                let recorded_as = HostCall { interface: call.interface.clone(), function };
+                http = Some((recorded_as, theater_json::text_bytes(&input), args));
+            }
+        }
+    }
+    let event_call = http.as_ref().map_or(call, |(c, _, _)| c);
+    let encode = |style| match &http {
+        Some((_, input, _)) => Ok(input.clone()),
+        None => theater_json::encode_input(style, incoming.params, incoming.param_types, &mut ArgHandles(&incoming))
+            .map_err(|e| Stop::Error(format!("cannot encode the arguments of {}: {e}", call.key()))),
+    };
+    let (recorded, style, output) = match expect_host_event(&mut store, event_call, encode) {
+        Ok(matched) => matched,
         Err(stop) => return halt(store, stop),
     };
+    match http {
+        Some((_, _, args)) => {
+            let output = theater_json::json_bytes(&output).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+            let Some(output) = output else {
+                let detail = Some("the recorded output is not JSON text".to_string());
+                let stack = runtime::guest_stack(&store);
+                let stop =
+                    store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, stack);
+                return halt(store, stop);
+            };
+            let mode = store.data_mut().theater.as_mut().expect("theater mode");
+            match mode.http.answer(&call.function, &args, &output) {
+                Ok(answer) => theater_answer(store, &answer, incoming.result_types, results, Some(recorded)),
+                Err(why) => {
+                    let stack = runtime::guest_stack(&store);
+                    let stop = store.data().divergence(
+                        DivergenceKind::DifferentHostState,
+                        Some(&recorded),
+                        None,
+                        Some(why),
+                        stack,
+                    );
+                    halt(store, stop)
+                }
+            }
+        }
+        None => {
+            match theater_json::decode_output(
+                style,
+                call,
+                &output,
+                incoming.result_types,
+                &mut StoreResources { store: &mut store },
+            ) {
+                Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
+                Ok(_) | Err(_) => {
+                    let detail = theater_json::decode_output(
+                        style,
+                        call,
+                        &output,
+                        incoming.result_types,
+                        &mut values::NoResources,
+                    )
+                    .err()
+                    .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
+                    let stack = runtime::guest_stack(&store);
+                    let stop = store.data().divergence(
+                        DivergenceKind::SignatureMismatch,
+                        Some(&recorded),
+                        None,
+                        detail,
+                        stack,
+                    );
+                    return halt(store, stop);
+                }
+            }
+            store.data_mut().matched(recorded);
+            Ok(())
+        }
+    }
+}
+
+/// The guest dropped a host resource. theater's wasi:http host records some drops (and
+/// frees the slot of every one); its other handlers recorded none (the pollable destructor
+/// only logs).
+fn theater_drop(
+    mut store: StoreContextMut<'_, ReplayHost>,
+    resource: &ImportedResource,
+    rep: u32,
+) -> wasmtime::Result<()> {
+    if !theater_http::serves(resource.interface.as_deref()) {
+        return Ok(());
+    }
+    let mode = store.data_mut().theater.as_mut().expect("theater mode");
+    if !mode.http.dropped(&resource.name, rep) {
+        return Ok(());
+    }
+    let call = resource.drop_call();
+    let input = theater_json::text_bytes(&json!(rep));
+    match expect_host_event(&mut store, &call, |_| Ok(input)) {
+        Ok((recorded, _, _)) => {
+            store.data_mut().matched(recorded);
+            Ok(())
+        }
+        Err(stop) => halt(store, stop),
+    }
+}
+
+/// The `Debug` text theater recorded for an `Err(error-code)` argument, if `val` is one.
+fn outcome_error_debug(val: &Val) -> Option<String> {
+    match val {
+        Val::Result(Err(Some(code))) => theater_http::error_code_debug(code),
+        _ => None,
+    }
+}
+
+/// The next recorded event must be the host call `call` with the input `encode` makes of
+/// the guest's arguments in the recorded event's style. Returns the matched event, that
+/// style and the recorded output.
+fn expect_host_event(
+    store: &mut StoreContextMut<'_, ReplayHost>,
+    call: &HostCall,
+    encode: impl FnOnce(Style) -> Result<Value, Stop>,
+) -> Result<(Recorded, Style, Value), Stop> {
+    let recorded = store.data_mut().tracker.recording.next()?;
     let parsed = recorded.as_ref().and_then(|r| theater_json::parse(&r.event.data));
     let (recorded_call, recorded_input, output) = match &parsed {
         Some(theater_json::Event::HostFunction { call, input, output }) => (Some(call), Some(input), Some(output)),
@@ -470,10 +644,7 @@ fn theater_call(mut store: StoreContextMut<'_, ReplayHost>, incoming: IncomingCa
     if let Some(mode) = store.data_mut().theater.as_mut() {
         mode.seen.get_or_insert(style);
     }
-    let input = match theater_json::encode_input(style, incoming.params, incoming.param_types, &mut ArgHandles(&incoming)) {
-        Ok(input) => input,
-        Err(e) => return halt(store, Stop::Error(format!("cannot encode the arguments of {}: {e}", call.key()))),
-    };
+    let input = encode(style)?;
     let placeholder = match style {
         Style::Untyped => theater_json::text_bytes(&Value::Null),
         Style::Typed => json!({"Tuple": []}),
@@ -486,29 +657,48 @@ fn theater_call(mut store: StoreContextMut<'_, ReplayHost>, incoming: IncomingCa
         (None, _, _) | (Some(_), None, _) => Some(DivergenceKind::ExtraHostCall),
         (Some(_), Some(rc), _) if rc != call => Some(DivergenceKind::DifferentImport),
         (Some(_), Some(_), Some(ri)) if *ri != input => Some(DivergenceKind::DifferentArguments),
-        (Some(r), _, _) if !store.data().tracker.reproduces(r, &event_type, &data) => Some(DivergenceKind::NoncanonicalRecording),
+        (Some(r), _, _) if !store.data().tracker.reproduces(r, &event_type, &data) => {
+            Some(DivergenceKind::NoncanonicalRecording)
+        }
         _ => None,
     };
     if let Some(kind) = kind {
-        let stack = runtime::guest_stack(&store);
+        let stack = runtime::guest_stack(&*store);
         let tracker = &store.data().tracker;
         let actual = theater_view(tracker, &event_type, &data);
-        let stop = tracker.divergence(kind, recorded.as_ref(), Some(actual), None, stack);
-        return halt(store, stop);
+        return Err(tracker.divergence(kind, recorded.as_ref(), Some(actual), None, stack));
     }
-    let (recorded, output) = (recorded.expect("matched"), output.expect("matched"));
-    match theater_json::decode_output(style, call, output, incoming.result_types, &mut StoreResources { store: &mut store }) {
-        Ok(answer) if answer.len() == results.len() => results.clone_from_slice(&answer),
+    let output = output.expect("matched").clone();
+    Ok((recorded.expect("matched"), style, output))
+}
+
+/// Answers the guest with `answer`, theater's untyped JSON of the import's result (none,
+/// or one value); `recorded` is the matched event, if the call was recorded.
+fn theater_answer(
+    mut store: StoreContextMut<'_, ReplayHost>,
+    answer: &Value,
+    result_types: &[Type],
+    results: &mut [Val],
+    recorded: Option<Recorded>,
+) -> wasmtime::Result<()> {
+    let decoded = match result_types {
+        [] => Ok(vec![]),
+        [ty] => theater_json::from_untyped(answer, ty, &mut StoreResources { store: &mut store }, "$").map(|v| vec![v]),
+        _ => Err(values::ValueError { path: "$".into(), message: "theater's http host returns one value".into() }),
+    };
+    match decoded {
+        Ok(vals) if vals.len() == results.len() => results.clone_from_slice(&vals),
         Ok(_) | Err(_) => {
-            let detail = theater_json::decode_output(style, call, output, incoming.result_types, &mut values::NoResources)
-                .err()
-                .map(|e| format!("the recorded answer does not fit the import's result type: {e}"));
+            let detail = decoded.err().map(|e| format!("theater's answer does not fit the import's result type: {e}"));
             let stack = runtime::guest_stack(&store);
-            let stop = store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, detail, stack);
+            let stop =
+                store.data().divergence(DivergenceKind::SignatureMismatch, recorded.as_ref(), None, detail, stack);
             return halt(store, stop);
         }
     }
-    store.data_mut().matched(recorded);
+    if let Some(recorded) = recorded {
+        store.data_mut().matched(recorded);
+    }
     Ok(())
 }
 
@@ -524,7 +714,9 @@ type TheaterReturn = Result<(Option<Vec<u8>>, Value), String>;
 
 fn theater_returned(val: &Val, ty: &Type) -> Result<TheaterReturn, String> {
     let not = || format!("the export does not return theater's result<tuple<option<list<u8>>, ..>, string>: {val:?}");
-    let (Val::Result(outcome), Type::Result(result_ty)) = (val, ty) else { return Err(not()) };
+    let (Val::Result(outcome), Type::Result(result_ty)) = (val, ty) else {
+        return Err(not());
+    };
     match outcome {
         Err(Some(e)) => match &**e {
             Val::String(e) => Ok(Err(e.clone())),
@@ -532,20 +724,27 @@ fn theater_returned(val: &Val, ty: &Type) -> Result<TheaterReturn, String> {
         },
         Err(None) => Ok(Err(String::new())),
         Ok(Some(tuple)) => {
-            let (Val::Tuple(items), Some(Type::Tuple(tuple_ty))) = (&**tuple, result_ty.ok()) else { return Err(not()) };
+            let (Val::Tuple(items), Some(Type::Tuple(tuple_ty))) = (&**tuple, result_ty.ok()) else {
+                return Err(not());
+            };
             let types: Vec<Type> = tuple_ty.types().collect();
             let state = match items.first() {
                 Some(Val::Option(None)) => None,
                 Some(Val::Option(Some(list))) => match &**list {
                     Val::List(bytes) => Some(
-                        bytes.iter().map(|b| if let Val::U8(b) = b { Ok(*b) } else { Err(not()) }).collect::<Result<_, _>>()?,
+                        bytes
+                            .iter()
+                            .map(|b| if let Val::U8(b) = b { Ok(*b) } else { Err(not()) })
+                            .collect::<Result<_, _>>()?,
                     ),
                     _ => return Err(not()),
                 },
                 _ => return Err(not()),
             };
             let result = match (items.get(1), types.get(1)) {
-                (Some(v), Some(t)) => theater_json::to_untyped(v, t, &mut values::NoResources, "$").map_err(|e| e.to_string())?,
+                (Some(v), Some(t)) => {
+                    theater_json::to_untyped(v, t, &mut values::NoResources, "$").map_err(|e| e.to_string())?
+                }
                 _ => Value::Null,
             };
             Ok(Ok((state, theater_json::text_bytes(&result))))
@@ -582,7 +781,13 @@ fn drive_theater(
         let (function, params) = match event {
             theater_json::Event::WasmCall { function, params } => (function, params),
             theater_json::Event::HostFunction { .. } => {
-                return Err(store.data().divergence(DivergenceKind::MissingHostCalls, Some(&recorded), None, None, vec![]));
+                return Err(store.data().divergence(
+                    DivergenceKind::MissingHostCalls,
+                    Some(&recorded),
+                    None,
+                    None,
+                    vec![],
+                ));
             }
             _ => {
                 return Err(Stop::Error(format!(
@@ -597,27 +802,50 @@ fn drive_theater(
             let tracker = &store.data().tracker;
             if !tracker.reproduces(&recorded, theater_json::SHUTDOWN, &data) {
                 let actual = theater_view(tracker, theater_json::SHUTDOWN, &data);
-                return Err(tracker.divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(actual), None, vec![]));
+                return Err(tracker.divergence(
+                    DivergenceKind::NoncanonicalRecording,
+                    Some(&recorded),
+                    Some(actual),
+                    None,
+                    vec![],
+                ));
             }
             store.data_mut().matched(recorded);
             continue;
         }
         let Some(func) = exports::find(&mut *store, instance, &theater_json::export_name(&function)) else {
             let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
-            return Err(store.data().divergence(DivergenceKind::MissingExport, Some(&recorded), None, Some(detail), vec![]));
+            return Err(store.data().divergence(
+                DivergenceKind::MissingExport,
+                Some(&recorded),
+                None,
+                Some(detail),
+                vec![],
+            ));
         };
+        if function == theater_http::HANDLE {
+            drive_http_handle(store, recorded, &params, &func, deadline, options)?;
+            continue;
+        }
         let (param_types, result_types) = exports::signature(&func, &*store);
         let mismatch = |store: &Store<ReplayHost>, detail: String| {
             store.data().divergence(DivergenceKind::SignatureMismatch, Some(&recorded), None, Some(detail), vec![])
         };
         if param_types.first().is_none_or(|t| !is_state(t)) || result_types.len() != 1 {
-            return Err(mismatch(store, format!("{function} does not take theater's actor state (option<list<u8>>) first and return one result")));
+            return Err(mismatch(
+                store,
+                format!(
+                    "{function} does not take theater's actor state (option<list<u8>>) first and return one result"
+                ),
+            ));
         }
         // The recorded params: JSON text of the Rust tuple of the arguments after the state.
         let rest = &param_types[1..];
         let recorded_params = theater_json::json_bytes(&params)
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .ok_or_else(|| Stop::Error(format!("event {}: the params of {function} are not JSON text", recorded.index)))?;
+            .ok_or_else(|| {
+                Stop::Error(format!("event {}: the params of {function} are not JSON text", recorded.index))
+            })?;
         let mut args = vec![Val::Option(
             store
                 .data()
@@ -638,16 +866,24 @@ fn drive_theater(
                 .collect(),
             _ => Err(format!("{recorded_params} does not fit {} parameters after the state", rest.len())),
         };
-        let decoded = decoded.map_err(|e| mismatch(store, format!("the recorded params do not fit the export's parameters: {e}")))?;
+        let decoded = decoded
+            .map_err(|e| mismatch(store, format!("the recorded params do not fit the export's parameters: {e}")))?;
         // The call event the replay makes, re-encoded from the values it passes.
-        let reencoded = theater_json::untyped_args(&decoded, rest, &mut StoreResources { store: &mut store.as_context_mut() })
-            .map_err(|e| Stop::Error(format!("cannot encode the arguments of {function}: {e}")))?;
+        let reencoded =
+            theater_json::untyped_args(&decoded, rest, &mut StoreResources { store: &mut store.as_context_mut() })
+                .map_err(|e| Stop::Error(format!("cannot encode the arguments of {function}: {e}")))?;
         let reencoded = if decoded.len() == 1 { Value::Array(vec![reencoded]) } else { reencoded };
         let call_data = theater_json::wasm_call_event(&function, &theater_json::text_bytes(&reencoded));
         if !store.data().tracker.reproduces(&recorded, "wasm", &call_data) {
             let tracker = &store.data().tracker;
             let actual = theater_view(tracker, "wasm", &call_data);
-            return Err(tracker.divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(actual), None, vec![]));
+            return Err(tracker.divergence(
+                DivergenceKind::NoncanonicalRecording,
+                Some(&recorded),
+                Some(actual),
+                None,
+                vec![],
+            ));
         }
         store.data_mut().matched(recorded);
         args.extend(decoded);
@@ -678,38 +914,140 @@ fn drive_theater(
                 (theater_json::wasm_error_event(&function, &trap.message), None, Some(trap))
             }
         };
-        let next = store.data_mut().tracker.recording.next()?;
-        let next_event = next.as_ref().and_then(|r| theater_json::parse(&r.event.data));
         let is_error = new_state.is_none();
-        let same = next.as_ref().is_some_and(|r| store.data().tracker.reproduces(r, "wasm", &returned));
-        let kind = match (&trap, &next_event) {
-            (Some(t), _) if t.limit.is_some() => Some(DivergenceKind::LimitExceeded),
-            _ if same => None,
-            (_, None) if next.is_none() => Some(DivergenceKind::BeyondRecording),
-            (_, Some(theater_json::Event::HostFunction { .. })) => Some(DivergenceKind::MissingHostCalls),
-            (Some(_), Some(theater_json::Event::WasmError { .. })) => Some(DivergenceKind::DifferentTrap),
-            (Some(_), _) => Some(DivergenceKind::UnexpectedTrap),
-            (None, Some(theater_json::Event::WasmError { .. })) if !is_error => Some(DivergenceKind::MissingTrap),
-            (None, _) => Some(DivergenceKind::DifferentResult),
-        };
-        match (kind, next) {
-            (None, Some(r)) => {
-                store.data_mut().matched(r);
-                if let (Some(state), Some(mode)) = (new_state, store.data_mut().theater.as_mut()) {
-                    mode.state = state;
-                }
-            }
-            (kind, next) => {
-                let kind = kind.unwrap_or(DivergenceKind::BeyondRecording);
-                let tracker = &store.data().tracker;
-                let actual = theater_view(tracker, "wasm", &returned);
-                let (detail, stack) = match trap {
-                    Some(t) => (t.limit.clone().or_else(|| Some(format!("trap: {}", t.message))), t.stack),
-                    None => (None, vec![]),
-                };
-                return Err(tracker.divergence(kind, next.as_ref(), Some(actual), detail, stack));
-            }
+        expect_outcome(store, &returned, trap, is_error)?;
+        if let (Some(state), Some(mode)) = (new_state, store.data_mut().theater.as_mut()) {
+            mode.state = state;
         }
     }
     Ok(())
+}
+
+/// The next recorded event must be the replay's `returned` event (a WasmResult, or the
+/// WasmError of `trap` or of an `Err` when `is_error`); otherwise the divergence.
+fn expect_outcome(
+    store: &mut Store<ReplayHost>,
+    returned: &[u8],
+    trap: Option<runtime::TrapInfo>,
+    is_error: bool,
+) -> Result<(), Stop> {
+    let next = store.data_mut().tracker.recording.next()?;
+    let next_event = next.as_ref().and_then(|r| theater_json::parse(&r.event.data));
+    let same = next.as_ref().is_some_and(|r| store.data().tracker.reproduces(r, "wasm", returned));
+    let kind = match (&trap, &next_event) {
+        (Some(t), _) if t.limit.is_some() => Some(DivergenceKind::LimitExceeded),
+        _ if same => None,
+        (_, None) if next.is_none() => Some(DivergenceKind::BeyondRecording),
+        (_, Some(theater_json::Event::HostFunction { .. })) => Some(DivergenceKind::MissingHostCalls),
+        (Some(_), Some(theater_json::Event::WasmError { .. })) => Some(DivergenceKind::DifferentTrap),
+        (Some(_), _) => Some(DivergenceKind::UnexpectedTrap),
+        (None, Some(theater_json::Event::WasmError { .. })) if !is_error => Some(DivergenceKind::MissingTrap),
+        (None, _) => Some(DivergenceKind::DifferentResult),
+    };
+    match (kind, next) {
+        (None, Some(r)) => {
+            store.data_mut().matched(r);
+            Ok(())
+        }
+        (kind, next) => {
+            let kind = kind.unwrap_or(DivergenceKind::BeyondRecording);
+            let tracker = &store.data().tracker;
+            let actual = theater_view(tracker, "wasm", returned);
+            let (detail, stack) = match trap {
+                Some(t) => (t.limit.clone().or_else(|| Some(format!("trap: {}", t.message))), t.stack),
+                None => (None, vec![]),
+            };
+            Err(tracker.divergence(kind, next.as_ref(), Some(actual), detail, stack))
+        }
+    }
+}
+
+/// One `wasi:http/incoming-handler.handle` call as theater's server made it: the request
+/// described by the recorded params, pushed with the outparam into the resource table,
+/// and the response the guest set rebuilt into the WasmResult.
+fn drive_http_handle(
+    store: &mut Store<ReplayHost>,
+    recorded: Recorded,
+    params: &Value,
+    func: &wasmtime::component::Func,
+    deadline: u64,
+    options: &VerifyOptions,
+) -> Result<(), Stop> {
+    let function = theater_http::HANDLE;
+    let (param_types, result_types) = exports::signature(func, &*store);
+    let (Some(Type::Own(request_ty)), Some(Type::Own(outparam_ty)), 2, 0) =
+        (param_types.first(), param_types.get(1), param_types.len(), result_types.len())
+    else {
+        let detail =
+            format!("{function} does not take (own<incoming-request>, own<response-outparam>) and return nothing");
+        return Err(store.data().divergence(
+            DivergenceKind::SignatureMismatch,
+            Some(&recorded),
+            None,
+            Some(detail),
+            vec![],
+        ));
+    };
+    let bytes = theater_json::json_bytes(params)
+        .ok_or_else(|| Stop::Error(format!("event {}: the params of {function} are not bytes", recorded.index)))?;
+    let mode = store.data_mut().theater.as_mut().expect("theater mode");
+    let (request, outparam, written) =
+        mode.http.begin(&bytes).map_err(|e| Stop::Error(format!("event {}: {function}: {e}", recorded.index)))?;
+    let call_data = theater_json::wasm_call_event(function, &theater_json::bytes_json(&written));
+    if !store.data().tracker.reproduces(&recorded, "wasm", &call_data) {
+        let tracker = &store.data().tracker;
+        let actual = theater_view(tracker, "wasm", &call_data);
+        return Err(tracker.divergence(
+            DivergenceKind::NoncanonicalRecording,
+            Some(&recorded),
+            Some(actual),
+            None,
+            vec![],
+        ));
+    }
+    let mut resources = StoreResources { store: &mut store.as_context_mut() };
+    let args = [
+        Val::Resource(
+            values::ResourceMap::resource_for(&mut resources, request, true, request_ty).map_err(Stop::Error)?,
+        ),
+        Val::Resource(
+            values::ResourceMap::resource_for(&mut resources, outparam, true, outparam_ty).map_err(Stop::Error)?,
+        ),
+    ];
+    store.data_mut().matched(recorded);
+
+    store.set_epoch_deadline(deadline);
+    let outcome = func.call(&mut *store, &args, &mut []);
+    if let Some(stop) = store.data_mut().tracker.stop.take() {
+        return Err(stop);
+    }
+    if let Err(e) = outcome {
+        // theater recorded nothing for a failed call: whatever the recording has next differs.
+        let trap = runtime::describe_trap(&e, &options.limits);
+        return expect_outcome(store, &theater_json::wasm_error_event(function, &trap.message), Some(trap), true);
+    }
+    let mode = store.data_mut().theater.as_mut().expect("theater mode");
+    match mode.http.end() {
+        Some((state, result)) => {
+            let returned = theater_json::wasm_result_event(function, Some(&state), &theater_json::bytes_json(&result));
+            expect_outcome(store, &returned, None, false)
+        }
+        // No response set: theater's server gave up and recorded no result.
+        None => match store.data_mut().tracker.recording.next()? {
+            Some(next)
+                if matches!(theater_json::parse(&next.event.data), Some(theater_json::Event::WasmResult { .. })) =>
+            {
+                let detail = Some(
+                    "the guest set no response (response-outparam.set was not called), so theater recorded no result"
+                        .into(),
+                );
+                Err(store.data().divergence(DivergenceKind::DifferentResult, Some(&next), None, detail, vec![]))
+            }
+            Some(next) => {
+                store.data_mut().tracker.recording.push_back(next);
+                Ok(())
+            }
+            None => Ok(()),
+        },
+    }
 }

@@ -68,6 +68,10 @@ pub enum DivergenceKind {
     /// The recorded event decodes, but our canonical encoder writes it differently: the chain
     /// was not written by theater-replay (or was edited while keeping its hashes intact).
     NoncanonicalRecording,
+    /// The host state the guest's calls lead to is not the recording's: a recorded new
+    /// resource number is not where theater's resource table would have put it, because
+    /// the guest made or dropped a resource in a way theater did not record.
+    DifferentHostState,
 }
 
 impl DivergenceKind {
@@ -88,6 +92,9 @@ impl DivergenceKind {
             DivergenceKind::BeyondRecording => "the replay went on after the recording's last event",
             DivergenceKind::NoncanonicalRecording => {
                 "the recorded event does not re-encode to the same bytes (not written by theater-replay?)"
+            }
+            DivergenceKind::DifferentHostState => {
+                "the guest's unrecorded calls left the host in another state than the recording shows"
             }
         }
     }

@@ -61,7 +61,9 @@ impl ImportCatalog {
                             }
                             ComponentItem::Resource(ty) => catalog.add_resource(iface.clone(), export, ty),
                             ComponentItem::Type(_) => {}
-                            other => anyhow::bail!("import `{name}` exports `{export}`, a {}: {UNSUPPORTED}", kind(&other)),
+                            other => {
+                                anyhow::bail!("import `{name}` exports `{export}`, a {}: {UNSUPPORTED}", kind(&other))
+                            }
                         }
                     }
                 }
@@ -87,6 +89,34 @@ impl ImportCatalog {
     pub fn resource_number(&self, ty: &ResourceType) -> Option<u32> {
         (0..self.resources.len() as u32).find(|&n| ResourceType::host_dynamic(n) == *ty)
     }
+}
+
+/// Parameter and result types of a function import.
+pub type Signature = (Vec<Type>, Vec<Type>);
+
+/// The signature of every function a component imports, by interface (`None`: root) and
+/// name: how `inspect --component` types a chain's host calls.
+pub fn import_signatures(component: &Component, engine: &Engine) -> BTreeMap<(Option<String>, String), Signature> {
+    let mut signatures = BTreeMap::new();
+    let signature = |f: &wasmtime::component::types::ComponentFunc| -> Signature {
+        (f.params().map(|(_, t)| t).collect(), f.results().collect())
+    };
+    for (name, import) in component.component_type().imports(engine) {
+        match import.ty {
+            ComponentItem::ComponentFunc(f) => {
+                signatures.insert((None, name.to_string()), signature(&f));
+            }
+            ComponentItem::ComponentInstance(instance) => {
+                for (export, item) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = item.ty {
+                        signatures.insert((Some(name.to_string()), export.to_string()), signature(&f));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    signatures
 }
 
 const UNSUPPORTED: &str = "only functions and resources can be answered from a recording";
@@ -166,16 +196,16 @@ pub fn link_all<T: ImportHandler>(linker: &mut Linker<T>, catalog: &ImportCatalo
         };
         for (name, n, resource) in resources {
             let resource = Arc::new(resource);
-            instance.resource(&name, ResourceType::host_dynamic(n), move |store, rep| {
-                T::on_drop(store, &resource, rep)
-            })?;
+            instance
+                .resource(&name, ResourceType::host_dynamic(n), move |store, rep| T::on_drop(store, &resource, rep))?;
         }
         for function in funcs {
             let call = Arc::new(HostCall { interface: iface.clone(), function: function.clone() });
             instance.func_new(&function, move |mut store, ty, params, results| {
                 let param_types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
                 let result_types: Vec<Type> = ty.results().collect();
-                let mut reader = HandleReader { store: StoreResources { store: &mut store }, seen: KnownHandles::default() };
+                let mut reader =
+                    HandleReader { store: StoreResources { store: &mut store }, seen: KnownHandles::default() };
                 match encode_args(params, &param_types, &mut reader) {
                     Ok(input) => {
                         let handles = reader.seen;
