@@ -174,8 +174,20 @@ fn theater_http_request_is_replayed_as_theaters_server_made_it() {
     assert_eq!((report.status, report.events_verified), (Status::Verified, 22), "{report:#?}");
     // The status changed: the recorded set-status-code call shows the guest's 201.
     let report = replay("http-test-v2", "http-wasi-http-test-two", None);
-    let actual = report.divergence.unwrap().actual.unwrap();
-    assert!(actual.summary.contains("[4,201]"), "{}", actual.summary);
+    // Both sides decoded with the component's types, in WAVE.
+    let divergence = report.divergence.unwrap();
+    let (expected, actual) = (divergence.expected.unwrap(), divergence.actual.unwrap());
+    assert!(
+        expected.summary.ends_with("[method]outgoing-response.set-status-code(4, 200) -> true"),
+        "{}",
+        expected.summary
+    );
+    assert!(
+        actual.summary.ends_with("[method]outgoing-response.set-status-code(4, 201) -> true"),
+        "{}",
+        actual.summary
+    );
+    assert!(divergence.last_matched.last().unwrap().summary.ends_with("[constructor]outgoing-response(3) -> 4"));
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub mod pack;
 pub mod pack_wave;
 pub mod theater_http;
 pub mod theater_json;
+pub mod theater_types;
 
 use crate::chain::Event;
 use crate::payload::{self, Payload};

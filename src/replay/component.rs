@@ -6,6 +6,7 @@ use crate::chain::Event as ChainEvent;
 use crate::dialect::Dialect;
 use crate::dialect::theater_http::{self, HttpHost, Plan};
 use crate::dialect::theater_json::{self, Style};
+use crate::dialect::theater_types::HostTypes;
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
 use crate::runtime::imports::{ImportCatalog, ImportHandler, ImportedResource, IncomingCall, StoreResources, link_all};
 use crate::runtime::{self, EpochTicker, Runtime, exports};
@@ -260,6 +261,12 @@ pub(super) fn verify(
         }),
         _ => None,
     };
+    let mut tracker = tracker;
+    if theater.is_some() {
+        // Divergences show theater's untyped host values as values of the component's types.
+        let types = HostTypes::of(component, engine);
+        tracker.summarize = Some(Box::new(move |event| types.summary(event)));
+    }
     let host = ReplayHost {
         tracker,
         catalog,
@@ -462,7 +469,7 @@ fn drive(
 fn theater_view(tracker: &Tracker, event_type: &str, data: &[u8]) -> EventView {
     let event = ChainEvent::new_linked(tracker.alg(), tracker.head.as_deref(), event_type.to_string(), data.to_vec());
     let payload = crate::decode::decode_payload(data).unwrap_or(Value::Null);
-    tracker.view(event_type.to_string(), data, crate::decode::summary(&event), payload)
+    tracker.view(event_type.to_string(), data, tracker.summary(&event), payload)
 }
 
 /// Handles of the host resources among an import call's arguments, as the interceptor read

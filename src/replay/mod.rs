@@ -403,11 +403,19 @@ struct Tracker {
     /// Why the guest was stopped from inside a host call.
     stop: Option<Stop>,
     progress: Option<ProgressBar>,
+    /// A dialect's summary of an event with the actor's types (theater's untyped values in
+    /// WAVE); `None` from it, or no hook, is the plain [`crate::decode::summary`].
+    summarize: Option<Box<dyn Fn(&Event) -> Option<String> + Send>>,
 }
 
 impl Tracker {
     fn new(recording: Recording, progress: Option<ProgressBar>) -> Tracker {
-        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress }
+        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress, summarize: None }
+    }
+
+    /// An event's one-line summary for a report.
+    fn summary(&self, event: &Event) -> String {
+        self.summarize.as_ref().and_then(|f| f(event)).unwrap_or_else(|| crate::decode::summary(event))
     }
 
     fn alg(&self) -> HashAlg {
@@ -462,7 +470,7 @@ impl Tracker {
         detail: Option<String>,
         guest_stack: Vec<String>,
     ) -> Stop {
-        let expected = recorded.map(|r| view_recorded(&r.event));
+        let expected = recorded.map(|r| EventView { summary: self.summary(&r.event), ..view_recorded(&r.event) });
         Stop::Diverged(Box::new(Divergence {
             index: recorded.map_or(self.recording.next_index(), |r| r.index),
             kind,
@@ -477,7 +485,7 @@ impl Tracker {
                 .map(|r| MatchedEvent {
                     index: r.index,
                     event_type: r.event.event_type.clone(),
-                    summary: crate::decode::summary(&r.event),
+                    summary: self.summary(&r.event),
                 })
                 .collect(),
         }))

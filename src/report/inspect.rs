@@ -2,16 +2,10 @@
 
 use crate::chain::Event;
 use crate::decode;
-use crate::dialect::theater_json;
-use crate::runtime::imports::{Signature, import_signatures};
+pub use crate::dialect::theater_types::{HostTypes, WaveView};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use wasmtime::Engine;
-use wasmtime::component::Component;
 
-/// Longest rendering of one typed value in a line, as [`decode`] cuts JSON ones.
-const MAX_VALUE_CHARS: usize = 120;
 /// Hex digits of the hash shown in human output.
 const SHORT_HASH: usize = 8;
 
@@ -20,62 +14,10 @@ pub fn human_line(index: u64, event: &Event) -> String {
     human_line_typed(index, event, None)
 }
 
-/// The import signatures of the component that recorded a chain: theater's component-era
-/// host calls, whose payloads are untyped JSON, are shown as values of these types.
-pub struct HostTypes(BTreeMap<(Option<String>, String), Signature>);
-
-impl HostTypes {
-    pub fn of(component: &Component, engine: &Engine) -> HostTypes {
-        HostTypes(import_signatures(component, engine))
-    }
-
-    /// A theater host call's input and output in WAVE, if `event` is one and either side
-    /// decodes with these types.
-    pub fn wave(&self, event: &Event) -> Option<WaveView> {
-        let Some(theater_json::Event::HostFunction { call, input, output }) = theater_json::parse(&event.data) else {
-            return None;
-        };
-        let (params, results) = self.0.get(&(call.interface.clone(), call.function.clone()))?;
-        let view = WaveView {
-            input: theater_json::untyped_wave(&input, params),
-            output: theater_json::untyped_wave(&output, results),
-        };
-        if view.input.is_none() && view.output.is_none() {
-            return None;
-        }
-        Some(view)
-    }
-}
-
-/// A host call's values in WAVE (`inspect --component`); a side is absent when it does
-/// not decode with the import's types.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WaveView {
-    /// The arguments, comma-separated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<String>,
-    /// The result; empty when the import returns nothing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
-}
-
 /// [`human_line`], with host calls typed by `types` when given.
 pub fn human_line_typed(index: u64, event: &Event, types: Option<&HostTypes>) -> String {
     let hash = hex::encode(&event.hash[..event.hash.len().min(SHORT_HASH / 2)]);
-    let summary = match types.and_then(|t| t.wave(event).map(|w| (w, theater_json::parse(&event.data)))) {
-        Some((wave, Some(theater_json::Event::HostFunction { call, input, output }))) => {
-            let side = |wave: Option<String>, raw: &Value| match wave {
-                Some(text) => crate::text::clip_to(&text, MAX_VALUE_CHARS).into_owned(),
-                None => decode::short(&decode::decode_nested(raw.clone(), decode::MAX_NESTING)),
-            };
-            let output = match side(wave.output, &output) {
-                empty if empty.is_empty() => "()".to_string(),
-                shown => shown,
-            };
-            format!("{}({}) -> {output}", call.event_type(), side(wave.input, &input))
-        }
-        _ => decode::summary(event),
-    };
+    let summary = types.and_then(|t| t.summary(event)).unwrap_or_else(|| decode::summary(event));
     // The event type and payload are the chain's: escaped, so they cannot steer a terminal.
     let line = format!("{index:>4}  {hash}  {}  {summary}", event.event_type);
     crate::text::escape(&line).into_owned()
