@@ -159,9 +159,15 @@ fn inspect_jsonl_is_decoded_and_stable() {
         assert_eq!(stdout.lines().count(), events.len());
         for (i, (line, e)) in stdout.lines().zip(&events).enumerate() {
             // Key order is part of the contract.
-            assert!(line.starts_with(&format!("{{\"index\":{i},\"hash\":\"{}\",\"parent_hash\":", hex::encode(&e.hash))), "{line}");
+            assert!(
+                line.starts_with(&format!("{{\"index\":{i},\"hash\":\"{}\",\"parent_hash\":", hex::encode(&e.hash))),
+                "{line}"
+            );
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert_eq!(v["parent_hash"], e.parent_hash.as_ref().map_or(serde_json::Value::Null, |p| hex::encode(p).into()));
+            assert_eq!(
+                v["parent_hash"],
+                e.parent_hash.as_ref().map_or(serde_json::Value::Null, |p| hex::encode(p).into())
+            );
             assert_eq!(v["event_type"], e.event_type.as_str());
             assert!(v.get("data_hex").is_none(), "{name} {i}");
             assert!(v["payload"].is_object(), "{name} {i}");
@@ -198,7 +204,10 @@ fn diff_same_prefix_and_different() {
     let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[2]), &rel(NAMES[2])]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(v, serde_json::json!({"status": "same", "common_prefix": 22, "a": null, "b": null}));
+    assert_eq!(
+        v,
+        serde_json::json!({"status": "same", "common_prefix": 22, "a": null, "b": null, "broken_a": null, "broken_b": null})
+    );
 
     // One chain a prefix of the other: different, and the shorter side is null.
     let (code, stdout, _) = run(&["diff", &rel(NAMES[1]), &rel(NAMES[2])]);
@@ -226,7 +235,12 @@ fn diff_same_prefix_and_different() {
     let mut events = events(NAMES[2]);
     events.truncate(10);
     let e = &mut events[9];
-    *e = Event::new_linked(theater_replay::chain::HashAlg::Sha1, e.parent_hash.as_deref(), e.event_type.clone(), b"{}".to_vec());
+    *e = Event::new_linked(
+        theater_replay::chain::HashAlg::Sha1,
+        e.parent_hash.as_deref(),
+        e.event_type.clone(),
+        b"{}".to_vec(),
+    );
     let path = dir.path().join("changed.json");
     write_pretty(&path, &events);
     let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[2]), path.to_str().unwrap()]);
@@ -275,7 +289,12 @@ fn text_output_escapes_control_characters_from_the_chain() {
     let mut linked: Vec<Event> = Vec::new();
     for e in &evil {
         let parent = linked.last().map(|p| p.hash.clone());
-        linked.push(Event::new_linked(theater_replay::chain::HashAlg::Sha1, parent.as_deref(), e.event_type.clone(), e.data.clone()));
+        linked.push(Event::new_linked(
+            theater_replay::chain::HashAlg::Sha1,
+            parent.as_deref(),
+            e.event_type.clone(),
+            e.data.clone(),
+        ));
     }
     let intact = dir.path().join("intact.json");
     write_pretty(&intact, &linked);
@@ -315,7 +334,8 @@ fn errors_go_to_stderr_and_json_mode_still_prints_json() {
     for args in cases {
         let (code, stdout, stderr) = run(args);
         assert_eq!(code, 2, "{args:?}");
-        let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout:?}"));
+        let doc: serde_json::Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout:?}"));
         assert_eq!(doc["status"], "error", "{args:?}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: /nonexistent/a."), "{args:?}: {stderr}");
@@ -335,4 +355,63 @@ fn errors_go_to_stderr_and_json_mode_still_prints_json() {
         assert_eq!(stderr.matches(bad).count(), 1, "the path once: {stderr}");
         assert!(stdout.contains("unexpected end of file"), "{format}: {stdout}");
     }
+}
+
+#[test]
+fn diff_checks_integrity_and_never_calls_a_forged_chain_the_same() {
+    // Event 3's data edited, every stored hash kept: the same hashes as the original, so a
+    // comparison of stored hashes alone says "same". diff recomputes them as it reads.
+    let dir = tempfile::tempdir().unwrap();
+    let mut forged = events(NAMES[4]);
+    forged[3].data.push(b' ');
+    let path = dir.path().join("forged.json");
+    write_pretty(&path, &forged);
+    let (forged, original) = (path.to_str().unwrap(), rel(NAMES[4]));
+    let (code, stdout, _) = run(&["diff", &original, forged]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "broken: b {forged}: broken at event 3 (theater:simple/runtime/log): content hash mismatch"
+        )),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(&["diff", "--format", "json", forged, &original]);
+    assert_eq!(code, 3);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "broken");
+    assert_eq!(
+        (v["broken_a"]["index"].as_u64(), v["broken_a"]["reason"].as_str()),
+        (Some(3), Some("content_hash_mismatch"))
+    );
+    assert!(v["broken_b"].is_null());
+    // Broken after the parting point still counts: both chains are read to their end.
+    let mut late = events(NAMES[3]);
+    let last = late.len() - 1;
+    late[last].data.push(b' ');
+    let late_path = dir.path().join("late.json");
+    write_pretty(&late_path, &late);
+    let (code, stdout, _) = run(&["diff", "--format", "json", &rel(NAMES[2]), late_path.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["broken_b"]["index"].as_u64(), Some(last as u64));
+}
+
+#[test]
+fn diff_quiet_prints_nothing_and_answers_with_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forged = events(NAMES[4]);
+    forged[1].data.push(b' ');
+    let path = dir.path().join("forged.json");
+    write_pretty(&path, &forged);
+    for (args, expected) in [
+        (vec!["diff", "-q", &rel(NAMES[2]), &rel(NAMES[2])], 0),
+        (vec!["diff", "--quiet", &rel(NAMES[1]), &rel(NAMES[2])], 1),
+        (vec!["diff", "-q", &rel(NAMES[4]), path.to_str().unwrap()], 3),
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!((code, stdout.as_str(), stderr.as_str()), (expected, "", ""), "{args:?}");
+    }
+    let (code, stdout, stderr) = run(&["diff", "-q", "/nonexistent/a.json", &rel(NAMES[2])]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -1,6 +1,9 @@
-//! Where two chains part: both streamed side by side, compared by hash.
+//! Where two chains part: both streamed side by side, compared by hash, and both checked
+//! for integrity as they stream (a chain whose event was edited with its stored hash kept
+//! has the same hashes as the original: comparing stored hashes alone would call a forged
+//! chain identical).
 
-use super::{ChainError, ChainReader, Event};
+use super::{Broken, ChainError, ChainReader, Event, IntegrityChecker};
 
 /// The result of comparing two chains.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +15,10 @@ pub struct DiffOutcome {
     pub a: Option<Event>,
     /// B's event at index `common_prefix`, `None` if B ended there.
     pub b: Option<Event>,
+    /// The first event of A that fails the integrity check (a chain is read to its end,
+    /// or to this event).
+    pub broken_a: Option<Broken>,
+    pub broken_b: Option<Broken>,
 }
 
 impl DiffOutcome {
@@ -19,28 +26,69 @@ impl DiffOutcome {
     pub fn is_same(&self) -> bool {
         self.a.is_none() && self.b.is_none()
     }
+
+    /// Whether either chain fails its integrity check.
+    pub fn is_broken(&self) -> bool {
+        self.broken_a.is_some() || self.broken_b.is_some()
+    }
 }
 
-/// Compares two chains event by event. Holds one event of each at a time. Malformed
-/// input is an error even after the parting point is found, up to that point only: the
-/// rest of either chain is not read.
+/// One chain being read and checked; ends at its last event or at its first broken one.
+struct Side<'r> {
+    reader: &'r mut ChainReader,
+    checker: IntegrityChecker,
+    broken: Option<Broken>,
+    done: bool,
+}
+
+impl Side<'_> {
+    fn next(&mut self) -> Result<Option<Event>, ChainError> {
+        if self.done {
+            return Ok(None);
+        }
+        let event = match self.reader.next() {
+            Some(Ok(event)) => event,
+            Some(Err(e)) => {
+                // A state chain's head mismatch is a broken chain, not unreadable input.
+                self.broken = Some(e.integrity().ok_or(e)?);
+                self.done = true;
+                return Ok(None);
+            }
+            None => {
+                self.done = true;
+                return Ok(None);
+            }
+        };
+        if let Err(broken) = self.checker.push(&event) {
+            self.broken = Some(broken);
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(event))
+    }
+}
+
+/// Compares two chains event by event, holding one event of each at a time (and the two at
+/// the parting point). Both are read to the end, so that integrity is checked throughout;
+/// malformed input in either is an error.
 pub fn diff_readers(a: &mut ChainReader, b: &mut ChainReader) -> Result<DiffOutcome, ChainError> {
+    let side = |reader| Side { reader, checker: IntegrityChecker::new(), broken: None, done: false };
+    let (mut sa, mut sb) = (side(a), side(b));
     let mut common_prefix = 0;
+    let mut parted: Option<(Option<Event>, Option<Event>)> = None;
     loop {
-        let ea = a.next().transpose().or_else(head_is_not_an_input_error)?;
-        let eb = b.next().transpose().or_else(head_is_not_an_input_error)?;
-        match (ea, eb) {
-            (Some(x), Some(y)) if x.hash == y.hash => common_prefix += 1,
-            (a, b) => return Ok(DiffOutcome { common_prefix, a, b }),
+        let (ea, eb) = (sa.next()?, sb.next()?);
+        if parted.is_none() {
+            match (ea, eb) {
+                (Some(x), Some(y)) if x.hash == y.hash => common_prefix += 1,
+                (None, None) if sa.broken.is_none() && sb.broken.is_none() => break,
+                (x, y) => parted = Some((x, y)),
+            }
+        }
+        if sa.done && sb.done {
+            break;
         }
     }
-}
-
-/// A state chain whose head does not match is still readable: diff compares events, and
-/// integrity is `check`'s business.
-fn head_is_not_an_input_error(e: ChainError) -> Result<Option<Event>, ChainError> {
-    match e {
-        ChainError::HeadMismatch { .. } => Ok(None),
-        e => Err(e),
-    }
+    let (a, b) = parted.unwrap_or((None, None));
+    Ok(DiffOutcome { common_prefix, a, b, broken_a: sa.broken, broken_b: sb.broken })
 }

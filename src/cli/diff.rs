@@ -6,15 +6,23 @@ use crate::report;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Compare two chains by hash: the first event where they part, both decoded.
+/// Compare two chains by hash: the first event where they part, both decoded. Both chains
+/// are checked for integrity as they are read.
 ///
-/// Exit 0 when they are the same, 1 when not (one a prefix of the other included).
+/// Exit 0 when they are the same, 1 when not (one a prefix of the other included), 3 when
+/// either fails its integrity check (it says which and where).
 #[derive(clap::Args)]
 pub struct Args {
+    /// The first chain (`-` for stdin).
     #[arg(value_name = "A")]
     a: PathBuf,
+    /// The second chain (`-` for stdin, if A is not).
     #[arg(value_name = "B")]
     b: PathBuf,
+    /// Print nothing; the exit code alone says same (0), different (1) or broken (3), as
+    /// `cmp -s` does. Errors are still one line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
     /// `json` prints one object: status, common_prefix, a, b.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -34,10 +42,17 @@ fn compare(args: Args) -> anyhow::Result<Exit> {
     let mut b = ChainReader::open_or_stdin(&args.b)?;
     let outcome = chain::diff_readers(&mut a, &mut b)?;
     let text = match args.format {
+        _ if args.quiet => String::new(),
         Format::Text => report::diff::human(&args.a.display().to_string(), &args.b.display().to_string(), &outcome),
         Format::Json => format!("{}\n", report::diff::json(&outcome)),
     };
-    let exit = if outcome.is_same() { Exit::Success } else { Exit::Differ };
+    let exit = if outcome.is_broken() {
+        Exit::Integrity
+    } else if outcome.is_same() {
+        Exit::Success
+    } else {
+        Exit::Differ
+    };
     let mut stdout = std::io::stdout().lock();
     output::stdout_written(stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()), exit)
 }

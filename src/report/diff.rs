@@ -1,12 +1,22 @@
 //! Rendering `diff` outcomes.
 
 use super::inspect::{self, EventRecord};
-use crate::chain::{DiffOutcome, Event};
+use crate::chain::{Broken, DiffOutcome, Event};
 use serde::Serialize;
 
-/// Human text, several lines, ending in a newline.
+/// Human text, several lines, ending in a newline. A broken chain is said first: what it
+/// holds cannot be trusted, whatever the comparison found.
 pub fn human(path_a: &str, path_b: &str, outcome: &DiffOutcome) -> String {
     let (path_a, path_b) = (&*crate::text::escape(path_a), &*crate::text::escape(path_b));
+    let mut broken = String::new();
+    for (tag, path, b) in [("a", path_a, &outcome.broken_a), ("b", path_b, &outcome.broken_b)] {
+        if let Some(b) = b {
+            broken += &format!("broken: {tag} {path}: broken at {}\n", crate::text::escape(&b.to_string()));
+        }
+    }
+    if !broken.is_empty() {
+        return broken;
+    }
     if outcome.is_same() {
         return format!("same: {path_a} and {path_b} have the same {} events\n", outcome.common_prefix);
     }
@@ -24,22 +34,51 @@ pub fn human(path_a: &str, path_b: &str, outcome: &DiffOutcome) -> String {
 
 #[derive(Debug, Serialize)]
 pub struct DiffRecord {
-    /// "same" or "different".
+    /// "same", "different", or "broken" when either chain fails its integrity check.
     pub status: &'static str,
     pub common_prefix: u64,
     /// The events at index `common_prefix`, as `inspect --format jsonl` prints them, or
     /// null where that chain ended (both null when the chains are the same).
     pub a: Option<EventRecord>,
     pub b: Option<EventRecord>,
+    /// Where each chain fails its integrity check, or null when intact (as `check` says it).
+    pub broken_a: Option<BrokenRecord>,
+    pub broken_b: Option<BrokenRecord>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrokenRecord {
+    pub index: u64,
+    pub event_type: String,
+    /// `content_hash_mismatch`, `wrong_parent_link`, ... as in `check`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+fn broken_record(broken: &Broken) -> BrokenRecord {
+    BrokenRecord {
+        index: broken.index,
+        event_type: broken.event_type.clone(),
+        reason: broken.reason.code(),
+        message: broken.to_string(),
+    }
 }
 
 pub fn record(outcome: &DiffOutcome) -> DiffRecord {
     let index = outcome.common_prefix;
     DiffRecord {
-        status: if outcome.is_same() { "same" } else { "different" },
+        status: if outcome.is_broken() {
+            "broken"
+        } else if outcome.is_same() {
+            "same"
+        } else {
+            "different"
+        },
         common_prefix: index,
         a: outcome.a.as_ref().map(|e| inspect::record(index, e)),
         b: outcome.b.as_ref().map(|e| inspect::record(index, e)),
+        broken_a: outcome.broken_a.as_ref().map(broken_record),
+        broken_b: outcome.broken_b.as_ref().map(broken_record),
     }
 }
 
