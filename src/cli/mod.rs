@@ -2,8 +2,10 @@
 //! calls the library and maps the typed outcome to output and an exit code.
 
 mod check;
+mod completions;
 mod diff;
 mod inspect;
+mod man;
 mod output;
 mod record;
 mod replay_flags;
@@ -31,8 +33,16 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// `--version`: the tool, the chain format it writes and the wasmtime it runs guests with
+/// (a test checks both against the code and Cargo.lock).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nchain format: theater-replay version 1 (reads theater's component-era and 0.3.8 Pack chains)",
+    "\nwasmtime: 48.0.8"
+);
+
 #[derive(Parser)]
-#[command(name = "theater-replay", version, about, long_about = None)]
+#[command(name = "theater-replay", version, long_version = LONG_VERSION, about, long_about = None)]
 #[command(after_help = "Exit codes: 0 success, 1 chains differ or replay diverged, \
 2 usage error or unreadable input, 3 chain integrity failure.")]
 struct Cli {
@@ -53,6 +63,8 @@ enum Command {
     Diff(diff::Args),
     Verify(verify::Args),
     Record(record::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// Limits on the guest, shared by `verify` and `record`.
@@ -142,6 +154,8 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args, &global),
         Command::Verify(args) => verify::run(args, &global),
         Command::Record(args) => record::run(args, &global),
+        Command::Completions(args) => completions::run(args, &global),
+        Command::Man(args) => man::run(args, &global),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -390,6 +390,13 @@ pub fn stdout_written(written: io::Result<()>, exit: Exit) -> anyhow::Result<Exi
     }
 }
 
+/// Writes `bytes` to stdout and flushes, with [`stdout_written`]'s rules.
+pub fn write_stdout(bytes: &[u8], exit: Exit) -> anyhow::Result<Exit> {
+    use io::Write;
+    let mut stdout = io::stdout().lock();
+    stdout_written(stdout.write_all(bytes).and_then(|()| stdout.flush()), exit)
+}
+
 /// Characters of one error line on stderr, at most (echoes are clipped well before this:
 /// the cap only bounds what no clipping foresaw).
 const MAX_STDERR_LINE: usize = 1000;

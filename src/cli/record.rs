@@ -193,7 +193,13 @@ fn check_invocations(component: &Component, engine: &Engine, invocations: &[Stri
             );
         };
         let params: Vec<Type> = func.params().map(|(_, ty)| ty).collect();
-        call.to_wasm_params::<Val>(params.iter()).map_err(|e| anyhow::anyhow!("arguments of `{shown}`: {e}"))?;
+        call.to_wasm_params::<Val>(params.iter()).map_err(|e| {
+            // Name what the export takes: the mistake is almost always a type or a count.
+            let takes: Vec<String> =
+                func.params().map(|(param, ty)| format!("{param}: {}", crate::values::type_name(&ty))).collect();
+            let bare = name.rsplit_once('#').map_or(name, |(_, f)| f);
+            anyhow::anyhow!("arguments of `{shown}`: {e}; `{bare}` takes ({})", takes.join(", "))
+        })?;
     }
     Ok(())
 }

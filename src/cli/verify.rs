@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Chains replayed at the same time [default: the machine's cores].
-    #[arg(short = 'j', long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
     jobs: Option<NonZeroUsize>,
     /// Start no more chains after the first one that does not verify.
     #[arg(long)]
@@ -100,9 +100,30 @@ fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
     run_many(args, &runtime, global)
 }
 
+/// Loads the actor to verify. When it is no actor but a chain, and the chain argument is a
+/// WebAssembly file, the two were given the wrong way round: say so.
+fn load_component(runtime: &Runtime, component: &Path, chain: Option<&Path>) -> anyhow::Result<crate::runtime::Loaded> {
+    match runtime.load(component) {
+        Ok(loaded) => Ok(loaded),
+        Err(e @ crate::runtime::LoadError::NotAComponent { .. }) => {
+            let looks_like_chain = ChainReader::open(component).is_ok_and(|mut r| r.next().is_some_and(|e| e.is_ok()));
+            let chain_is_wasm = chain.is_some_and(|c| runtime.load(c).is_ok());
+            if looks_like_chain && chain_is_wasm {
+                anyhow::bail!(
+                    "{} is a chain and {} a component: the component comes first (theater-replay verify COMPONENT CHAIN)",
+                    component.display(),
+                    chain.expect("checked").display()
+                );
+            }
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One chain: its report alone, exactly as before many-chain runs existed.
 fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
-    let loaded = runtime.load(&args.component)?;
+    let loaded = load_component(runtime, &args.component, Some(path))?;
     let chain = ChainReader::open_or_stdin(path)?;
     let progress = event_spinner(global);
     let options = args.verify_options(progress.clone())?;
@@ -154,7 +175,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<E
         // A shard may be empty (more CI jobs than chains): that is success, not an error.
         chains = shard.select(chains);
     }
-    let loaded = runtime.load(&args.component)?;
+    let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path))?;
 
     let progress = chain_bar(global, chains.len());
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
@@ -283,4 +304,10 @@ fn chain_bar(global: &Global, total: usize) -> Option<indicatif::ProgressBar> {
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
+}
+
+/// At least one chain at a time.
+fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
+    let n: usize = text.parse().map_err(|_| format!("`{}` is not a number of chains", crate::text::clip(text)))?;
+    NonZeroUsize::new(n).ok_or_else(|| "0: --jobs is how many chains are verified at once, at least 1".to_string())
 }

@@ -25,6 +25,8 @@ use wasmtime::{AsContextMut, Store, StoreContextMut, StoreLimits};
 pub struct Answers {
     queues: BTreeMap<String, VecDeque<String>>,
     used: BTreeMap<String, usize>,
+    /// Whether they came from a file (`--answers`): the message for a missing one differs.
+    from_file: bool,
 }
 
 impl Answers {
@@ -32,7 +34,7 @@ impl Answers {
     pub fn from_json(text: &str) -> Result<Answers, String> {
         let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
             .map_err(|e| format!("expected a JSON object of arrays of WAVE strings: {e}"))?;
-        Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new() })
+        Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new(), from_file: true })
     }
 
     pub(crate) fn next(&mut self, key: &str) -> Result<String, String> {
@@ -40,6 +42,9 @@ impl Answers {
         *used += 1;
         match self.queues.get_mut(key).and_then(VecDeque::pop_front) {
             Some(answer) => Ok(answer),
+            None if !self.from_file => Err(format!(
+                "`{key}` returns a value and no --answers file was given: write one such as {{\"{key}\": [\"...\"]}} (WAVE results, one per call) and pass --answers FILE"
+            )),
             None if *used == 1 => Err(format!("the answers file has no answers for `{key}`")),
             None => Err(format!("the answers file has only {} answer(s) for `{key}`; call {} needs another", *used - 1, *used)),
         }
