@@ -9,7 +9,7 @@
 //! event, if larger) are in flight.
 
 use super::reader::{Pending, PendingData};
-use super::{Broken, ChainError, ChainReader, Container, HashAlg, IntegrityChecker};
+use super::{Broken, ChainError, ChainReader, Compression, Container, HashAlg, IntegrityChecker};
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -21,6 +21,8 @@ const BATCH_EVENTS: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOutcome {
     pub container: Container,
+    /// How the file was compressed, if it was.
+    pub compression: Option<Compression>,
     /// Events read: all of them when intact, up to and including the broken one otherwise.
     pub events: u64,
     /// The chain's hash algorithm (`None` for an empty chain).
@@ -43,7 +45,7 @@ pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
 /// Checks a chain from an open reader. `Err` means unreadable or malformed input; an
 /// integrity failure (including a state chain's head mismatch) is an `Ok` with `broken`.
 pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
-    let container = reader.container();
+    let (container, compression) = (reader.container(), reader.compression());
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Pending>, ChainError>>(QUEUE);
     let path = reader.name().to_owned();
     std::thread::scope(|scope| {
@@ -57,19 +59,19 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
                         if let Err(broken) = checker.push(&event) {
                             let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
                             // Dropping the receiver (on return) stops the scanner thread.
-                            return Ok(CheckOutcome { container, events: checker.events() + 1, alg, broken: Some(broken) });
+                            return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
                         }
                     }
                 }
                 Err(e) => match e.integrity() {
                     Some(broken) => {
-                        return Ok(CheckOutcome { container, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
+                        return Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
                     }
                     None => return Err(e),
                 },
             }
         }
-        Ok(CheckOutcome { container, events: checker.events(), alg: checker.alg(), broken: None })
+        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None })
     })
 }
 

@@ -5,6 +5,7 @@
 //! than the current event, so memory does not grow with the length of a chain.
 
 mod check;
+mod compress;
 mod diff;
 mod error;
 mod hash;
@@ -14,6 +15,7 @@ mod scan;
 mod writer;
 
 pub use check::{CheckOutcome, check_path, check_reader};
+pub use compress::{Compression, zstd_writer};
 pub use diff::{DiffOutcome, diff_readers};
 pub use error::ChainError;
 pub use hash::{Hash, HashAlg, canonical_hash, write_canonical};

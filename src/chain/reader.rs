@@ -2,7 +2,7 @@
 
 use super::error::ChainError;
 use super::scan::{Input, describe};
-use super::Event;
+use super::{Compression, Event};
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -102,6 +102,8 @@ enum State {
 pub struct ChainReader {
     input: Input,
     container: Container,
+    /// How the file was compressed, if it was (see [`super::compress`]).
+    compression: Option<Compression>,
     state: State,
     index: u64,
     /// State chains only: `current_hash` once read, and whether `events` was seen.
@@ -152,6 +154,8 @@ impl ChainReader {
 
     /// Reads a chain from any byte stream; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>) -> Result<ChainReader, ChainError> {
+        let (r, compression) = super::compress::decompressed(r)
+            .map_err(|error| ChainError::Io { path: name.to_owned(), index: 0, offset: 0, error })?;
         let mut input = Input::new(name.to_owned(), r);
         // A UTF-8 byte order mark is harmless; some editors add one.
         if input.starts_with(b"\xEF\xBB\xBF")? {
@@ -178,6 +182,7 @@ impl ChainReader {
         Ok(ChainReader {
             input,
             container,
+            compression,
             state,
             index: 0,
             head: None,
@@ -195,6 +200,11 @@ impl ChainReader {
 
     pub fn container(&self) -> Container {
         self.container
+    }
+
+    /// How the file was compressed (read through the decoder), if it was.
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
     }
 
     /// The index the next event will have (= events read so far).

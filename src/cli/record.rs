@@ -52,6 +52,10 @@ pub struct Args {
     /// can also be written in theater 0.3.8's other containers.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Write the chain zstd-compressed (every command reads it as it reads the plain form;
+    /// hashes are of the events, not of the file).
+    #[arg(long)]
+    compress: bool,
     /// A Pack actor's state before the first call, in WAVE, typed by its metadata
     /// (default: `()`, as theater 0.3.8 passes).
     #[arg(long, value_name = "VALUE")]
@@ -153,6 +157,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
                 Box::new(|out| record::pack::record(&runtime, actor, out, options))
             }
         };
+    let run_record = if args.compress { compressed(run_record) } else { run_record };
     let (summary, exit) = match destination {
         // Held until the run has succeeded: a failure mid-run leaves stdout empty, never a
         // truncated chain.
@@ -275,4 +280,30 @@ mod tests {
         }
         assert!(sandbox(&[], &[], &strings(&["A=b\0c"])).is_err());
     }
+}
+
+/// A recording that writes through zstd. The encoder is shared with the recording's writer
+/// and finished here once the recording is done, so that an error writing its last bytes
+/// (a full disk) fails the run rather than being lost in a destructor.
+type RunRecord<'a> = Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + 'a>;
+
+fn compressed(run_record: RunRecord<'_>) -> RunRecord<'_> {
+    use std::sync::{Arc, Mutex};
+    type Encoder = zstd::stream::write::Encoder<'static, Box<dyn std::io::Write + Send>>;
+    struct Shared(Arc<Mutex<Encoder>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("not poisoned").write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.lock().expect("not poisoned").flush()
+        }
+    }
+    Box::new(move |out| {
+        let encoder = Arc::new(Mutex::new(crate::chain::zstd_writer(out)?));
+        let summary = run_record(Box::new(Shared(encoder.clone())))?;
+        let encoder = Arc::try_unwrap(encoder).map_err(|_| anyhow::anyhow!("the recording kept its writer"))?;
+        encoder.into_inner().expect("not poisoned").finish()?.flush()?;
+        Ok(summary)
+    })
 }

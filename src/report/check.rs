@@ -15,7 +15,10 @@ fn human_raw(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
         Ok(outcome) => {
             let alg = outcome.alg.map_or("no hash".to_owned(), |a| a.to_string());
             match &outcome.broken {
-                None => format!("{path}: intact, {} events, {alg} ({})", outcome.events, outcome.container),
+                None => match outcome.compression {
+                    Some(c) => format!("{path}: intact, {} events, {alg} ({}, {})", outcome.events, outcome.container, c.name()),
+                    None => format!("{path}: intact, {} events, {alg} ({})", outcome.events, outcome.container),
+                },
                 Some(broken) => format!("{path}: broken at {broken}"),
             }
         }
@@ -47,6 +50,8 @@ pub struct CheckRecord<'a> {
     pub expected: Option<String>,
     /// json-array, state-chain, event-log or json-lines.
     pub container: Option<&'static str>,
+    /// "zstd" or "gzip" for a compressed file, else null.
+    pub compression: Option<&'static str>,
     /// Human-readable explanation (broken or error), one line.
     pub message: Option<String>,
     /// Byte offset of a malformed spot.
@@ -65,6 +70,7 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
         stored: None,
         expected: None,
         container: None,
+        compression: None,
         message: None,
         offset: None,
     };
@@ -73,6 +79,7 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
             rec.events = outcome.events;
             rec.hash = outcome.alg.map(|a| a.name());
             rec.container = Some(outcome.container.name());
+            rec.compression = outcome.compression.map(|c| c.name());
             if let Some(broken) = &outcome.broken {
                 rec.status = "broken";
                 rec.broken_at = Some(broken.index);
