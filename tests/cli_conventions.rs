@@ -105,3 +105,12 @@ fn the_usual_mistakes_get_a_message_that_says_what_to_do() {
     }
     assert!(!std::path::Path::new(out).exists(), "nothing recorded");
 }
+
+#[test]
+fn inspect_takes_json_as_the_other_commands_do() {
+    let chain = "fixtures/theater-chains/runtime-runtime-test.json";
+    let (code, json, _) = run_here(&["inspect", "--format", "json", chain]);
+    assert_eq!(code, 0);
+    assert_eq!(json, run_here(&["inspect", "--format", "jsonl", chain]).1);
+    assert_eq!(json.lines().count(), 6);
+}

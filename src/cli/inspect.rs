@@ -13,7 +13,7 @@ pub struct Args {
     /// The chain file (`-` for stdin).
     #[arg(value_name = "CHAIN")]
     chain: PathBuf,
-    /// `jsonl` prints one JSON object per event, for jq, grep and diff.
+    /// `jsonl` (or `json`) prints one JSON object per event, for jq, grep and diff.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// The component that recorded the chain: theater's component-era host calls are then
@@ -27,6 +27,9 @@ pub struct Args {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Format {
     Text,
+    /// One JSON object per event (JSON Lines); `json` is the same, the name the other
+    /// commands use.
+    #[value(alias = "json")]
     Jsonl,
 }
 
