@@ -21,7 +21,7 @@ pub fn parse(text: &str, ty: &Type, defs: &[TypeDef]) -> Result<Value, String> {
         };
     }
     let wave_type = wave_type(ty, defs, 0)?;
-    let value: WaveValue = wasmtime::component::wasm_wave::from_str(&wave_type, text).map_err(|e| format!("{text:?} is not a {}: {e}", describe(ty)))?;
+    let value: WaveValue = wasmtime::component::wasm_wave::from_str(&wave_type, text).map_err(|e| format!("`{}` is not a {}: {e}", crate::text::clip(text), describe(ty)))?;
     from_wave(&value, ty, defs, 0)
 }
 

@@ -37,7 +37,8 @@ impl Answers {
         Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new(), from_file: true })
     }
 
-    pub(crate) fn next(&mut self, key: &str) -> Result<String, String> {
+    /// The next answer for the import `key`, in file order; an error once they are used up.
+    pub fn next(&mut self, key: &str) -> Result<String, String> {
         let used = self.used.entry(key.to_string()).or_default();
         *used += 1;
         match self.queues.get_mut(key).and_then(VecDeque::pop_front) {
@@ -211,7 +212,8 @@ fn answer(
 }
 
 /// Splits `iface#func(args)` into the export name and a WAVE call wasm-wave can parse.
-pub(crate) fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
+/// Public for the fuzz targets (`fuzz/`), which feed it arbitrary `--invoke` text.
+pub fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>), String> {
     // The call is echoed clipped: a 100 KB argument must not come back whole.
     let shown = crate::text::clip(text);
     let open = text.find('(').ok_or_else(|| format!("`{shown}`: expected a call like `run(\"hello\")`"))?;

@@ -12,7 +12,7 @@ use crate::dialect::pack::{CGRF_ANSWER_PREFIX, PackPayload, WASM_EVENT_TYPE, dec
 use crate::dialect::pack_wave;
 use crate::replay::InitialState;
 use crate::runtime::pack::theater;
-use crate::runtime::pack::types::{Metadata, Type};
+use crate::runtime::pack::types::{Metadata, Type, TypeDef};
 use crate::runtime::pack::{self, PackActor, PackHost, PackImport, read_metadata};
 use crate::runtime::{self, EpochTicker, Limits, Runtime};
 use packr_abi::Value;
@@ -68,16 +68,22 @@ impl RecordHost {
             None | Some(Type::Unit) => Ok(Value::Tuple(vec![])),
             Some(ty) => {
                 let text = self.answers.next(&key)?;
-                if let Some(hex_bytes) = text.strip_prefix(CGRF_ANSWER_PREFIX) {
-                    let bytes = hex::decode(hex_bytes.trim()).map_err(|e| format!("answer for `{key}`: `cgrf:` is followed by invalid hex: {e}"))?;
-                    return decode_value(&bytes).map_err(|e| format!("answer for `{key}`: {e}"));
-                }
-                pack_wave::parse(&text, ty, &sig.type_defs).map_err(|e| {
-                    format!("answer `{text}` for `{key}`: {e} (any answer can also be given exactly as `cgrf:<hex>`, the `output_cgrf` of `inspect --format jsonl`)")
-                })
+                parse_answer(&key, &text, ty, &sig.type_defs)
             }
         }
     }
+}
+
+/// One answers-file entry for the import `key`, whose result type is `ty`: `cgrf:<hex>`
+/// (any Value exactly), or WAVE typed by the actor's metadata. Public for the fuzz targets.
+pub fn parse_answer(key: &str, text: &str, ty: &Type, defs: &[TypeDef]) -> Result<Value, String> {
+    if let Some(hex_bytes) = text.strip_prefix(CGRF_ANSWER_PREFIX) {
+        let bytes = hex::decode(hex_bytes.trim()).map_err(|e| format!("answer for `{key}`: `cgrf:` is followed by invalid hex: {e}"))?;
+        return decode_value(&bytes).map_err(|e| format!("answer for `{key}`: {e}"));
+    }
+    pack_wave::parse(text, ty, defs).map_err(|e| {
+        format!("answer for `{key}`: {e} (any answer can also be given exactly as `cgrf:<hex>`, the `output_cgrf` of `inspect --format jsonl`)")
+    })
 }
 
 fn fail(caller: &mut Caller<'_, RecordHost>, message: String) -> wasmtime::Error {
@@ -116,19 +122,22 @@ impl PackHost for RecordHost {
     }
 }
 
-/// The export name and arguments of one `--invoke`, typed by the metadata.
-fn invocation(text: &str, metadata: &Metadata) -> Result<(String, Vec<Value>), String> {
+/// The export name and arguments of one `--invoke`, typed by the metadata. Public for the
+/// fuzz targets.
+pub fn invocation(text: &str, metadata: &Metadata) -> Result<(String, Vec<Value>), String> {
     let (name, call) = parse_invocation(text)?;
+    // Echoed clipped and escaped, as for components: the name is the user's text.
+    let shown = crate::text::clip(&name);
     let sig = metadata.export(&name).ok_or_else(|| {
         let names: Vec<_> = metadata.exports.iter().map(|f| f.full_name()).collect();
-        format!("the actor has no export `{name}`; it exports: {}", names.join(", "))
+        format!("the actor has no export `{shown}`; it exports: {}", crate::text::clip_to(&names.join(", "), 200))
     })?;
     let mut types: Vec<Type> = sig.params.iter().skip(1).map(|(_, t)| t.clone()).collect();
     let given = call.params_node().and_then(|n| n.as_tuple().ok()).map_or(0, |args| args.len());
     if name == INIT && types.is_empty() && given == 1 {
         types.push(Type::Option(Box::new(Type::List(Box::new(Type::U8)))));
     }
-    let args = pack_wave::parse_args(&call, &types, &sig.type_defs).map_err(|e| format!("arguments of `{name}`: {e}"))?;
+    let args = pack_wave::parse_args(&call, &types, &sig.type_defs).map_err(|e| format!("arguments of `{shown}`: {e}"))?;
     Ok((name, args))
 }
 
