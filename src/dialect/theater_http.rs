@@ -134,8 +134,6 @@ pub struct HttpHost {
     buffers: Vec<Vec<u8>>,
     /// The request being handled: its description (for the result) and its headers.
     request: Option<(RequestData, Entries)>,
-    /// Bodies whose stream the guest has taken (a second `write` fails).
-    streams_taken: Vec<u32>,
     /// What `response-outparam.set` sent: the response's rep, or the error's `Debug` text.
     sent: Option<Result<u32, String>>,
 }
@@ -399,7 +397,6 @@ impl HttpHost {
                         if let Some(&buffer) = self.bodies.get(&body) {
                             self.streams.insert(stream, buffer);
                         }
-                        self.streams_taken.push(body);
                         json!({"Ok": stream})
                     }
                 }
