@@ -248,6 +248,32 @@ fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow:
     Ok(Sandbox { dirs, env })
 }
 
+/// A recording that writes through zstd. The encoder is shared with the recording's writer
+/// and finished here once the recording is done, so that an error writing its last bytes
+/// (a full disk) fails the run rather than being lost in a destructor.
+type RunRecord<'a> = Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + 'a>;
+
+fn compressed(run_record: RunRecord<'_>) -> RunRecord<'_> {
+    use std::sync::{Arc, Mutex};
+    type Encoder = zstd::stream::write::Encoder<'static, Box<dyn std::io::Write + Send>>;
+    struct Shared(Arc<Mutex<Encoder>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("not poisoned").write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.lock().expect("not poisoned").flush()
+        }
+    }
+    Box::new(move |out| {
+        let encoder = Arc::new(Mutex::new(crate::chain::zstd_writer(out)?));
+        let summary = run_record(Box::new(Shared(encoder.clone())))?;
+        let encoder = Arc::try_unwrap(encoder).map_err(|_| anyhow::anyhow!("the recording kept its writer"))?;
+        encoder.into_inner().expect("not poisoned").finish()?.flush()?;
+        Ok(summary)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,30 +306,4 @@ mod tests {
         }
         assert!(sandbox(&[], &[], &strings(&["A=b\0c"])).is_err());
     }
-}
-
-/// A recording that writes through zstd. The encoder is shared with the recording's writer
-/// and finished here once the recording is done, so that an error writing its last bytes
-/// (a full disk) fails the run rather than being lost in a destructor.
-type RunRecord<'a> = Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + 'a>;
-
-fn compressed(run_record: RunRecord<'_>) -> RunRecord<'_> {
-    use std::sync::{Arc, Mutex};
-    type Encoder = zstd::stream::write::Encoder<'static, Box<dyn std::io::Write + Send>>;
-    struct Shared(Arc<Mutex<Encoder>>);
-    impl std::io::Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("not poisoned").write(buf)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            self.0.lock().expect("not poisoned").flush()
-        }
-    }
-    Box::new(move |out| {
-        let encoder = Arc::new(Mutex::new(crate::chain::zstd_writer(out)?));
-        let summary = run_record(Box::new(Shared(encoder.clone())))?;
-        let encoder = Arc::try_unwrap(encoder).map_err(|_| anyhow::anyhow!("the recording kept its writer"))?;
-        encoder.into_inner().expect("not poisoned").finish()?.flush()?;
-        Ok(summary)
-    })
 }

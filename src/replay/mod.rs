@@ -405,8 +405,11 @@ struct Tracker {
     progress: Option<ProgressBar>,
     /// A dialect's summary of an event with the actor's types (theater's untyped values in
     /// WAVE); `None` from it, or no hook, is the plain [`crate::decode::summary`].
-    summarize: Option<Box<dyn Fn(&Event) -> Option<String> + Send>>,
+    summarize: Option<Summarize>,
 }
+
+/// See [`Tracker::summarize`].
+type Summarize = Box<dyn Fn(&Event) -> Option<String> + Send>;
 
 impl Tracker {
     fn new(recording: Recording, progress: Option<ProgressBar>) -> Tracker {
