@@ -465,6 +465,17 @@ fn drive(
 // theater's component-era chains: the same recording, tracker and matching, with events
 // read and written by `theater_json` and theater's calling convention for its actors.
 
+/// An event the replay writes as theater did, not from the guest's values (a call event,
+/// the runtime's `shutdown`): the recorded one must be exactly it, else the chain was not
+/// written as theater writes.
+fn reproduced(tracker: &Tracker, recorded: &Recorded, event_type: &str, data: &[u8]) -> Result<(), Stop> {
+    if tracker.reproduces(recorded, event_type, data) {
+        return Ok(());
+    }
+    let actual = theater_view(tracker, event_type, data);
+    Err(tracker.divergence(DivergenceKind::NoncanonicalRecording, Some(recorded), Some(actual), None, vec![]))
+}
+
 /// The replay's own event as a report shows it.
 fn theater_view(tracker: &Tracker, event_type: &str, data: &[u8]) -> EventView {
     let event = ChainEvent::new_linked(tracker.alg(), tracker.head.as_deref(), event_type.to_string(), data.to_vec());
@@ -805,18 +816,7 @@ fn drive_theater(
             }
         };
         if function == theater_json::SHUTDOWN && recorded.event.event_type == theater_json::SHUTDOWN {
-            let data = theater_json::shutdown_event();
-            let tracker = &store.data().tracker;
-            if !tracker.reproduces(&recorded, theater_json::SHUTDOWN, &data) {
-                let actual = theater_view(tracker, theater_json::SHUTDOWN, &data);
-                return Err(tracker.divergence(
-                    DivergenceKind::NoncanonicalRecording,
-                    Some(&recorded),
-                    Some(actual),
-                    None,
-                    vec![],
-                ));
-            }
+            reproduced(&store.data().tracker, &recorded, theater_json::SHUTDOWN, &theater_json::shutdown_event())?;
             store.data_mut().matched(recorded);
             continue;
         }
@@ -881,17 +881,7 @@ fn drive_theater(
                 .map_err(|e| Stop::Error(format!("cannot encode the arguments of {function}: {e}")))?;
         let reencoded = if decoded.len() == 1 { Value::Array(vec![reencoded]) } else { reencoded };
         let call_data = theater_json::wasm_call_event(&function, &theater_json::text_bytes(&reencoded));
-        if !store.data().tracker.reproduces(&recorded, "wasm", &call_data) {
-            let tracker = &store.data().tracker;
-            let actual = theater_view(tracker, "wasm", &call_data);
-            return Err(tracker.divergence(
-                DivergenceKind::NoncanonicalRecording,
-                Some(&recorded),
-                Some(actual),
-                None,
-                vec![],
-            ));
-        }
+        reproduced(&store.data().tracker, &recorded, "wasm", &call_data)?;
         store.data_mut().matched(recorded);
         args.extend(decoded);
 
@@ -1001,17 +991,7 @@ fn drive_http_handle(
     let (request, outparam, written) =
         mode.http.begin(&bytes).map_err(|e| Stop::Error(format!("event {}: {function}: {e}", recorded.index)))?;
     let call_data = theater_json::wasm_call_event(function, &theater_json::bytes_json(&written));
-    if !store.data().tracker.reproduces(&recorded, "wasm", &call_data) {
-        let tracker = &store.data().tracker;
-        let actual = theater_view(tracker, "wasm", &call_data);
-        return Err(tracker.divergence(
-            DivergenceKind::NoncanonicalRecording,
-            Some(&recorded),
-            Some(actual),
-            None,
-            vec![],
-        ));
-    }
+    reproduced(&store.data().tracker, &recorded, "wasm", &call_data)?;
     let mut resources = StoreResources { store: &mut store.as_context_mut() };
     let args = [
         Val::Resource(
