@@ -182,6 +182,15 @@ impl HttpHost {
         Ok(())
     }
 
+    /// A new immutable fields resource holding `entries` (the headers of a request or
+    /// response, copied), at the rep the recording's `output` names.
+    fn immutable_copy(&mut self, entries: Entries, output: &Value) -> Result<Value, String> {
+        let rep = rep(output)?;
+        self.pushed(rep)?;
+        self.fields.insert(rep, Fields { entries, immutable: true });
+        Ok(output.clone())
+    }
+
     fn fields_of(&self, rep: u32) -> Result<&Fields, String> {
         self.fields.get(&rep).ok_or_else(|| format!("no fields resource {rep} in theater's table"))
     }
@@ -351,16 +360,13 @@ impl HttpHost {
                     OK()
                 }
             }
-            "[method]incoming-request.headers" | "[method]outgoing-response.headers" => {
-                let entries = if function.starts_with("[method]incoming") {
-                    self.request.as_ref().map(|(_, h)| h.clone()).unwrap_or_default()
-                } else {
-                    self.responses.get(&rep(&arg(0))?).map(|r| r.headers.clone()).unwrap_or_default()
-                };
-                let rep = rep(output)?;
-                self.pushed(rep)?;
-                self.fields.insert(rep, Fields { entries, immutable: true });
-                output.clone()
+            "[method]incoming-request.headers" => {
+                let entries = self.request.as_ref().map(|(_, h)| h.clone()).unwrap_or_default();
+                self.immutable_copy(entries, output)?
+            }
+            "[method]outgoing-response.headers" => {
+                let entries = self.responses.get(&rep(&arg(0))?).map(|r| r.headers.clone()).unwrap_or_default();
+                self.immutable_copy(entries, output)?
             }
             "[constructor]outgoing-response" => {
                 let headers = self.fields_of(rep(&arg(0))?)?.entries.clone();
@@ -377,15 +383,15 @@ impl HttpHost {
                 OK()
             }
             "[method]outgoing-response.body" => {
-                let rep = rep(output)?;
-                self.pushed(rep)?;
+                let (response, body) = (rep(&arg(0))?, rep(output)?);
+                self.pushed(body)?;
                 self.buffers.push(Vec::new());
                 let buffer = self.buffers.len() - 1;
-                if let Some(response) = self.responses.get_mut(&rep_of(&arg(0))) {
+                if let Some(response) = self.responses.get_mut(&response) {
                     response.body = Some(buffer);
                 }
-                self.bodies.insert(rep, buffer);
-                json!({"Ok": rep})
+                self.bodies.insert(body, buffer);
+                json!({"Ok": body})
             }
             "[method]outgoing-body.write" => {
                 let body = rep(&arg(0))?;
@@ -460,10 +466,6 @@ impl HttpHost {
         self.fields.remove(&rep);
         RECORDED_DROPS.contains(&resource)
     }
-}
-
-fn rep_of(value: &Value) -> u32 {
-    rep(value).unwrap_or(u32::MAX)
 }
 
 /// Functions theater's http host recorded (under their own names).

@@ -6,6 +6,7 @@
 use crate::chain::Event;
 use crate::decode;
 use crate::dialect::theater_json;
+use crate::payload::HostCall;
 use crate::runtime::imports::{Signature, import_signatures};
 use serde::Serialize;
 use serde_json::Value;
@@ -28,6 +29,26 @@ impl HostTypes {
     /// A theater host call's input and output in WAVE, if `event` is one and either side
     /// decodes with these types.
     pub fn wave(&self, event: &Event) -> Option<WaveView> {
+        self.decode(event).map(|(_, view)| view)
+    }
+
+    /// The one-line summary of `event` with its host values in WAVE (`iface/f(args) ->
+    /// result`); `None` when it is no host call these types decode.
+    pub fn summary(&self, event: &Event) -> Option<String> {
+        let ((call, input, output), wave) = self.decode(event)?;
+        let side = |wave: Option<String>, raw: &Value| match wave {
+            Some(text) => crate::text::clip_to(&text, MAX_VALUE_CHARS).into_owned(),
+            None => decode::short(&decode::decode_nested(raw.clone(), decode::MAX_NESTING)),
+        };
+        let output = match side(wave.output, &output) {
+            empty if empty.is_empty() => "()".to_string(),
+            shown => shown,
+        };
+        Some(format!("{}({}) -> {output}", call.event_type(), side(wave.input, &input)))
+    }
+
+    /// The host call in `event` (parsed once) and its values in WAVE.
+    fn decode(&self, event: &Event) -> Option<((HostCall, Value, Value), WaveView)> {
         let Some(theater_json::Event::HostFunction { call, input, output }) = theater_json::parse(&event.data) else {
             return None;
         };
@@ -39,25 +60,7 @@ impl HostTypes {
         if view.input.is_none() && view.output.is_none() {
             return None;
         }
-        Some(view)
-    }
-
-    /// The one-line summary of `event` with its host values in WAVE (`iface/f(args) ->
-    /// result`); `None` when it is no host call these types decode.
-    pub fn summary(&self, event: &Event) -> Option<String> {
-        let wave = self.wave(event)?;
-        let Some(theater_json::Event::HostFunction { call, input, output }) = theater_json::parse(&event.data) else {
-            return None;
-        };
-        let side = |wave: Option<String>, raw: &Value| match wave {
-            Some(text) => crate::text::clip_to(&text, MAX_VALUE_CHARS).into_owned(),
-            None => decode::short(&decode::decode_nested(raw.clone(), decode::MAX_NESTING)),
-        };
-        let output = match side(wave.output, &output) {
-            empty if empty.is_empty() => "()".to_string(),
-            shown => shown,
-        };
-        Some(format!("{}({}) -> {output}", call.event_type(), side(wave.input, &input)))
+        Some(((call, input, output), view))
     }
 }
 
