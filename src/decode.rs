@@ -8,6 +8,7 @@
 
 use crate::chain::Event;
 use crate::dialect::pack::{CGRF_MAGIC, PackPayload};
+use crate::values::diff::Compared;
 use serde_json::Value;
 
 /// How deep byte arrays nested in byte arrays are decoded. Each level at least doubles
@@ -44,6 +45,16 @@ fn as_bytes(items: &[Value]) -> Option<Vec<u8>> {
         return None;
     }
     items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect()
+}
+
+/// The value a divergence diffs of an event, for our payloads and theater 0.3.8's;
+/// theater's component-era ones need the component's types (see
+/// [`crate::dialect::theater_types::HostTypes::compared`]).
+pub fn compared(data: &[u8]) -> Option<Compared> {
+    if data.starts_with(CGRF_MAGIC) {
+        return PackPayload::decode(data).ok()?.compared();
+    }
+    crate::payload::Payload::decode(data).ok()?.compared()
 }
 
 /// One line describing an event's payload: for host calls

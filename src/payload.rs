@@ -5,6 +5,7 @@
 //! canonical: fixed key order, compact JSON, so the replay can re-encode what it observes
 //! and compare bytes (and hashes) with the recording.
 
+use crate::values::diff::Compared;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -294,6 +295,17 @@ impl Payload {
     }
 
     /// One line for people: `run("hi")`, `run -> "ok"`, `wasi:random/random#get-random-u64() -> 7`.
+    /// What a divergence diffs of this event: a call's arguments, or an export's result.
+    pub fn compared(&self) -> Option<Compared> {
+        use crate::values::{untyped_args, untyped_val};
+        match self {
+            Payload::WasmCall { params, .. } => untyped_args(params).map(Compared::Arguments),
+            Payload::WasmResult { result, .. } => untyped_val(result).map(Compared::Result),
+            Payload::HostFunction { input, .. } => untyped_args(input).map(Compared::Arguments),
+            Payload::Recording { .. } | Payload::WasmError { .. } => None,
+        }
+    }
+
     pub fn summary(&self) -> String {
         use crate::values::args_to_wave;
         match self {

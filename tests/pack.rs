@@ -292,6 +292,9 @@ fn host_calls_answer_from_the_recording_and_a_different_argument_is_caught() {
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["divergence"]["index"], 1);
     assert_eq!(report["divergence"]["kind"], "different_arguments");
+    // The host call's input is the tuple of its arguments: the second one changed.
+    let diff = serde_json::json!([{"path": ".1", "expected": "\"b\"", "actual": "\"a\""}]);
+    assert_eq!(report["divergence"]["diff"], diff);
 
     // The recording says the host answered 8, so the guest's result must be 8.
     let answered = dir.path().join("answered.json");

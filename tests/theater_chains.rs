@@ -188,6 +188,10 @@ fn theater_http_request_is_replayed_as_theaters_server_made_it() {
         actual.summary
     );
     assert!(divergence.last_matched.last().unwrap().summary.ends_with("[constructor]outgoing-response(3) -> 4"));
+    // The diff names the one argument that changed.
+    let diff: Vec<_> =
+        divergence.diff.iter().map(|d| (d.path.as_str(), d.expected.as_deref(), d.actual.as_deref())).collect();
+    assert_eq!(diff, [(".1", Some("200"), Some("201"))]);
 }
 
 #[test]

@@ -387,6 +387,11 @@ fn json_reports_are_byte_identical_for_identical_inputs() {
     assert_eq!(d["event_type"], "demo:agent/host/log");
     assert_eq!(d["expected"]["payload"]["input"], serde_json::json!({"String": "added"}));
     assert_eq!(d["actual"]["payload"]["input"], serde_json::json!({"String": "adde"}));
+    // Where they differ: the first (only) argument.
+    assert_eq!(d["diff"], serde_json::json!([{"path": ".0", "expected": "\"added\"", "actual": "\"adde\""}]));
+    assert_eq!(d["diff_omitted"], 0);
+    // WAT has no DWARF: frames have names but no lines.
+    assert_eq!(d["source_lines"], false);
     assert!(d["guest_stack"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains("add")));
 }
 

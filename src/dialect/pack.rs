@@ -7,6 +7,7 @@
 //! with `packr_abi::encode` gives the bytes theater wrote: the replay compares those bytes,
 //! never a decoded approximation of them.
 
+use crate::values::diff::Compared;
 use packr_abi::{Value, ValueType};
 use serde_json::json;
 use wasmtime::component::Val;
@@ -226,6 +227,19 @@ impl PackPayload {
         }
     }
 
+    /// What a divergence diffs of this event: a host call's input (one value, a tuple of
+    /// the arguments when there are several), an export call's params, an export's result.
+    pub fn compared(&self) -> Option<Compared> {
+        match self {
+            PackPayload::HostFunction { input, .. } => Some(Compared::Arguments(arguments(input))),
+            PackPayload::WasmCall { params, .. } => Some(Compared::Arguments(arguments(&decode_value(params).ok()?))),
+            PackPayload::WasmResult { bytes, .. } if !bytes.is_empty() => {
+                Some(Compared::Result(to_val(&decode_value(bytes).ok()?)))
+            }
+            _ => None,
+        }
+    }
+
     /// One line for people: `interface/function(input) -> output`, `call F(params)`,
     /// `F returned R (state S)`, `F failed: message`.
     pub fn summary(&self) -> String {
@@ -365,6 +379,14 @@ pub fn cgrf_args_text(bytes: &[u8]) -> String {
 pub fn to_text(value: &Value) -> String {
     let val = to_val(value);
     wasmtime::component::wasm_wave::to_string(&val).unwrap_or_else(|_| format!("{value}"))
+}
+
+/// A tuple's items as an argument list, or the one value.
+fn arguments(value: &Value) -> Vec<Val> {
+    match value {
+        Value::Tuple(items) => items.iter().map(to_val).collect(),
+        value => vec![to_val(value)],
+    }
 }
 
 fn to_val(value: &Value) -> Val {

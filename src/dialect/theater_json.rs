@@ -462,6 +462,15 @@ fn decode_untyped(value: &Value, ty: &Type, resource: &mut ResourceDecoder<'_>, 
 /// shows as its rep. `None` when it does not decode with those types (theater's
 /// per-function quirks, such as `Debug` text for a variant, then show as plain JSON).
 pub fn untyped_wave(recorded: &Value, types: &[Type]) -> Option<String> {
+    let shown = untyped_vals(recorded, types)?
+        .iter()
+        .map(|val| wasmtime::component::wasm_wave::to_string(val).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(shown.join(", "))
+}
+
+/// The values of [`untyped_wave`], one per type.
+pub fn untyped_vals(recorded: &Value, types: &[Type]) -> Option<Vec<Val>> {
     let value = json_bytes(recorded).and_then(|b| serde_json::from_slice::<Value>(&b).ok())?;
     let items: Vec<&Value> = match (types.len(), &value) {
         (0, Value::Null) => vec![],
@@ -469,15 +478,7 @@ pub fn untyped_wave(recorded: &Value, types: &[Type]) -> Option<String> {
         (n, Value::Array(items)) if items.len() == n => items.iter().collect(),
         _ => return None,
     };
-    let shown = items
-        .iter()
-        .zip(types)
-        .map(|(v, t)| {
-            let val = decode_untyped(v, t, &mut |rep, _, _| Ok(Val::U32(rep)), "$").ok()?;
-            wasmtime::component::wasm_wave::to_string(&val).ok()
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(shown.join(", "))
+    items.iter().zip(types).map(|(v, t)| decode_untyped(v, t, &mut |rep, _, _| Ok(Val::U32(rep)), "$").ok()).collect()
 }
 
 fn float(f: f64) -> Value {

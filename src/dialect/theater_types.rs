@@ -8,6 +8,7 @@ use crate::decode;
 use crate::dialect::theater_json;
 use crate::payload::HostCall;
 use crate::runtime::imports::{Signature, import_signatures};
+use crate::values::diff::Compared;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,6 +46,15 @@ impl HostTypes {
             shown => shown,
         };
         Some(format!("{}({}) -> {output}", call.event_type(), side(wave.input, &input)))
+    }
+
+    /// A theater host call's arguments as a divergence diffs them, when they decode.
+    pub fn compared(&self, data: &[u8]) -> Option<Compared> {
+        let Some(theater_json::Event::HostFunction { call, input, .. }) = theater_json::parse(data) else {
+            return None;
+        };
+        let (params, _) = self.0.get(&(call.interface, call.function))?;
+        theater_json::untyped_vals(&input, params).map(Compared::Arguments)
     }
 
     /// The host call in `event` (parsed once) and its values in WAVE.

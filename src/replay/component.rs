@@ -67,7 +67,8 @@ impl ReplayHost {
     fn view_actual(&self, actual: &Payload) -> EventView {
         let data = actual.encode();
         let payload = serde_json::from_slice(&data).unwrap_or(Value::Null);
-        self.tracker.view(actual.event_type(), &data, actual.summary(), payload)
+        // From the payload itself: a call not yet answered does not decode from its bytes.
+        self.tracker.view(actual.event_type(), &data, actual.summary(), payload, actual.compared())
     }
 
     fn divergence(
@@ -264,8 +265,7 @@ pub(super) fn verify(
     let mut tracker = tracker;
     if theater.is_some() {
         // Divergences show theater's untyped host values as values of the component's types.
-        let types = HostTypes::of(component, engine);
-        tracker.summarize = Some(Box::new(move |event| types.summary(event)));
+        tracker.typed = Some(Box::new(HostTypes::of(component, engine)));
     }
     let host = ReplayHost {
         tracker,
@@ -480,7 +480,7 @@ fn reproduced(tracker: &Tracker, recorded: &Recorded, event_type: &str, data: &[
 fn theater_view(tracker: &Tracker, event_type: &str, data: &[u8]) -> EventView {
     let event = ChainEvent::new_linked(tracker.alg(), tracker.head.as_deref(), event_type.to_string(), data.to_vec());
     let payload = crate::decode::decode_payload(data).unwrap_or(Value::Null);
-    tracker.view(event_type.to_string(), data, tracker.summary(&event), payload)
+    tracker.view(event_type.to_string(), data, tracker.summary(&event), payload, tracker.compared(data))
 }
 
 /// Handles of the host resources among an import call's arguments, as the interceptor read

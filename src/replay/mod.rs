@@ -13,6 +13,7 @@ mod pack;
 use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
 use crate::dialect::Dialect;
 use crate::runtime::{Actor, Limits, Loaded, Runtime};
+use crate::values::diff::{self, Compared, DiffEntry, ValueDiff};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value;
@@ -128,6 +129,9 @@ pub struct EventView {
     pub summary: String,
     /// The payload decoded as JSON (null when it is not JSON).
     pub payload: Value,
+    /// What a divergence diffs of this event; the JSON report carries the diff instead.
+    #[serde(skip)]
+    pub compared: Option<Compared>,
 }
 
 /// A recorded event the replay reproduced, for the context of a report.
@@ -150,10 +154,18 @@ pub struct Divergence {
     pub expected: Option<EventView>,
     /// What the replay produced; `None` when it produced no event (a missing export).
     pub actual: Option<EventView>,
+    /// Where the expected and the actual value differ (a call's arguments, an export's
+    /// result), in value order; empty when there are no two values of one kind to compare.
+    pub diff: Vec<DiffEntry>,
+    /// Differences beyond the ones in `diff`.
+    pub diff_omitted: usize,
     /// Extra words on this divergence (limits, available exports, decoding errors).
     pub detail: Option<String>,
     /// The guest's stack at the divergence, innermost first.
     pub guest_stack: Vec<String>,
+    /// Whether the actor carries DWARF line tables, so that `guest_stack` frames name
+    /// `file:line`; false also when there is no guest stack.
+    pub source_lines: bool,
     /// The last events that did match, oldest first.
     pub last_matched: Vec<MatchedEvent>,
 }
@@ -403,22 +415,41 @@ struct Tracker {
     /// Why the guest was stopped from inside a host call.
     stop: Option<Stop>,
     progress: Option<ProgressBar>,
-    /// A dialect's summary of an event with the actor's types (theater's untyped values in
-    /// WAVE); `None` from it, or no hook, is the plain [`crate::decode::summary`].
-    summarize: Option<Summarize>,
+    /// A dialect's view of events with the actor's types (theater's untyped values in
+    /// WAVE); `None` from it, or no hook, is the plain [`crate::decode`] view.
+    typed: Option<Box<dyn TypedView>>,
 }
 
-/// See [`Tracker::summarize`].
-type Summarize = Box<dyn Fn(&Event) -> Option<String> + Send>;
+/// Events seen with the actor's types, for dialects whose payloads do not carry them.
+trait TypedView: Send {
+    /// The event's one-line summary.
+    fn summary(&self, event: &Event) -> Option<String>;
+    /// The value a divergence diffs of an event with these `data`.
+    fn compared(&self, data: &[u8]) -> Option<Compared>;
+}
+
+impl TypedView for crate::dialect::theater_types::HostTypes {
+    fn summary(&self, event: &Event) -> Option<String> {
+        self.summary(event)
+    }
+    fn compared(&self, data: &[u8]) -> Option<Compared> {
+        self.compared(data)
+    }
+}
 
 impl Tracker {
     fn new(recording: Recording, progress: Option<ProgressBar>) -> Tracker {
-        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress, summarize: None }
+        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress, typed: None }
     }
 
     /// An event's one-line summary for a report.
     fn summary(&self, event: &Event) -> String {
-        self.summarize.as_ref().and_then(|f| f(event)).unwrap_or_else(|| crate::decode::summary(event))
+        self.typed.as_ref().and_then(|t| t.summary(event)).unwrap_or_else(|| crate::decode::summary(event))
+    }
+
+    /// What a divergence diffs of an event with these `data`.
+    fn compared(&self, data: &[u8]) -> Option<Compared> {
+        self.typed.as_ref().and_then(|t| t.compared(data)).or_else(|| crate::decode::compared(data))
     }
 
     fn alg(&self) -> HashAlg {
@@ -456,12 +487,13 @@ impl Tracker {
     }
 
     /// The replay's event as a report shows it, hashed on the current head.
-    fn view(&self, event_type: String, data: &[u8], summary: String, payload: Value) -> EventView {
+    fn view(&self, event_type: String, data: &[u8], summary: String, payload: Value, compared: Option<Compared>) -> EventView {
         EventView {
             hash: canonical_hash(self.alg(), self.head.as_deref(), &event_type, data).to_hex(),
             event_type,
             summary,
             payload,
+            compared,
         }
     }
 
@@ -473,8 +505,18 @@ impl Tracker {
         detail: Option<String>,
         guest_stack: Vec<String>,
     ) -> Stop {
-        let expected = recorded.map(|r| EventView { summary: self.summary(&r.event), ..view_recorded(&r.event) });
+        let expected = recorded.map(|r| EventView {
+            summary: self.summary(&r.event),
+            compared: self.compared(&r.event.data),
+            ..view_recorded(&r.event)
+        });
+        let diff = match (expected.as_ref().and_then(|e| e.compared.as_ref()), actual.as_ref().and_then(|a| a.compared.as_ref())) {
+            (Some(e), Some(a)) => diff::compare(e, a).unwrap_or_default(),
+            _ => ValueDiff::default(),
+        };
         Stop::Diverged(Box::new(Divergence {
+            diff: diff.entries,
+            diff_omitted: diff.omitted,
             index: recorded.map_or(self.recording.next_index(), |r| r.index),
             kind,
             event_type: expected.as_ref().or(actual.as_ref()).map(|v| v.event_type.clone()).unwrap_or_default(),
@@ -482,6 +524,7 @@ impl Tracker {
             actual,
             detail,
             guest_stack,
+            source_lines: false,
             last_matched: self
                 .recent
                 .iter()
@@ -515,6 +558,7 @@ pub fn view_recorded(event: &Event) -> EventView {
         hash: hex::encode(&event.hash),
         summary: crate::decode::summary(event),
         payload: crate::decode::decode_payload(&event.data).unwrap_or(Value::Null),
+        compared: crate::decode::compared(&event.data),
     }
 }
 
@@ -542,7 +586,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
     let dialect = options.dialect.or_else(|| Dialect::detect(&first.event));
     tracker.recording.push_back(first);
     let report = VerifyReport { dialect, ..report };
-    match (&loaded.actor, dialect) {
+    let mut report = match (&loaded.actor, dialect) {
         (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
             component::verify(runtime, component, tracker, options, report)
         }
@@ -554,7 +598,12 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
             let message = unreplayable(actor, dialect);
             tracker.report(report, Some(Stop::Error(message)))
         }
+    };
+    if let Some(d) = report.divergence.as_mut().filter(|d| !d.guest_stack.is_empty()) {
+        // Looked for only now: a verified chain never pays for the scan.
+        d.source_lines = crate::runtime::has_line_tables(&loaded.bytes);
     }
+    report
 }
 
 /// Why this actor cannot replay a chain of this dialect, and what would.

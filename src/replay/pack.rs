@@ -43,7 +43,7 @@ impl PackReplayHost {
             PackPayload::HostFunction { interface, function, .. } => format!("{interface}/{function}"),
             _ => WASM_EVENT_TYPE.to_string(),
         };
-        self.tracker.view(event_type, &actual.encode(), actual.summary(), actual.to_json())
+        self.tracker.view(event_type, &actual.encode(), actual.summary(), actual.to_json(), actual.compared())
     }
 
     fn divergence(

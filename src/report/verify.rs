@@ -26,7 +26,10 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
                     b.reason
                 );
             }
-            let _ = writeln!(out, "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more");
+            let _ = writeln!(
+                out,
+                "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more"
+            );
         }
         Status::Error => {
             let message = escape(report.error.as_deref().unwrap_or("unknown error"));
@@ -84,6 +87,7 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
     };
     view("expected:", &d.expected, "(the recording ends here)", out);
     view("actual:", &d.actual, "(no event)", out);
+    value_diff(out, d);
     if let Some(detail) = &d.detail {
         let _ = writeln!(out, "  detail:   {}", escape(detail));
     }
@@ -100,8 +104,48 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
         for (i, frame) in d.guest_stack.iter().enumerate() {
             let _ = writeln!(out, "    {i:>2}: {}", escape(frame));
         }
+        if !d.source_lines {
+            let _ = writeln!(
+                out,
+                "    (no source lines: the actor has no DWARF debug info; a debug build, or -g, would show file:line)"
+            );
+        }
     }
     let _ = writeln!(out, "  what to do: {}", d.kind.advice());
+}
+
+/// Where the two values differ, when that says more than the two lines above it.
+fn value_diff(out: &mut String, d: &Divergence) {
+    /// Differences a person reads before the count of the rest.
+    const SHOWN: usize = 5;
+    // One whole value or argument that differs is plain from the two lines above.
+    let top_level = |path: &str| path == "." || path[1..].bytes().all(|b| b.is_ascii_digit());
+    let plain = matches!(d.diff.as_slice(), [only] if top_level(&only.path) && only.at.is_none());
+    if d.diff.is_empty() || plain {
+        return;
+    }
+    let _ = writeln!(out, "  differs at:");
+    for entry in d.diff.iter().take(SHOWN) {
+        let side =
+            |v: &Option<String>| v.as_deref().map_or_else(|| "(nothing)".to_string(), |v| escape(v).into_owned());
+        let from = match entry.at {
+            Some(at) => format!(" (from index {at})"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "    {}{from}: expected {}, actual {}",
+            escape(&entry.path),
+            side(&entry.expected),
+            side(&entry.actual)
+        );
+    }
+    let more = d.diff.len().saturating_sub(SHOWN) + d.diff_omitted;
+    if more > 0 {
+        let s = if more == 1 { "" } else { "s" };
+        let listed = if d.diff_omitted > 0 { format!("the first {}", d.diff.len()) } else { "all".to_string() };
+        let _ = writeln!(out, "    ... and {more} more difference{s} (--format json lists {listed})");
+    }
 }
 
 /// One JSON object on one line. `path` is added when known (many chains in one run).
@@ -140,7 +184,55 @@ pub fn summary_json(s: &crate::batch::Summary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{clip, value_diff};
+    use crate::replay::{Divergence, DivergenceKind};
+    use crate::values::diff::DiffEntry;
+
+    fn divergence(diff: Vec<DiffEntry>, diff_omitted: usize) -> Divergence {
+        Divergence {
+            index: 3,
+            kind: DivergenceKind::DifferentResult,
+            event_type: "wasm".into(),
+            expected: None,
+            actual: None,
+            diff,
+            diff_omitted,
+            detail: None,
+            guest_stack: vec![],
+            source_lines: false,
+            last_matched: vec![],
+        }
+    }
+
+    fn entry(path: &str, expected: Option<&str>, actual: Option<&str>, at: Option<usize>) -> DiffEntry {
+        DiffEntry { path: path.into(), expected: expected.map(Into::into), actual: actual.map(Into::into), at }
+    }
+
+    #[test]
+    fn the_value_diff_lists_paths_then_counts_the_rest() {
+        let mut diff: Vec<_> = (0..7).map(|i| entry(&format!(".items[{i}].n"), Some("1"), Some("2"), None)).collect();
+        diff.insert(0, entry(".body", Some("…\"ab\"…"), Some("…\"ac\"…"), Some(40)));
+        diff.push(entry(".extra", None, Some("true"), None));
+        let mut out = String::new();
+        value_diff(&mut out, &divergence(diff, 4));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  differs at:");
+        assert_eq!(lines[1], "    .body (from index 40): expected …\"ab\"…, actual …\"ac\"…");
+        assert_eq!(lines[2], "    .items[0].n: expected 1, actual 2");
+        assert_eq!(lines.len(), 7, "{out}");
+        // 9 listed, 5 shown, 4 more not even listed.
+        assert_eq!(lines[6], "    ... and 8 more differences (--format json lists the first 9)");
+    }
+
+    #[test]
+    fn one_whole_value_or_argument_is_not_repeated_but_a_nested_one_is() {
+        let mut out = String::new();
+        value_diff(&mut out, &divergence(vec![entry(".0", Some("\"a\""), Some("\"b\""), None)], 0));
+        value_diff(&mut out, &divergence(vec![entry(".", Some("1"), Some("2"), None)], 0));
+        assert_eq!(out, "");
+        value_diff(&mut out, &divergence(vec![entry("ok.name", Some("\"a\""), None, None)], 0));
+        assert_eq!(out, "  differs at:\n    ok.name: expected \"a\", actual (nothing)\n");
+    }
 
     #[test]
     fn long_values_are_clipped_on_a_char_boundary_and_short_ones_kept() {

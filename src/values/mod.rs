@@ -14,6 +14,8 @@
 //! re-encoding what a replay observes reproduces the recorded bytes. Decoding also accepts
 //! theater's forms (`List` of `U8`).
 
+pub mod diff;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
@@ -665,9 +667,18 @@ pub fn args_to_wave(value: &Value, arity: Option<usize>) -> String {
     }
 }
 
+/// Arguments as values, by the rule of [`args_to_wave`] without an arity: a `Tuple` is the
+/// argument list, anything else the one argument.
+pub fn untyped_args(value: &Value) -> Option<Vec<Val>> {
+    match value.get("Tuple").and_then(Value::as_array) {
+        Some(items) => items.iter().map(untyped_val).collect(),
+        None => Some(vec![untyped_val(value)?]),
+    }
+}
+
 /// Builds a `Val` from a self-describing typed value, for display only. Resources become
 /// the WAVE-shaped `own(3)` / `borrow(3)`, which WAVE itself cannot express.
-fn untyped_val(value: &Value) -> Option<Val> {
+pub fn untyped_val(value: &Value) -> Option<Val> {
     let map = value.as_object()?;
     let (tag, v) = map.iter().next().filter(|_| map.len() == 1)?;
     Some(match tag.as_str() {
