@@ -383,3 +383,60 @@ fn c_agent_v2_human_report() {
     let report = String::from_utf8(out.stdout).unwrap().replace(&*chain.to_string_lossy(), "agent-c.json");
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn a_debug_build_names_the_source_line_of_the_changed_call() {
+    // The Rust agent built with DWARF line tables (build.sh debug) replays the golden
+    // chain recorded from its plain build, and its v2's extra host call is named by line.
+    let run = Run::new();
+    let (v1, v2) = committed("rust", "agent-unknown-debug.wasm", "agent-unknown-v2-debug.wasm");
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/agent-rust-unknown.json");
+    let (code, out) = run.verify(&v1, &chain);
+    assert_eq!((code, json(&out)["status"].as_str()), (0, Some("verified")), "{}", String::from_utf8_lossy(&out));
+
+    let (code, out) = run.verify(&v2, &chain);
+    let report = json(&out);
+    assert_eq!(code, 1, "{report}");
+    let divergence = &report["divergence"];
+    assert_eq!(divergence["source_lines"], true, "{report}");
+    let stack: Vec<&str> = divergence["guest_stack"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    // src/lib.rs:40 is `host::log(&format!("token {token}"));` in `note_token`, the call v2
+    // adds; its caller `run` calls it at line 57.
+    assert!(stack.contains(&"rust_agent.wasm!rust_agent::note_token at /agent/src/lib.rs:40:5"), "{stack:?}");
+    assert!(stack.iter().any(|f| f.contains("at /agent/src/lib.rs:57:")), "{stack:?}");
+}
+
+#[test]
+fn a_build_without_debug_info_says_a_debug_build_would_show_lines() {
+    let run = Run::new();
+    let (_, v2) = committed("rust", "agent-unknown.wasm", "agent-unknown-v2.wasm");
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/agent-rust-unknown.json");
+    let (code, out) = run.verify(&v2, &chain);
+    let report = json(&out);
+    assert_eq!((code, &report["divergence"]["source_lines"]), (1, &Value::Bool(false)), "{report}");
+    let human =
+        run.cmd().arg("verify").arg(&v2).arg(&chain).arg("--cache-dir").arg(run.cache()).arg("--quiet").output().unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("rust_agent.wasm!rust_agent::note_token\n"), "{text}");
+    let hint = "no source lines: the actor has no DWARF debug info; a debug build, or -g, would show file:line";
+    assert!(text.contains(hint), "{text}");
+}
+
+#[test]
+fn a_changed_result_string_is_diffed_at_the_span_that_changed() {
+    // The wasip2 v2 says `sum=` where v1 says `total=`: the diff points at character 22
+    // with a little context, not at two whole strings.
+    let run = Run::new();
+    let (_, v2) = committed("rust", "agent-wasip2.wasm", "agent-wasip2-v2.wasm");
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/agent-rust-wasip2.json");
+    let (code, out) = run.verify(&v2, &chain);
+    let report = json(&out);
+    assert_eq!((code, report["divergence"]["kind"].as_str()), (1, Some("different_result")), "{report}");
+    let diff = serde_json::json!([{
+        "path": ".",
+        "expected": "…\"llo token=7 total=7 random=43\"…",
+        "actual": "…\"llo token=7 sum=7 random=43\"…",
+        "at": 22,
+    }]);
+    assert_eq!(report["divergence"]["diff"], diff, "{report}");
+}

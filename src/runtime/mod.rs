@@ -114,7 +114,10 @@ pub fn new_engine() -> anyhow::Result<Engine> {
         .relaxed_simd_deterministic(true)
         // No threads: the `threads` feature is not compiled in, so shared memories and
         // atomics-based concurrency cannot occur.
-        // Guest stacks in reports come from wasm backtraces, which are on by default.
+        // Guest stacks in reports come from wasm backtraces, which are on by default; frames
+        // of an actor with DWARF name their source line. Set, not left to wasmtime's
+        // WASMTIME_BACKTRACE_DETAILS, so one actor gives one report on every machine.
+        .wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable)
         .epoch_interruption(true);
     Engine::new(&config).map_err(anyhow::Error::from)
 }
@@ -233,22 +236,50 @@ pub fn guest_stack(store: impl AsContext) -> Vec<String> {
     render_frames(&WasmBacktrace::capture(store))
 }
 
+/// One line per frame, innermost first: `module!function`, and ` at file:line:column` when
+/// the actor carries DWARF. A function inlined into a frame is a line of its own, marked.
 fn render_frames(trace: &WasmBacktrace) -> Vec<String> {
-    trace
-        .frames()
-        .iter()
-        .map(|frame| {
-            let module = frame.module().name().unwrap_or("<module>");
-            match frame.func_name() {
-                // Rust's symbol names, mangled in the name section, shown as written.
-                Some(name) => match rustc_demangle::try_demangle(name) {
-                    Ok(demangled) => format!("{module}!{demangled:#}"),
-                    Err(_) => format!("{module}!{name}"),
-                },
-                None => format!("{module}!<func {}>", frame.func_index()),
-            }
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for frame in trace.frames() {
+        let module = frame.module().name().unwrap_or("<module>");
+        let function = match frame.func_name() {
+            Some(name) => demangled(name),
+            None => format!("<func {}>", frame.func_index()),
+        };
+        // DWARF lists inlined functions innermost first, the frame's own function last.
+        let symbols = frame.symbols();
+        for inlined in symbols.iter().take(symbols.len().saturating_sub(1)) {
+            let name = inlined.name().map_or_else(|| "<inlined>".to_string(), demangled);
+            lines.push(format!("{module}!{name}{} (inlined)", location(inlined)));
+        }
+        lines.push(format!("{module}!{function}{}", symbols.last().map(location).unwrap_or_default()));
+    }
+    lines
+}
+
+/// Rust's symbol names, mangled in the name section, shown as written.
+fn demangled(name: &str) -> String {
+    match rustc_demangle::try_demangle(name) {
+        Ok(demangled) => format!("{demangled:#}"),
+        Err(_) => name.to_string(),
+    }
+}
+
+fn location(symbol: &wasmtime::FrameSymbol) -> String {
+    match (symbol.file(), symbol.line(), symbol.column()) {
+        (Some(file), Some(line), Some(column)) if column > 0 => format!(" at {file}:{line}:{column}"),
+        (Some(file), Some(line), _) => format!(" at {file}:{line}"),
+        (Some(file), None, _) => format!(" at {file}"),
+        _ => String::new(),
+    }
+}
+
+/// Whether the actor's code carries DWARF line tables (in any of a component's modules),
+/// so that guest frames can name their source lines.
+pub fn has_line_tables(bytes: &[u8]) -> bool {
+    wasmparser::Parser::new(0).parse_all(bytes).any(|payload| {
+        matches!(payload, Ok(wasmparser::Payload::CustomSection(section)) if section.name() == ".debug_line")
+    })
 }
 
 /// How a failed export call failed, in terms a report can show.
