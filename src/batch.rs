@@ -110,6 +110,11 @@ pub struct ListError {
 /// Every chain file under `dir` (recursively; hidden files and directories skipped), sorted
 /// by path. A chain file is one whose extension is in [`CHAIN_EXTENSIONS`].
 pub fn chains_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
+    files_in_dir(dir, has_chain_extension)
+}
+
+/// Every file under `dir` that `keep` takes, by the rules of [`chains_in_dir`].
+pub fn files_in_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, ListError> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
@@ -124,7 +129,7 @@ pub fn chains_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
             let meta = std::fs::metadata(&path).map_err(error)?;
             if meta.is_dir() {
                 pending.push(path);
-            } else if meta.is_file() && has_chain_extension(&path) {
+            } else if meta.is_file() && keep(&path) {
                 found.push(path);
             }
         }
@@ -133,7 +138,7 @@ pub fn chains_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
     Ok(found)
 }
 
-fn has_chain_extension(path: &Path) -> bool {
+pub fn has_chain_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| CHAIN_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod decode;
 pub mod dialect;
 pub mod payload;
+pub mod pending;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -8,7 +8,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
-const SUBCOMMANDS: [&str; 7] = ["check", "inspect", "diff", "verify", "record", "completions", "man"];
+const SUBCOMMANDS: [&str; 10] =
+    ["check", "inspect", "diff", "verify", "record", "pending", "accept", "reject", "completions", "man"];
 
 #[test]
 fn completions_for_every_shell_name_every_subcommand() {

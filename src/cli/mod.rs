@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each a thin layer that parses its flags,
 //! calls the library and maps the typed outcome to output and an exit code.
 
+mod accept;
 mod check;
 mod completions;
 mod diff;
@@ -63,6 +64,9 @@ enum Command {
     Diff(diff::Args),
     Verify(verify::Args),
     Record(record::Args),
+    Pending(accept::ListArgs),
+    Accept(accept::AcceptArgs),
+    Reject(accept::RejectArgs),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -154,6 +158,9 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args, &global),
         Command::Verify(args) => verify::run(args, &global),
         Command::Record(args) => record::run(args, &global),
+        Command::Pending(args) => accept::list(args, &global),
+        Command::Accept(args) => accept::accept(args, &global),
+        Command::Reject(args) => accept::reject(args, &global),
         Command::Completions(args) => completions::run(args, &global),
         Command::Man(args) => man::run(args, &global),
     };

@@ -251,9 +251,10 @@ fn sandbox(dirs: &[String], writable_dirs: &[String], env: &[String]) -> anyhow:
 /// A recording that writes through zstd. The encoder is shared with the recording's writer
 /// and finished here once the recording is done, so that an error writing its last bytes
 /// (a full disk) fails the run rather than being lost in a destructor.
-type RunRecord<'a> = Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + 'a>;
+pub(super) type RunRecord<'a> =
+    Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + 'a>;
 
-fn compressed(run_record: RunRecord<'_>) -> RunRecord<'_> {
+pub(super) fn compressed(run_record: RunRecord<'_>) -> RunRecord<'_> {
     use std::sync::{Arc, Mutex};
     type Encoder = zstd::stream::write::Encoder<'static, Box<dyn std::io::Write + Send>>;
     struct Shared(Arc<Mutex<Encoder>>);

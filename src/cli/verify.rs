@@ -4,6 +4,7 @@
 //! that chain, as it always has. Anything else is a many-chain run ([`crate::batch`]): one
 //! verdict per chain in input order, then a summary line.
 
+use super::accept::{AcceptFlags, Acceptor};
 use super::output::{self, Destination, Inputs};
 use super::replay_flags::ReplayFlags;
 use super::{CacheArgs, Exit, Format, Global, LimitArgs};
@@ -56,6 +57,8 @@ pub struct Args {
     limits: LimitArgs,
     #[command(flatten)]
     replay: ReplayFlags,
+    #[command(flatten)]
+    accept: AcceptFlags,
 }
 
 impl Args {
@@ -90,14 +93,16 @@ fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
         // Refused before anything runs; `write_junit` checks again, with every chain of the run.
         Destination::plan(junit, &junit_inputs(&args.component, &args.chain))?;
     }
+    // Refused (on CI, or for an unreadable answers file) before anything runs.
+    let acceptor = args.accept.acceptor()?;
     let runtime = args.cache.runtime()?;
     if let [chain] = args.chain.as_slice()
         && args.chains_dir.is_none()
         && args.shard.is_none()
     {
-        return run_one(args, chain, &runtime, global);
+        return run_one(args, chain, &runtime, global, acceptor.as_ref());
     }
-    run_many(args, &runtime, global)
+    run_many(args, &runtime, global, acceptor.as_ref())
 }
 
 /// Loads the actor to verify. When it is no actor but a chain, and the chain argument is a
@@ -122,7 +127,13 @@ fn load_component(runtime: &Runtime, component: &Path, chain: Option<&Path>) -> 
 }
 
 /// One chain: its report alone, exactly as before many-chain runs existed.
-fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
+fn run_one(
+    args: &Args,
+    path: &Path,
+    runtime: &Runtime,
+    global: &Global,
+    acceptor: Option<&Acceptor>,
+) -> anyhow::Result<Exit> {
     let loaded = load_component(runtime, &args.component, Some(path))?;
     let chain = ChainReader::open_or_stdin(path)?;
     let progress = event_spinner(global);
@@ -145,6 +156,11 @@ fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyh
         exit_for(outcome.status),
     );
     drop(stdout);
+    if let Some(acceptor) = acceptor
+        && outcome.status == Status::Diverged
+    {
+        acceptor.write_pending(runtime, &loaded, &args.component, path, &options.limits);
+    }
     let Some(junit) = &args.junit else { return printed };
     // The JUnit file is written whatever became of stdout.
     let exit = printed.as_ref().map_or(Exit::BadInput, |exit| *exit);
@@ -154,9 +170,10 @@ fn run_one(args: &Args, path: &Path, runtime: &Runtime, global: &Global) -> anyh
     printed.map(|_| exit)
 }
 
-fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<Exit> {
+fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&Acceptor>) -> anyhow::Result<Exit> {
     let mut chains = args.chain.clone();
     if let Some(dir) = &args.chains_dir {
+        super::accept::warn_pending(dir);
         let found = batch::chains_in_dir(dir)?;
         if found.is_empty() {
             // Almost surely a wrong path in a CI script; "0 chains, all fine" would hide it.
@@ -205,6 +222,16 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global) -> anyhow::Result<E
     });
     if let Some(progress) = progress {
         progress.finish_and_clear();
+    }
+    if let Some(acceptor) = acceptor {
+        // One at a time, after the run: recording is rare, and its lines stay in chain order.
+        for result in &batch.results {
+            if let ChainResult::Finished(verdict) = result
+                && verdict.report.status == Status::Diverged
+            {
+                acceptor.write_pending(runtime, &loaded, &args.component, &verdict.path, &options.verify.limits);
+            }
+        }
     }
     let summary = batch.summary();
     let last = match args.format {

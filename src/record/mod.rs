@@ -4,6 +4,7 @@
 //! source. Pack actors (theater 0.3.8) are recorded by [`pack`], as theater writes them.
 
 pub mod pack;
+pub mod rerecord;
 
 use crate::chain::{ChainWriter, Event, HashAlg, OutputFormat};
 use crate::payload::{FORMAT_NAME, FORMAT_VERSION, HostCall, Payload};
@@ -86,6 +87,8 @@ struct RecordHost {
     next_handle: u32,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
+    /// A recording being re-recorded (`verify --accept`): its answers come first.
+    old: Option<rerecord::OldAnswers>,
 }
 
 impl RecordHost {
@@ -110,12 +113,19 @@ impl ImportHandler for RecordHost {
 
     fn on_call(mut store: StoreContextMut<'_, Self>, call: IncomingCall<'_>, results: &mut [Val]) -> wasmtime::Result<()> {
         let forwarded = store.data().forwarding.as_ref().and_then(|f| f.func(call.call));
-        let output = match forwarded {
-            Some(func) => wasi::forward(&mut store, func, &call, results),
-            None => answer(&mut store, call.call, call.result_types).map(|(answer, output)| {
-                results.clone_from_slice(&answer);
-                output
-            }),
+        let from_old = store.data_mut().old.as_mut().and_then(|old| old.next(call.call));
+        let output = match (from_old, forwarded) {
+            (Some(recorded), _) => rerecord::answer(&mut store, call.call, &recorded, call.result_types, results),
+            (None, Some(func)) => wasi::forward(&mut store, func, &call, results),
+            (None, None) => answer(&mut store, call.call, call.result_types)
+                .map(|(answer, output)| {
+                    results.clone_from_slice(&answer);
+                    output
+                })
+                .map_err(|message| match &store.data().old {
+                    Some(old) => old.explain(call.call, &message),
+                    None => message,
+                }),
         };
         let output = match output {
             Ok(output) => output,
@@ -229,6 +239,14 @@ pub fn parse_invocation(text: &str) -> Result<(String, UntypedFuncCall<'static>)
     Ok((name, call))
 }
 
+/// One export call to record.
+enum Call {
+    /// `--invoke` text: the export's name and its WAVE arguments.
+    Wave(String, UntypedFuncCall<'static>),
+    /// A call read back from a chain: the export's name and its arguments' encoding.
+    Recorded(String, serde_json::Value),
+}
+
 /// Records the calls in `options` on a fresh instance of `loaded`, writing the chain to `out`.
 pub fn record(
     runtime: &Runtime,
@@ -236,13 +254,26 @@ pub fn record(
     out: Box<dyn Write + Send>,
     options: RecordOptions,
 ) -> anyhow::Result<RecordSummary> {
-    let engine = &runtime.engine;
     let calls = options
         .invocations
         .iter()
-        .map(|text| parse_invocation(text))
+        .map(|text| parse_invocation(text).map(|(name, call)| Call::Wave(name, call)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    record_calls(runtime, loaded, out, calls, options, None)
+}
+
+/// [`record`] of `calls` (`options.invocations` is not read), with the answers of `old`
+/// consulted before any other.
+fn record_calls(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    out: Box<dyn Write + Send>,
+    calls: Vec<Call>,
+    options: RecordOptions,
+    old: Option<rerecord::OldAnswers>,
+) -> anyhow::Result<RecordSummary> {
+    let engine = &runtime.engine;
     let component = loaded.component().ok_or_else(|| anyhow::anyhow!("not a component: Pack actors are recorded by record::pack"))?;
     let catalog = ImportCatalog::of(component, engine)?;
     let mut linker = Linker::new(engine);
@@ -259,6 +290,7 @@ pub fn record(
         forwarding: None,
         next_handle: 0,
         failure: None,
+        old,
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
@@ -282,7 +314,10 @@ pub fn record(
     })?;
 
     let mut results = Vec::new();
-    for (name, call) in calls {
+    for call in calls {
+        let name = match &call {
+            Call::Wave(name, _) | Call::Recorded(name, _) => name.clone(),
+        };
         let func = exports::find(&mut store, &instance, &name).ok_or_else(|| {
             anyhow::anyhow!(
                 "the component has no export `{name}`; it exports: {}",
@@ -290,9 +325,15 @@ pub fn record(
             )
         })?;
         let (param_types, result_types) = exports::signature(&func, &store);
-        let args: Vec<Val> = call
-            .to_wasm_params::<Val>(param_types.iter())
-            .map_err(|e| anyhow::anyhow!("arguments of `{name}`: {e}"))?;
+        let args: Vec<Val> = match &call {
+            Call::Wave(_, call) => call
+                .to_wasm_params::<Val>(param_types.iter())
+                .map_err(|e| anyhow::anyhow!("arguments of `{name}`: {e}"))?,
+            Call::Recorded(_, params) => {
+                values::decode_args(params, &param_types, &mut StoreResources { store: &mut store.as_context_mut() })
+                    .map_err(|e| anyhow::anyhow!("the recorded arguments of `{name}` do not fit its parameters: {e}"))?
+            }
+        };
         let params = encode_args(&args, &param_types, &mut StoreResources { store: &mut store.as_context_mut() })?;
         store.data_mut().write(&Payload::WasmCall { function: name.clone(), params }).map_err(anyhow::Error::msg)?;
         let mut out = vec![Val::Bool(false); result_types.len()];

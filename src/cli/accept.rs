@@ -1,0 +1,278 @@
+//! Golden chains that follow intended changes (insta's model): `verify --accept` writes a
+//! diverged chain's successor as `<chain>.new` beside it; `pending` lists those, `accept`
+//! puts them in place of the old chains, `reject` deletes them.
+
+use super::output::{self, Inputs};
+use super::{Exit, Format, Global};
+use crate::pending::{self, Pending};
+use crate::record::Answers;
+use crate::record::rerecord::{self, OldChain, RerecordOptions};
+use crate::runtime::wasi::Sandbox;
+use crate::runtime::{Limits, Loaded, Runtime};
+use anyhow::Context;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `verify`'s flags for writing the successors of diverged chains.
+#[derive(clap::Args)]
+pub struct AcceptFlags {
+    /// For each chain that diverges, record a new chain from its export calls on this build
+    /// and write it beside the old one as `<chain>.new`, for `accept` or `reject`. Imports
+    /// are answered from the old chain first. `auto` (plain `--accept`) writes nothing when
+    /// the environment variable CI is set; `always` writes there too.
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, require_equals = true, default_missing_value = "auto")]
+    accept: Option<When>,
+    /// With --accept: answers for imports that are not WASI once the old chain's answers of
+    /// them are used up (as `record --answers`).
+    #[arg(long, value_name = "FILE", requires = "accept")]
+    answers: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum When {
+    /// Except on CI.
+    Auto,
+    /// On CI too.
+    Always,
+}
+
+/// What `verify --accept` records with, read before any chain is replayed.
+pub struct Acceptor {
+    answers: Answers,
+    answers_path: Option<PathBuf>,
+}
+
+impl AcceptFlags {
+    /// `None` without `--accept`; refused on CI unless `--accept=always`, and with an
+    /// unreadable answers file, before anything runs.
+    pub fn acceptor(&self) -> anyhow::Result<Option<Acceptor>> {
+        let Some(when) = self.accept else { return Ok(None) };
+        if when == When::Auto
+            && let Some(ci) = on_ci()
+        {
+            // As insta and vitest do: CI checks golden files, it never rewrites them.
+            anyhow::bail!("--accept writes no chains on CI (CI={ci}); use --accept=always to write them anyway");
+        }
+        let answers = match &self.answers {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+                Answers::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Answers::default(),
+        };
+        Ok(Some(Acceptor { answers, answers_path: self.answers.clone() }))
+    }
+}
+
+/// The value of `CI` when it says this is a CI run: set, and neither empty, `false` nor `0`.
+fn on_ci() -> Option<String> {
+    let value = std::env::var("CI").ok()?;
+    let off = value.is_empty() || value == "0" || value.eq_ignore_ascii_case("false");
+    (!off).then_some(value)
+}
+
+impl Acceptor {
+    /// Re-records the diverged chain at `chain` on `loaded` into `<chain>.new`, and says so
+    /// on stderr. A chain that cannot be re-recorded gets no `.new` file and an error line;
+    /// the run's exit code stays the verification's either way.
+    pub fn write_pending(&self, runtime: &Runtime, loaded: &Loaded, component: &Path, chain: &Path, limits: &Limits) {
+        let new = pending::pending_path(chain);
+        match self.rerecord(runtime, loaded, component, chain, &new, limits) {
+            Ok(events) => output::stderr_line(&format!(
+                "accept: wrote {} ({events} events); review with `theater-replay pending`, then `accept` or `reject`",
+                new.display()
+            )),
+            Err(e) => output::stderr_line(&format!(
+                "error: {}: --accept: cannot record a new chain: {}",
+                chain.display(),
+                super::one_line(&e)
+            )),
+        }
+    }
+
+    fn rerecord(
+        &self,
+        runtime: &Runtime,
+        loaded: &Loaded,
+        component: &Path,
+        chain: &Path,
+        new: &Path,
+        limits: &Limits,
+    ) -> anyhow::Result<u64> {
+        if chain.as_os_str() == "-" {
+            anyhow::bail!("a chain read from stdin has no place for its successor; give it as a file");
+        }
+        let old = OldChain::read(crate::chain::ChainReader::open(chain)?)?;
+        let mut inputs = Inputs::default();
+        inputs.add(component, "the component");
+        inputs.add(chain, "the chain");
+        if let Some(answers) = &self.answers_path {
+            inputs.add(answers, "the answers file");
+        }
+        let options =
+            RerecordOptions { answers: self.answers.clone(), wasi: Some(Sandbox::default()), limits: *limits };
+        let compression = old.compression;
+        let run: super::record::RunRecord<'_> = Box::new(|out| rerecord::rerecord(runtime, loaded, old, out, options));
+        let run = match compression {
+            Some(_) => super::record::compressed(run),
+            None => run,
+        };
+        // Written whole or not at all: a recording that stops leaves no `.new` file.
+        let summary = output::write_file(new, &inputs, run)?;
+        Ok(summary.events)
+    }
+}
+
+/// The pending chains `theater-replay pending|accept|reject` act on.
+#[derive(clap::Args)]
+pub struct PendingArgs {
+    /// Chains, their `.new` files, or directories to search recursively [default: .].
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// `json` prints one object per pending chain per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+impl PendingArgs {
+    fn find(&self) -> anyhow::Result<Vec<Pending>> {
+        if !self.paths.is_empty() {
+            return Ok(pending::find(&self.paths)?);
+        }
+        // Named as from here, `a.json` rather than `./a.json`, when no path was given.
+        let found = pending::find(&[PathBuf::from(".")])?;
+        let here = |path: PathBuf| path.strip_prefix(".").map(Path::to_path_buf).unwrap_or(path);
+        Ok(found.into_iter().map(|p| Pending { chain: here(p.chain), new: here(p.new) }).collect())
+    }
+}
+
+/// List the chains `verify --accept` left pending (`<chain>.new`), with what changed.
+///
+/// Exit 0, whether or not any are pending; 2 when one cannot be read.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pending: PendingArgs,
+}
+
+/// Put pending chains (`<chain>.new`) in place of the chains they follow.
+///
+/// Exit 0 when all were accepted; 2 when one could not be (it is left pending).
+#[derive(clap::Args)]
+pub struct AcceptArgs {
+    #[command(flatten)]
+    pending: PendingArgs,
+}
+
+/// Delete pending chains (`<chain>.new`), keeping the chains they follow.
+///
+/// Exit 0 when all were deleted; 2 when one could not be.
+#[derive(clap::Args)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    pending: PendingArgs,
+}
+
+pub fn list(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
+    let format = args.pending.format;
+    let found = args.pending.find()?;
+    let mut out = String::new();
+    let mut exit = Exit::Success;
+    for p in &found {
+        match pending::compare(p) {
+            Ok(change) => out.push_str(&match format {
+                Format::Text => format!("{}: {}\n", p.chain.display(), pending::summary(&change)),
+                Format::Json => {
+                    #[derive(serde::Serialize)]
+                    struct Line<'a> {
+                        chain: String,
+                        pending: String,
+                        #[serde(flatten)]
+                        change: &'a pending::Change,
+                    }
+                    let line = Line {
+                        chain: p.chain.display().to_string(),
+                        pending: p.new.display().to_string(),
+                        change: &change,
+                    };
+                    format!("{}\n", serde_json::to_string(&line)?)
+                }
+            }),
+            Err(e) => {
+                output::stderr_line(&format!("error: {e}"));
+                exit = Exit::BadInput;
+            }
+        }
+    }
+    if found.is_empty() && matches!(format, Format::Text) {
+        output::stderr_line("no pending chains");
+    }
+    output::write_stdout(out.as_bytes(), exit)
+}
+
+pub fn accept(args: AcceptArgs, _global: &Global) -> anyhow::Result<Exit> {
+    act(&args.pending, "accepted", |p| {
+        let checked = crate::chain::check_path(&p.new)?;
+        if let Some(broken) = checked.broken {
+            anyhow::bail!(
+                "{}: event {} fails its integrity check ({}); not accepted",
+                p.new.display(),
+                broken.index,
+                broken.reason
+            );
+        }
+        let mut inputs = Inputs::default();
+        inputs.add(&p.new, "the pending chain");
+        // Through the safe writer, not a rename: a chain that is a symbolic link keeps being
+        // one (its target is replaced), and the old chain is whole until the new one is.
+        output::write_file(&p.chain, &inputs, |mut out| {
+            let mut file = std::fs::File::open(&p.new).with_context(|| format!("{}: cannot read", p.new.display()))?;
+            std::io::copy(&mut file, &mut out)?;
+            Ok(out.flush()?)
+        })?;
+        std::fs::remove_file(&p.new).with_context(|| format!("{}: accepted, but cannot remove it", p.new.display()))
+    })
+}
+
+pub fn reject(args: RejectArgs, _global: &Global) -> anyhow::Result<Exit> {
+    act(&args.pending, "rejected", |p| {
+        std::fs::remove_file(&p.new).with_context(|| format!("{}: cannot remove", p.new.display()))
+    })
+}
+
+/// Does `action` to every pending chain `args` names, one line each on stdout.
+fn act(args: &PendingArgs, done: &str, action: impl Fn(&Pending) -> anyhow::Result<()>) -> anyhow::Result<Exit> {
+    let found = args.find()?;
+    let mut out = String::new();
+    let mut exit = Exit::Success;
+    for p in &found {
+        match action(p) {
+            Ok(()) => out.push_str(&match args.format {
+                Format::Text => format!("{done} {}\n", p.chain.display()),
+                Format::Json => format!("{}\n", json!({ "chain": p.chain.display().to_string(), "status": done })),
+            }),
+            Err(e) => {
+                output::stderr_line(&format!("error: {}", super::one_line(&e)));
+                exit = Exit::BadInput;
+            }
+        }
+    }
+    if found.is_empty() && matches!(args.format, Format::Text) {
+        output::stderr_line("no pending chains");
+    }
+    output::write_stdout(out.as_bytes(), exit)
+}
+
+/// `verify --chains DIR`: a warning for the chains left pending under DIR.
+pub fn warn_pending(dir: &Path) {
+    let Ok(found) = pending::find(&[dir.to_path_buf()]) else { return };
+    if !found.is_empty() {
+        output::stderr_line(&format!(
+            "warning: {} pending chain(s) under {} (.new files): review with `theater-replay pending {}`, then `accept` or `reject`",
+            found.len(),
+            dir.display(),
+            dir.display()
+        ));
+    }
+}
