@@ -113,7 +113,7 @@ impl DivergenceKind {
                 "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
             }
             _ => {
-                "the component's behaviour changed: if intended, record a new golden chain; if not, start at the guest stack shown"
+                "the component's behaviour changed: if intended, `verify --accept` records its successor as <chain>.new; if not, start at the guest stack shown"
             }
         }
     }
