@@ -148,27 +148,45 @@ impl PendingArgs {
 }
 
 /// List the chains `verify --accept` left pending (`<chain>.new`), with what changed.
-///
-/// Exit 0, whether or not any are pending; 2 when one cannot be read.
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  theater-replay pending
+  theater-replay pending golden/ --format json | jq -r .chain
+
+Exit codes:
+  0  listed, whether or not any are pending
+  2  a pending chain or the chain it follows cannot be read (or a usage error)")]
 pub struct ListArgs {
     #[command(flatten)]
     pending: PendingArgs,
 }
 
 /// Put pending chains (`<chain>.new`) in place of the chains they follow.
-///
-/// Exit 0 when all were accepted; 2 when one could not be (it is left pending).
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  theater-replay accept golden/run.json
+  theater-replay accept golden/
+
+Exit codes:
+  0  every pending chain named was accepted
+  2  one could not be (it is left pending), or a usage error")]
 pub struct AcceptArgs {
     #[command(flatten)]
     pending: PendingArgs,
 }
 
 /// Delete pending chains (`<chain>.new`), keeping the chains they follow.
-///
-/// Exit 0 when all were deleted; 2 when one could not be.
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  theater-replay reject golden/run.json.new
+  theater-replay reject golden/
+
+Exit codes:
+  0  every pending chain named was deleted
+  2  one could not be, or a path names a chain with nothing pending (or a usage error)")]
 pub struct RejectArgs {
     #[command(flatten)]
     pending: PendingArgs,

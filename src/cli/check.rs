@@ -7,9 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Verify chains: every stored hash recomputed, every parent link followed.
-///
-/// Exit 0 when all are intact, 3 when any is broken, else 2 when any is unreadable.
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// Chain files (JSON array, state chain, EVENT log or JSON Lines; `-` for stdin).
     #[arg(required = true, value_name = "CHAIN")]
@@ -18,6 +17,17 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  theater-replay check chain.json
+  theater-replay check --format json golden/*.json | jq -r 'select(.status != \"intact\") | .path'
+  zstd -dc chain.json.zst | theater-replay check -
+
+Exit codes:
+  0  every chain is intact
+  2  a chain cannot be read or is malformed (or a usage error)
+  3  a chain fails its integrity check (wins over 2)";
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let (mut broken, mut unreadable) = (false, false);

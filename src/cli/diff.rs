@@ -8,15 +8,14 @@ use std::path::PathBuf;
 
 /// Compare two chains by hash: the first event where they part, both decoded. Both chains
 /// are checked for integrity as they are read.
-///
-/// Exit 0 when they are the same, 1 when not (one a prefix of the other included), 3 when
-/// either fails its integrity check (it says which and where).
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// The first chain (`-` for stdin).
+    /// The first chain, the one taken as the reference, e.g. the golden chain (`-` for stdin).
     #[arg(value_name = "A")]
     a: PathBuf,
-    /// The second chain (`-` for stdin, if A is not).
+    /// The second chain, compared with A, e.g. one recorded from a new build (`-` for stdin,
+    /// if A is not).
     #[arg(value_name = "B")]
     b: PathBuf,
     /// Print nothing; the exit code alone says same (0), different (1) or broken (3), as
@@ -27,6 +26,18 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  theater-replay diff golden/run.json new/run.json
+  theater-replay diff -q golden/run.json new/run.json || echo 'the chains differ'
+  theater-replay diff --format json a.json b.json | jq .common_prefix
+
+Exit codes:
+  0  the chains are the same
+  1  they differ (one a prefix of the other included)
+  2  a chain cannot be read or is malformed (or a usage error)
+  3  a chain fails its integrity check (it says which and where)";
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let json = matches!(args.format, Format::Json);

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 /// Print every event of a chain: index, short hash, type and decoded payload.
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// The chain file (`-` for stdin).
     #[arg(value_name = "CHAIN")]
@@ -23,6 +24,16 @@ pub struct Args {
     #[command(flatten)]
     cache: CacheArgs,
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  theater-replay inspect chain.json | less
+  theater-replay inspect --format json chain.json | jq -c 'select(.event_type != \"wasm\")'
+  theater-replay inspect theater-chain.json --component actor.wasm
+
+Exit codes:
+  0  every event was printed (also when stdout closed early, as with `| head`)
+  2  the chain cannot be read or is malformed (or a usage error)";
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Format {

@@ -42,16 +42,28 @@ const LONG_VERSION: &str = concat!(
     "\nwasmtime: 48.0.8"
 );
 
+/// The help heading of the flags every command takes, apart from its own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(name = "theater-replay", version, long_version = LONG_VERSION, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 chains differ or replay diverged, \
-2 usage error or unreadable input, 3 chain integrity failure.")]
+#[command(after_help = "\
+Examples:
+  theater-replay record actor.wasm --invoke 'run(\"hello\")' -o golden.json
+  theater-replay verify actor.wasm golden.json
+  theater-replay help verify
+
+Exit codes (the same for every command):
+  0  success: intact, the same, verified
+  1  the chains differ, or a replay diverged
+  2  a usage error, or input that cannot be read or is malformed
+  3  a chain fails its integrity check")]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     verbose: u8,
     /// No progress bar and no log output below errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     quiet: bool,
     #[command(subcommand)]
     command: Command,
@@ -69,6 +81,12 @@ enum Command {
     Reject(accept::RejectArgs),
     Completions(completions::Args),
     Man(man::Args),
+}
+
+/// The parser's definition: every subcommand, flag and help text (for tests of the help
+/// itself, and for tools that generate from it).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Limits on the guest, shared by `verify` and `record`.

@@ -18,6 +18,7 @@ use wasmtime::component::{Component, Type, Val};
 /// Run export calls on one instance of a component (or a theater 0.3.8 Pack actor) and
 /// record every event crossing its boundary as a chain that `verify` can replay.
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// The component (.wasm, or component text format).
     #[arg(value_name = "COMPONENT")]
@@ -173,6 +174,18 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     tracing::info!(events = summary.events, "recorded");
     Ok(exit)
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  theater-replay record actor.wasm --invoke 'run(\"hello\")' -o golden/run.json
+  theater-replay record counter.wat --invoke 'add(1)' --invoke 'add(2)' --answers answers.json -o c.json
+  theater-replay record agent.wasm --invoke 'run(\"hi\")' --env HOME=/home --dir data::/data -o a.json
+  theater-replay record chatty.wat --invoke 'run(1000000)' --answers chatty.answers.json --compress -o big.json.zst
+
+Exit codes:
+  0  every call ran and the chain was written in full (a call that trapped is recorded)
+  2  the component, a call or an answer is wrong, an import had no answer, or a limit
+     stopped a call; no chain is left behind (or a usage error)";
 
 /// Checks every `--invoke` against the component's exports before anything runs, so that a
 /// typo in the last call fails at once rather than after the others have run. The same

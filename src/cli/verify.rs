@@ -20,10 +20,8 @@ use std::time::Duration;
 
 /// Replay chains against a component: every import answered from the recording, every
 /// recorded export call driven, each event re-encoded, re-hashed and compared.
-///
-/// Exit 0 every chain verified, 1 diverged, 2 unreadable or malformed input, 3 chain
-/// integrity failure; for many chains the most severe: 3 > 2 > 1 > 0.
 #[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// The component (.wasm, or component text format).
     #[arg(value_name = "COMPONENT")]
@@ -77,6 +75,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     }
     result
 }
+
+const AFTER_HELP: &str = "\
+Examples:
+  theater-replay verify actor.wasm golden/run.json
+  theater-replay verify actor.wasm --chains golden/ -j 2 --junit verify.xml
+  theater-replay verify --format json actor.wasm run.json | jq .divergence.diff
+  theater-replay verify --accept actor.wasm golden/run.json && theater-replay pending golden/
+
+Exit codes:
+  0  every chain verified
+  1  a replay diverged from its recording
+  2  input cannot be read or is malformed, or a usage error
+  3  a chain fails its integrity check
+  With several chains, the most severe: 3 > 2 > 1 > 0.";
 
 /// Errors of a chain are on stderr too (see [`super::json_error`] for the rule): its
 /// report on stdout is a result, the stderr line is what a person or a CI log sees.
