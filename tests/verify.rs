@@ -482,3 +482,38 @@ fn a_start_function_that_loops_is_ended_by_the_timeout_with_its_name() {
         assert!(!stderr.contains("wasm trap: interrupt"), "{stderr}");
     }
 }
+
+#[test]
+fn an_answers_file_can_repeat_or_cycle_for_a_long_recording() {
+    // 3,000 tick calls from a four-line answers file: cycle through 3, 10, 17.
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("answers.json");
+    std::fs::write(&answers, r#"{"demo:bench/host#tick": {"cycle": ["3", "10", "17"]}}"#).unwrap();
+    let chatty = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components/chatty.wat");
+    let chain = dir.path().join("chatty.json");
+    let record = |answers: &std::path::Path, chain: &std::path::Path| {
+        let out = cli()
+            .args(["record", "--no-cache", "--invoke", "run(3000)", "--answers"])
+            .arg(answers)
+            .arg(&chatty)
+            .arg("-o")
+            .arg(chain)
+            .output()
+            .unwrap();
+        // The results of the calls are on stderr (stdout may carry the chain).
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out) = record(&answers, &chain);
+    assert_eq!(code, Some(0), "{out}");
+    // The sum of the cycled answers: 1,000 rounds of 3 + 10 + 17.
+    assert!(out.contains("30000"), "{out}");
+    let events: Vec<_> = theater_replay::chain::ChainReader::open(&chain).unwrap().map(Result::unwrap).collect();
+    assert_eq!(events.iter().filter(|e| e.event_type == "demo:bench/host/tick").count(), 3000);
+    cli().args(["verify", "--no-cache"]).arg(&chatty).arg(&chain).assert().code(0);
+
+    // `always`: one answer for every call.
+    std::fs::write(&answers, r#"{"demo:bench/host#tick": {"always": "2"}}"#).unwrap();
+    let (code, out) = record(&answers, &chain);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("6000"), "{out}");
+}

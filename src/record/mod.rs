@@ -24,31 +24,105 @@ use wasmtime::{AsContextMut, Store, StoreContextMut, StoreLimits};
 /// the results of successive calls.
 #[derive(Debug, Default, Clone)]
 pub struct Answers {
-    queues: BTreeMap<String, VecDeque<String>>,
+    sources: BTreeMap<String, AnswerSource>,
     used: BTreeMap<String, usize>,
     /// Whether they came from a file (`--answers`): the message for a missing one differs.
     from_file: bool,
 }
 
+/// Where one import's answers come from.
+#[derive(Debug, Clone)]
+enum AnswerSource {
+    /// `["1", "2"]`: one per call, in order, then none.
+    List(VecDeque<String>),
+    /// `{"always": "7"}`: the same for every call.
+    Always(String),
+    /// `{"cycle": ["3", "10"]}`: in order, then again from the first.
+    Cycle(Vec<String>),
+}
+
 impl Answers {
-    /// Reads `{"iface#func": ["100", "23"], ...}`.
+    /// Reads `{"iface#func": ["100", "23"], "f": {"always": "7"}, "g": {"cycle": ["1", "2"]}}`:
+    /// a long recording needs no answer per call.
     pub fn from_json(text: &str) -> Result<Answers, String> {
-        let map: BTreeMap<String, Vec<String>> = serde_json::from_str(text)
-            .map_err(|e| format!("expected a JSON object of arrays of WAVE strings: {e}"))?;
-        Ok(Answers { queues: map.into_iter().map(|(k, v)| (k, v.into())).collect(), used: BTreeMap::new(), from_file: true })
+        const SHAPE: &str = r#"a list of WAVE strings, {"always": "..."} or {"cycle": ["...", ...]}"#;
+        let map: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| format!("expected a JSON object of answers ({SHAPE}): {e}"))?;
+        let strings = |key: &str, value: serde_json::Value| -> Result<Vec<String>, String> {
+            serde_json::from_value(value).map_err(|_| format!("`{}`: expected {SHAPE}", crate::text::clip(key)))
+        };
+        let mut sources = BTreeMap::new();
+        for (key, value) in map {
+            let source = match value {
+                serde_json::Value::Object(mut spec) if spec.len() == 1 => match (spec.remove("always"), spec.remove("cycle")) {
+                    (Some(serde_json::Value::String(answer)), _) => AnswerSource::Always(answer),
+                    (_, Some(list)) => match strings(&key, list)? {
+                        list if list.is_empty() => {
+                            return Err(format!("`{}`: a cycle needs at least one answer", crate::text::clip(&key)));
+                        }
+                        list => AnswerSource::Cycle(list),
+                    },
+                    _ => return Err(format!("`{}`: expected {SHAPE}", crate::text::clip(&key))),
+                },
+                list => AnswerSource::List(strings(&key, list)?.into()),
+            };
+            sources.insert(key, source);
+        }
+        Ok(Answers { sources, used: BTreeMap::new(), from_file: true })
     }
 
-    /// The next answer for the import `key`, in file order; an error once they are used up.
+    /// The next answer for the import `key`; an error once a list is used up.
     pub fn next(&mut self, key: &str) -> Result<String, String> {
         let used = self.used.entry(key.to_string()).or_default();
         *used += 1;
-        match self.queues.get_mut(key).and_then(VecDeque::pop_front) {
+        let answer = match self.sources.get_mut(key) {
+            Some(AnswerSource::List(queue)) => queue.pop_front(),
+            Some(AnswerSource::Always(answer)) => Some(answer.clone()),
+            Some(AnswerSource::Cycle(list)) => Some(list[(*used - 1) % list.len()].clone()),
+            None => None,
+        };
+        match answer {
             Some(answer) => Ok(answer),
             None if !self.from_file => Err(format!(
                 "`{key}` returns a value and no --answers file was given: write one such as {{\"{key}\": [\"...\"]}} (WAVE results, one per call) and pass --answers FILE"
             )),
             None if *used == 1 => Err(format!("the answers file has no answers for `{key}`")),
-            None => Err(format!("the answers file has only {} answer(s) for `{key}`; call {} needs another", *used - 1, *used)),
+            None => Err(format!(
+                "the answers file has only {} answer(s) for `{key}`; call {} needs another (or give {{\"always\": ...}} or {{\"cycle\": [...]}})",
+                *used - 1,
+                *used
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod answers_tests {
+    use super::Answers;
+
+    #[test]
+    fn lists_run_out_always_repeats_and_cycle_starts_over() {
+        let mut answers =
+            Answers::from_json(r#"{"l": ["1", "2"], "a": {"always": "7"}, "c": {"cycle": ["3", "10", "17"]}}"#).unwrap();
+        let take = |answers: &mut Answers, key: &str, n: usize| (0..n).map(|_| answers.next(key).unwrap()).collect::<Vec<_>>();
+        assert_eq!(take(&mut answers, "l", 2), ["1", "2"]);
+        assert!(answers.next("l").unwrap_err().contains("only 2 answer(s) for `l`; call 3 needs another"));
+        assert_eq!(take(&mut answers, "a", 3), ["7", "7", "7"]);
+        assert_eq!(take(&mut answers, "c", 7), ["3", "10", "17", "3", "10", "17", "3"]);
+    }
+
+    #[test]
+    fn a_malformed_answer_names_its_function_and_the_shapes_allowed() {
+        for (text, says) in [
+            (r#"{"f": [1, 2]}"#, "`f`: expected a list of WAVE strings"),
+            (r#"{"f": {"cycle": []}}"#, "`f`: a cycle needs at least one answer"),
+            (r#"{"f": {"always": 7}}"#, "`f`: expected"),
+            (r#"{"f": {"sometimes": "7"}}"#, "`f`: expected"),
+            (r#"{"f": {"always": "7", "cycle": ["1"]}}"#, "`f`: expected"),
+            (r#"["f"]"#, "expected a JSON object of answers"),
+        ] {
+            let error = Answers::from_json(text).unwrap_err();
+            assert!(error.contains(says), "{text}: {error}");
         }
     }
 }
