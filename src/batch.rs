@@ -343,12 +343,7 @@ pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, options: &Ver
                 })
         }
         Err(e) => match e.integrity() {
-            Some(b) => failed_report(
-                loaded,
-                Status::Broken,
-                Some(BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }),
-                None,
-            ),
+            Some(b) => failed_report(loaded, Status::Broken, Some(BrokenAt::from(b)), None),
             None => failed_report(loaded, Status::Error, None, Some(e.to_string())),
         },
     };

@@ -162,7 +162,7 @@ fn counter_accept_cycle() {
     let out = run.ok(&["pending", "--format", "json"]);
     let listed = json_lines(&out.stdout);
     assert_eq!(listed.len(), 1, "{}", out.stdout);
-    assert!(out.stdout.starts_with(r#"{"chain":"counter.json","pending":"counter.json.new","old_events":"#), "{}", out.stdout);
+    assert!(out.stdout.starts_with(r#"{"schema_version":1,"chain":"counter.json","pending":"counter.json.new","status":"pending","old_events":"#), "{}", out.stdout);
     let events = payloads(&chain).len() as u64;
     assert_eq!(listed[0]["chain"], "counter.json");
     assert_eq!(listed[0]["pending"], "counter.json.new");
@@ -200,7 +200,10 @@ fn reject_deletes_the_successor_and_keeps_the_chain() {
     assert!(new_of(&chain).exists());
     // Named by its `.new` file this time.
     let out = run.ok(&["reject", "counter.json.new", "--format", "json"]);
-    assert_eq!(json_lines(&out.stdout), [serde_json::json!({"chain": "counter.json", "status": "rejected"})]);
+    assert_eq!(
+        json_lines(&out.stdout),
+        [serde_json::json!({"schema_version": 1, "chain": "counter.json", "status": "rejected"})]
+    );
     assert!(!new_of(&chain).exists());
     assert_eq!(std::fs::read(&chain).unwrap(), golden);
     // A chain with nothing pending, named: an error; a directory with none: nothing to do.

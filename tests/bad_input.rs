@@ -192,7 +192,7 @@ fn cases(dir: &Path) -> Vec<Case> {
         case("record --answers missing", 2, &["record", &wat, "--answers", "/nonexistent/a.json", "--invoke", "add(1)"]),
         case("record --answers malformed", 2, &["record", &wat, "--answers", &p("bad-answers.json"), "--invoke", "add(1)"]),
         case("record runs out of answers", 2, &["record", &wat, "--invoke", "add(1)"]),
-        case("record --format event-log for a component", 2, &["record", &wat, "--format", "event-log", "--answers", &answers, "--invoke", "add(1)"]),
+        case("record --layout event-log for a component", 2, &["record", &wat, "--layout", "event-log", "--answers", &answers, "--invoke", "add(1)"]),
         case("record --initial-state for a component", 2, &["record", &wat, "--initial-state", "1", "--answers", &answers, "--invoke", "add(1)"]),
         // Output destinations.
         case("record -o the component", 2, &["record", &wat, "--answers", &answers, "--invoke", "add(1)", "-o", &wat]),

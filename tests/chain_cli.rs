@@ -62,7 +62,8 @@ fn check_all_six_intact() {
     for (v, path) in lines.iter().zip(&paths) {
         assert_eq!(v["path"], path.as_str());
         assert_eq!(v["status"], "intact");
-        assert_eq!(v["hash"], "sha1");
+        assert_eq!(v["hash_algorithm"], "sha1");
+        assert_eq!(v["hash"], "sha1", "the old name of hash_algorithm, kept");
         assert_eq!(v["broken_at"], serde_json::Value::Null);
         assert_eq!(v["reason"], serde_json::Value::Null);
         assert!(v["events"].as_u64().unwrap() >= 2);
@@ -160,7 +161,10 @@ fn inspect_jsonl_is_decoded_and_stable() {
         for (i, (line, e)) in stdout.lines().zip(&events).enumerate() {
             // Key order is part of the contract.
             assert!(
-                line.starts_with(&format!("{{\"index\":{i},\"hash\":\"{}\",\"parent_hash\":", hex::encode(&e.hash))),
+                line.starts_with(&format!(
+                    "{{\"schema_version\":1,\"index\":{i},\"hash\":\"{}\",\"parent_hash\":",
+                    hex::encode(&e.hash)
+                )),
                 "{line}"
             );
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -206,7 +210,7 @@ fn diff_same_prefix_and_different() {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"status": "same", "common_prefix": 22, "a": null, "b": null, "broken_a": null, "broken_b": null})
+        serde_json::json!({"schema_version": 1, "status": "same", "common_prefix": 22, "a": null, "b": null, "broken_a": null, "broken_b": null})
     );
 
     // One chain a prefix of the other: different, and the shorter side is null.

@@ -138,7 +138,7 @@ fn record_compress_writes_zstd_of_the_same_events() {
     let (code, _, stderr) = run(&[
         "record",
         "fixtures/pack/state-actor.wasm",
-        "--format",
+        "--layout",
         "event-log",
         "--compress",
         "--invoke",

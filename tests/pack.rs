@@ -65,7 +65,8 @@ fn every_chain_theater_wrote_verifies_in_every_container() {
             assert_eq!(code, 0, "{}: {report}", chain.display());
             assert_eq!(report["status"], "verified");
             assert_eq!(report["dialect"], "theater-0.3.8-pack");
-            assert_eq!(report["hash"], "sha1");
+            assert_eq!(report["hash_algorithm"], "sha1");
+            assert_eq!(report["hash"], "sha1", "the old name of hash_algorithm, kept");
             // Every event, the runtime's closing `shutdown` included, reproduced.
             assert_eq!(report["events_verified"], expected, "{}", chain.display());
             assert_eq!(event_count(&chain), expected);
@@ -186,7 +187,7 @@ fn record_writes_the_chains_theater_writes() {
         for (format, ext) in [("event-log", "chain"), ("json-pretty", "json")] {
             let out = dir.path().join(format!("{name}.{ext}"));
             let mut cmd = cli();
-            cmd.arg("record").arg(actor(name)).args(["--format", format, "-o"]).arg(&out);
+            cmd.arg("record").arg(actor(name)).args(["--layout", format, "-o"]).arg(&out);
             for call in calls {
                 cmd.args(["--invoke", call]);
             }
@@ -216,7 +217,12 @@ fn record_writes_the_chains_theater_writes() {
     let calls = ["theater:simple/actor.init(none)", "theater:test/types-actor.run(\"alpha\", 1)", "theater:test/types-actor.run(\"beta\", 2)"];
     let out = dir.path().join("types-actor.chain");
     let mut cmd = cli();
-    cmd.arg("record").arg(actor("types-actor")).arg("--answers").arg(&answers_path).args(["--format", "event-log", "-o"]).arg(&out);
+    cmd.arg("record")
+        .arg(actor("types-actor"))
+        .arg("--answers")
+        .arg(&answers_path)
+        .args(["--layout", "event-log", "-o"])
+        .arg(&out);
     for call in calls {
         cmd.args(["--invoke", call]);
     }

@@ -127,7 +127,8 @@ fn one_chain_prints_its_report_alone_as_before() {
     assert_eq!(out.lines().count(), 1, "one object, no summary: {out}");
     let object: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(object["status"], "diverged");
-    assert!(object.get("path").is_none());
+    // Every chain's document names its chain, one given alone too (one shape for scripts).
+    assert_eq!(object["path"], f.path("diverged.json").display().to_string());
 }
 
 #[test]
@@ -180,7 +181,7 @@ fn json_lines_with_path_then_summary_byte_identical_across_runs_and_jobs() {
     assert_eq!(statuses, ["verified", "diverged", "broken", "error", "verified"]);
     assert_eq!(
         text.lines().last().unwrap(),
-        r#"{"summary":{"chains":5,"verified":2,"diverged":1,"broken":1,"error":1,"not_run":0}}"#
+        r#"{"schema_version":1,"summary":{"chains":5,"verified":2,"diverged":1,"broken":1,"error":1,"not_run":0}}"#
     );
 }
 

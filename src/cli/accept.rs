@@ -10,7 +10,6 @@ use crate::record::rerecord::{self, OldChain, RerecordOptions};
 use crate::runtime::wasi::Sandbox;
 use crate::runtime::{Limits, Loaded, Runtime};
 use anyhow::Context;
-use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +129,8 @@ pub struct PendingArgs {
     /// Chains, their `.new` files, or directories to search recursively [default: .].
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// `json` prints one object per pending chain per line.
+    /// `json` prints one JSON document per chain per line (docs/schema/pending.schema.json,
+    /// accept.schema.json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -192,7 +192,36 @@ pub struct RejectArgs {
     pending: PendingArgs,
 }
 
-pub fn list(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
+/// A chain's line under `--format json` (`docs/schema/pending.schema.json` and
+/// `accept.schema.json`): `status` is `pending`, `accepted`, `rejected` or `error`.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    chain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<String>,
+    status: &'a str,
+    #[serde(flatten)]
+    change: Option<&'a pending::Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// Under `--format json`, a failure before any chain's line is the error document on stdout.
+fn json_errors(format: Format, result: anyhow::Result<Exit>) -> anyhow::Result<Exit> {
+    if format == Format::Json
+        && let Err(e) = &result
+    {
+        super::json_error(e);
+    }
+    result
+}
+
+pub fn list(args: ListArgs, global: &Global) -> anyhow::Result<Exit> {
+    let format = args.pending.format;
+    json_errors(format, list_pending(args, global))
+}
+
+fn list_pending(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
     let format = args.pending.format;
     let found = args.pending.find()?;
     let mut out = String::new();
@@ -202,23 +231,28 @@ pub fn list(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
             Ok(change) => out.push_str(&match format {
                 Format::Text => format!("{}: {}\n", p.chain.display(), pending::summary(&change)),
                 Format::Json => {
-                    #[derive(serde::Serialize)]
-                    struct Line<'a> {
-                        chain: String,
-                        pending: String,
-                        #[serde(flatten)]
-                        change: &'a pending::Change,
-                    }
                     let line = Line {
                         chain: p.chain.display().to_string(),
-                        pending: p.new.display().to_string(),
-                        change: &change,
+                        pending: Some(p.new.display().to_string()),
+                        status: "pending",
+                        change: Some(&change),
+                        message: None,
                     };
-                    format!("{}\n", serde_json::to_string(&line)?)
+                    format!("{}\n", crate::report::document(line))
                 }
             }),
             Err(e) => {
                 output::stderr_line(&format!("error: {e}"));
+                if format == Format::Json {
+                    let line = Line {
+                        chain: p.chain.display().to_string(),
+                        pending: Some(p.new.display().to_string()),
+                        status: "error",
+                        change: None,
+                        message: Some(e.to_string()),
+                    };
+                    out.push_str(&format!("{}\n", crate::report::document(line)));
+                }
                 exit = Exit::BadInput;
             }
         }
@@ -230,6 +264,10 @@ pub fn list(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
 }
 
 pub fn accept(args: AcceptArgs, _global: &Global) -> anyhow::Result<Exit> {
+    json_errors(args.pending.format, accept_pending(&args))
+}
+
+fn accept_pending(args: &AcceptArgs) -> anyhow::Result<Exit> {
     act(&args.pending, "accepted", |p| {
         let checked = crate::chain::check_path(&p.new)?;
         if let Some(broken) = checked.broken {
@@ -254,9 +292,13 @@ pub fn accept(args: AcceptArgs, _global: &Global) -> anyhow::Result<Exit> {
 }
 
 pub fn reject(args: RejectArgs, _global: &Global) -> anyhow::Result<Exit> {
-    act(&args.pending, "rejected", |p| {
-        std::fs::remove_file(&p.new).with_context(|| format!("{}: cannot remove", p.new.display()))
-    })
+    let format = args.pending.format;
+    json_errors(
+        format,
+        act(&args.pending, "rejected", |p| {
+            std::fs::remove_file(&p.new).with_context(|| format!("{}: cannot remove", p.new.display()))
+        }),
+    )
 }
 
 /// Does `action` to every pending chain `args` names, one line each on stdout.
@@ -268,10 +310,30 @@ fn act(args: &PendingArgs, done: &str, action: impl Fn(&Pending) -> anyhow::Resu
         match action(p) {
             Ok(()) => out.push_str(&match args.format {
                 Format::Text => format!("{done} {}\n", p.chain.display()),
-                Format::Json => format!("{}\n", json!({ "chain": p.chain.display().to_string(), "status": done })),
+                Format::Json => {
+                    let line = Line {
+                        chain: p.chain.display().to_string(),
+                        pending: None,
+                        status: done,
+                        change: None,
+                        message: None,
+                    };
+                    format!("{}\n", crate::report::document(line))
+                }
             }),
             Err(e) => {
                 output::stderr_line(&format!("error: {}", super::one_line(&e)));
+                if args.format == Format::Json {
+                    let message = Some(super::one_line(&e));
+                    let line = Line {
+                        chain: p.chain.display().to_string(),
+                        pending: None,
+                        status: "error",
+                        change: None,
+                        message,
+                    };
+                    out.push_str(&format!("{}\n", crate::report::document(line)));
+                }
                 exit = Exit::BadInput;
             }
         }

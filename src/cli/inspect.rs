@@ -14,7 +14,8 @@ pub struct Args {
     /// The chain file (`-` for stdin).
     #[arg(value_name = "CHAIN")]
     chain: PathBuf,
-    /// `jsonl` (or `json`) prints one JSON object per event, for jq, grep and diff.
+    /// `json` (or `jsonl`, its old name) prints one JSON object per event (JSON Lines), for
+    /// jq, grep and diff; a stream that fails ends in a `status` line (broken or error).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// The component that recorded the chain: theater's component-era host calls are then
@@ -35,16 +36,28 @@ Exit codes:
   0  every event was printed (also when stdout closed early, as with `| head`)
   2  the chain cannot be read or is malformed (or a usage error)";
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Text,
-    /// One JSON object per event (JSON Lines); `json` is the same, the name the other
-    /// commands use.
-    #[value(alias = "json")]
-    Jsonl,
+    /// One JSON object per event (JSON Lines), each with its `schema_version`; `jsonl` is
+    /// the old name, still accepted.
+    #[value(alias = "jsonl")]
+    Json,
 }
 
-pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    let json = args.format == Format::Json;
+    let result = run_inner(args, global);
+    if json && let Err(e) = &result {
+        // Not when stdout is what failed: there is nowhere to print it.
+        if !e.is::<io::Error>() {
+            super::json_error(e);
+        }
+    }
+    result
+}
+
+fn run_inner(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let types = match &args.component {
         Some(path) => {
             let runtime = args.cache.runtime()?;
@@ -79,18 +92,22 @@ fn print(reader: ChainReader, format: Format, types: Option<&HostTypes>, out: &m
             Ok(event) => {
                 let line = match format {
                     Format::Text => report::inspect::human_line_typed(index, &event, types),
-                    Format::Jsonl => report::inspect::json_line_typed(index, &event, types),
+                    Format::Json => report::inspect::json_line_typed(index, &event, types),
                 };
                 writeln!(out, "{line}")?;
                 index += 1;
             }
             Err(e) => {
                 // Whatever was read is shown before the error.
-                out.flush()?;
-                if e.integrity().is_some() {
+                if let Some(broken) = e.integrity() {
+                    if format == Format::Json {
+                        writeln!(out, "{}", report::inspect::broken_line(&broken))?;
+                    }
+                    out.flush()?;
                     output::stderr_line(&format!("error: {e}"));
                     return Ok(Exit::Integrity);
                 }
+                out.flush()?;
                 return Err(e.into());
             }
         }

@@ -131,11 +131,13 @@ impl CacheArgs {
 }
 
 /// Output of the commands that report one result or one line per chain.
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// For people.
     Text,
-    /// For scripts: one JSON object per line.
+    /// For scripts: one JSON document per line, with its `schema_version`
+    /// (`docs/schema/`); `jsonl` is the same.
+    #[value(alias = "jsonl")]
     Json,
 }
 
@@ -159,7 +161,11 @@ pub fn main() -> ExitCode {
         Err(err) if err.use_stderr() => {
             // A usage error is one line like every other error (clap's own rendering adds
             // a usage block and tips over several lines), and what it quotes is clipped.
-            output::stderr_line(&format!("{}; see --help", crate::text::clip_to(&usage_error_line(&err), 200)));
+            let line = format!("{}; see --help", crate::text::clip_to(&usage_error_line(&err), 200));
+            output::stderr_line(&line);
+            if asks_for_json(std::env::args_os().skip(1)) {
+                json_error_text(line.strip_prefix("error: ").unwrap_or(&line));
+            }
             return Exit::BadInput.into();
         }
         Err(help_or_version) => {
@@ -193,6 +199,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether a command line that failed to parse asked for JSON (`--format json`, or
+/// `jsonl`): its usage error is then a JSON document on stdout too. Not for `record`
+/// without `-o`, whose stdout is the chain.
+fn asks_for_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let json = args.iter().zip(args.iter().skip(1).map(Some).chain([None])).any(|(a, next)| {
+        let value = match a.strip_prefix("--format") {
+            Some("") => next.map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        matches!(value, Some("json" | "jsonl"))
+    });
+    let record = args.iter().find(|a| !a.starts_with('-')).is_some_and(|a| a == "record");
+    let to_file = args.iter().any(|a| a == "-o" || a.starts_with("--output") || (a.starts_with("-o") && a.len() > 2));
+    json && (!record || to_file)
+}
+
 /// The first paragraph of clap's message on one line: `error: ...` and, for missing
 /// arguments, the arguments it lists.
 fn usage_error_line(err: &clap::Error) -> String {
@@ -207,8 +231,13 @@ fn usage_error_line(err: &clap::Error) -> String {
 /// fails before it has a report to print prints this one, so that a script reading stdout
 /// never finds it empty.
 pub fn json_error(err: &anyhow::Error) {
+    json_error_text(&one_line(err));
+}
+
+/// [`json_error`] of a message.
+fn json_error_text(message: &str) {
     use std::io::Write;
-    let doc = serde_json::json!({ "status": "error", "error": one_line(err) });
+    let doc = crate::report::error_json(message);
     let mut stdout = std::io::stdout().lock();
     // Nothing more can be done if stdout fails too: the stderr line still says why.
     let _ = writeln!(stdout, "{doc}").and_then(|()| stdout.flush());

@@ -2,10 +2,11 @@
 
 use super::output::{self, Destination, Inputs};
 use super::{CacheArgs, Exit, Global, LimitArgs};
-use crate::chain::{Layout, OutputFormat};
+use crate::chain::{Layout as ChainLayout, OutputFormat};
 use crate::record::pack::PackRecordOptions;
 use crate::record::{self, Answers, RecordOptions};
 use crate::replay::InitialState;
+use crate::report;
 use crate::runtime::Actor;
 use crate::runtime::exports;
 use crate::runtime::wasi::Sandbox;
@@ -49,9 +50,15 @@ pub struct Args {
     /// Where to write the chain (default: stdout). Written in full or not at all.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// `json`: a JSON array of events, one a line; `jsonl`: one event per line. A Pack actor
-    /// can also be written in theater 0.3.8's other containers.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// How the chain is laid out: `json`, a JSON array of events, one a line; `jsonl`, one
+    /// event per line. A Pack actor can also be written in theater 0.3.8's other containers.
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    layout: Option<Layout>,
+    /// The report of the recording: `text`, each call's result on stderr; `json`, a JSON
+    /// document (path, events, head hash, calls and their results) on stdout when the chain
+    /// goes to a file (-o), on stderr when the chain itself goes to stdout. `--format LAYOUT`
+    /// (jsonl, json-pretty, event-log, state-chain) is the old spelling of `--layout`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the chain zstd-compressed (every command reads it as it reads the plain form;
     /// hashes are of the events, not of the file).
@@ -67,41 +74,144 @@ pub struct Args {
     limits: LimitArgs,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
+/// The chain's layout. The snake_case spellings, as the JSON report prints them, are
+/// accepted too.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Layout {
+    /// A JSON array, one event a line (the default).
+    #[value(alias = "json-array", alias = "json_array")]
     Json,
+    /// JSON Lines: one event per line.
+    #[value(alias = "json-lines", alias = "json_lines")]
     Jsonl,
     /// theater's pretty-printed JSON array (`serde_json::to_writer_pretty`).
+    #[value(alias = "json_pretty")]
     JsonPretty,
     /// theater's `EVENT` run log.
+    #[value(alias = "event_log")]
     EventLog,
     /// theater's saved state chain, `{"events": [...], "current_hash": [...]}`.
+    #[value(alias = "state_chain")]
+    StateChain,
+}
+
+impl Layout {
+    /// As `--layout` takes it.
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Json => "json",
+            Layout::Jsonl => "jsonl",
+            Layout::JsonPretty => "json-pretty",
+            Layout::EventLog => "event-log",
+            Layout::StateChain => "state-chain",
+        }
+    }
+
+    /// As the JSON report prints it (snake_case, as every JSON enum value).
+    fn code(self) -> &'static str {
+        match self {
+            Layout::Json => "json",
+            Layout::Jsonl => "jsonl",
+            Layout::JsonPretty => "json_pretty",
+            Layout::EventLog => "event_log",
+            Layout::StateChain => "state_chain",
+        }
+    }
+
+    fn chain_layout(self) -> ChainLayout {
+        match self {
+            Layout::Json => ChainLayout::CompactArray,
+            Layout::Jsonl => ChainLayout::JsonLines,
+            Layout::JsonPretty => ChainLayout::PrettyArray,
+            Layout::EventLog => ChainLayout::EventLog,
+            Layout::StateChain => ChainLayout::StateChain,
+        }
+    }
+}
+
+/// `--format`: the report. Until `--layout` existed it named the chain's layout; those
+/// values are still accepted, hidden, as the old spelling of `--layout` (`json` was both:
+/// it now selects the JSON report, and the chain keeps its default layout, a JSON array).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Each call's result on stderr, one a line.
+    Text,
+    /// One JSON document (docs/schema/record.schema.json).
+    Json,
+    #[value(hide = true)]
+    Jsonl,
+    #[value(hide = true, alias = "json_pretty")]
+    JsonPretty,
+    #[value(hide = true, alias = "event_log")]
+    EventLog,
+    #[value(hide = true, alias = "state_chain")]
     StateChain,
 }
 
 impl Format {
-    fn name(self) -> &'static str {
+    /// The layout an old `--format LAYOUT` names.
+    fn old_layout(self) -> Option<Layout> {
         match self {
-            Format::Json => "json",
-            Format::Jsonl => "jsonl",
-            Format::JsonPretty => "json-pretty",
-            Format::EventLog => "event-log",
-            Format::StateChain => "state-chain",
-        }
-    }
-
-    fn layout(self) -> Layout {
-        match self {
-            Format::Json => Layout::CompactArray,
-            Format::Jsonl => Layout::JsonLines,
-            Format::JsonPretty => Layout::PrettyArray,
-            Format::EventLog => Layout::EventLog,
-            Format::StateChain => Layout::StateChain,
+            Format::Text | Format::Json => None,
+            Format::Jsonl => Some(Layout::Jsonl),
+            Format::JsonPretty => Some(Layout::JsonPretty),
+            Format::EventLog => Some(Layout::EventLog),
+            Format::StateChain => Some(Layout::StateChain),
         }
     }
 }
 
-pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+/// The layout to write, from `--layout` or the old `--format LAYOUT` (with a warning).
+fn layout(args: &Args) -> anyhow::Result<Layout> {
+    match (args.layout, args.format.old_layout()) {
+        (Some(_), Some(old)) => {
+            anyhow::bail!("--format {} is the old spelling of --layout {}: give only --layout", old.name(), old.name())
+        }
+        (Some(layout), None) => Ok(layout),
+        (None, Some(old)) => {
+            output::stderr_line(&format!(
+                "warning: --format {0} is deprecated: use --layout {0} (--format now selects the report: text or json)",
+                old.name()
+            ));
+            Ok(old)
+        }
+        (None, None) => Ok(Layout::Json),
+    }
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    // The report (or the error document) goes where the chain does not.
+    let json = args.format == Format::Json;
+    let report_to_stdout = args.output.is_some();
+    let result =
+        layout(&args).and_then(|layout| record_chain(&args, layout, global).map(|(s, exit)| (s, exit, layout)));
+    match &result {
+        Ok((summary, exit, layout)) if json => {
+            let path = args.output.as_ref().map(|p| p.display().to_string());
+            let doc = report::record::json(summary, path.as_deref(), layout.code(), args.compress);
+            if report_to_stdout {
+                return output::write_stdout(format!("{doc}\n").as_bytes(), *exit);
+            }
+            output::stderr_line(&doc);
+        }
+        Ok((summary, ..)) => {
+            for result in &summary.results {
+                output::stderr_line(result);
+            }
+        }
+        Err(e) if json => {
+            if report_to_stdout {
+                super::json_error(e);
+            } else {
+                output::stderr_line(&report::error_json(&super::one_line(e)));
+            }
+        }
+        Err(_) => {}
+    }
+    result.map(|(_, exit, _)| exit)
+}
+
+fn record_chain(args: &Args, layout: Layout, _global: &Global) -> anyhow::Result<(record::RecordSummary, Exit)> {
     let mut inputs = Inputs::default();
     inputs.add(&args.component, "the component");
     if let Some(answers) = &args.answers {
@@ -132,11 +242,11 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
                     anyhow::bail!("--initial-state is for Pack actors; a component's state is its own");
                 }
                 check_invocations(component, &runtime.engine, &args.invocations)?;
-                let format = match args.format {
-                    Format::Json => OutputFormat::JsonArray,
-                    Format::Jsonl => OutputFormat::JsonLines,
+                let format = match layout {
+                    Layout::Json => OutputFormat::JsonArray,
+                    Layout::Jsonl => OutputFormat::JsonLines,
                     other => anyhow::bail!(
-                        "--format {}: components are recorded as json or jsonl; theater's other containers are for Pack actors",
+                        "--layout {}: components are recorded as json or jsonl; theater's other containers are for Pack actors",
                         other.name()
                     ),
                 };
@@ -152,7 +262,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
                     invocations: args.invocations.clone(),
                     answers,
                     initial_state: args.initial_state.clone().map(InitialState::Wave),
-                    layout: args.format.layout(),
+                    layout: layout.chain_layout(),
                     limits,
                 };
                 Box::new(|out| record::pack::record(&runtime, actor, out, options))
@@ -168,11 +278,8 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         }
         Some(destination) => (destination.write(run_record)?, Exit::Success),
     };
-    for result in &summary.results {
-        output::stderr_line(result);
-    }
     tracing::info!(events = summary.events, "recorded");
-    Ok(exit)
+    Ok((summary, exit))
 }
 
 const AFTER_HELP: &str = "\
@@ -181,6 +288,8 @@ Examples:
   theater-replay record counter.wat --invoke 'add(1)' --invoke 'add(2)' --answers answers.json -o c.json
   theater-replay record agent.wasm --invoke 'run(\"hi\")' --env HOME=/home --dir data::/data -o a.json
   theater-replay record chatty.wat --invoke 'run(1000000)' --answers chatty.answers.json --compress -o big.json.zst
+  theater-replay record counter.wat --invoke 'add(1)' --answers answers.json --format json -o c.json | jq .calls
+  theater-replay record state-actor.wasm --invoke 'theater:simple/actor.init(none)' --layout event-log -o s.chain
 
 Exit codes:
   0  every call ran and the chain was written in full (a call that trapped is recorded)

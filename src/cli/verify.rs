@@ -33,8 +33,8 @@ pub struct Args {
     /// sorted by path.
     #[arg(long = "chains", value_name = "DIR")]
     chains_dir: Option<PathBuf>,
-    /// `json` prints one object per chain per line, then a summary object (one chain given
-    /// as an argument: just its object).
+    /// `json` prints one JSON document per chain per line, then a summary document (one
+    /// chain given as an argument: just its document), each with its `schema_version`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Chains replayed at the same time [default: the machine's cores].
@@ -160,7 +160,7 @@ fn run_one(
     chain_error_line(&outcome, &name);
     let text = match args.format {
         Format::Text => report::verify::human(&outcome, &name),
-        Format::Json => format!("{}\n", report::verify::json(&outcome, None)),
+        Format::Json => format!("{}\n", report::verify::json(&outcome, &name)),
     };
     let mut stdout = std::io::stdout().lock();
     let printed = output::stdout_written(
@@ -222,7 +222,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         }
         let text = match args.format {
             Format::Text => report::verify::human(&verdict.report, &name),
-            Format::Json => format!("{}\n", report::verify::json(&verdict.report, Some(&name))),
+            Format::Json => format!("{}\n", report::verify::json(&verdict.report, &name)),
         };
         // Drawn around the bar so lines and bar do not garble each other on a terminal.
         let mut write = || stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());

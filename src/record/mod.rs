@@ -143,8 +143,23 @@ pub struct RecordOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordSummary {
     pub events: u64,
-    /// The WAVE results of the export calls, in order (`trap: ...` for traps).
+    /// The WAVE results of the export calls, in order (`trap: ...` for traps), for people.
     pub results: Vec<String>,
+    /// The same calls, typed, for the JSON report.
+    pub calls: Vec<CallOutcome>,
+    /// The hash of the last event written (the chain's head).
+    pub head: Option<Vec<u8>>,
+    pub hash_algorithm: HashAlg,
+}
+
+/// One export call of a recording and what it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOutcome {
+    /// The call as given (`--invoke`), in WAVE.
+    pub call: String,
+    /// The WAVE result; `Err` with the message when the call trapped (a Pack actor: failed,
+    /// as theater records a `wasm-error`).
+    pub result: Result<String, String>,
 }
 
 /// The store's data while recording.
@@ -387,7 +402,7 @@ fn record_calls(
         anyhow::anyhow!("cannot instantiate the component: {why}")
     })?;
 
-    let mut results = Vec::new();
+    let (mut results, mut outcomes) = (Vec::new(), Vec::new());
     for call in calls {
         let name = match &call {
             Call::Wave(name, _) | Call::Recorded(name, _) => name.clone(),
@@ -409,6 +424,8 @@ fn record_calls(
             }
         };
         let params = encode_args(&args, &param_types, &mut StoreResources { store: &mut store.as_context_mut() })?;
+        // The call as WAVE, the same whether it came from `--invoke` or from a chain.
+        let text = format!("{name}({})", values::args_to_wave(&params, Some(param_types.len())));
         store.data_mut().write(&Payload::WasmCall { function: name.clone(), params }).map_err(anyhow::Error::msg)?;
         let mut out = vec![Val::Bool(false); result_types.len()];
         store.set_epoch_deadline(deadline);
@@ -419,7 +436,9 @@ fn record_calls(
         let payload = match outcome {
             Ok(()) => {
                 let result = encode_args(&out, &result_types, &mut StoreResources { store: &mut store.as_context_mut() })?;
-                results.push(values::args_to_wave(&result, Some(result_types.len())));
+                let wave = values::args_to_wave(&result, Some(result_types.len()));
+                outcomes.push(CallOutcome { call: text, result: Ok(wave.clone()) });
+                results.push(wave);
                 Payload::WasmResult { function: name.clone(), result }
             }
             Err(e) => {
@@ -428,13 +447,14 @@ fn record_calls(
                     anyhow::bail!("while calling `{name}`: {limit}");
                 }
                 results.push(format!("trap: {}", trap.message));
+                outcomes.push(CallOutcome { call: text, result: Err(trap.message.clone()) });
                 Payload::WasmError { function: name.clone(), message: trap.message }
             }
         };
         store.data_mut().write(&payload).map_err(anyhow::Error::msg)?;
     }
     let events = store.data().events;
-    let RecordHost { writer, .. } = store.into_data();
+    let RecordHost { writer, head, .. } = store.into_data();
     writer.finish()?.flush()?;
-    Ok(RecordSummary { events, results })
+    Ok(RecordSummary { events, results, calls: outcomes, head, hash_algorithm: HashAlg::Sha256 })
 }

@@ -6,7 +6,7 @@
 //! Export arguments and import answers are WAVE, typed by the actor's own metadata
 //! (`__pack_types`); an import whose result is unit is answered `()` without asking.
 
-use super::{Answers, RecordSummary, parse_invocation};
+use super::{Answers, CallOutcome, RecordSummary, parse_invocation};
 use crate::chain::{ChainWriter, Event, HashAlg, Layout};
 use crate::dialect::pack::{CGRF_ANSWER_PREFIX, PackPayload, WASM_EVENT_TYPE, decode_value, encode_value, to_text};
 use crate::dialect::pack_wave;
@@ -191,8 +191,8 @@ pub fn record(
             pack_wave::parse(&text, ty, &sig.type_defs).map_err(|e| anyhow::anyhow!("--initial-state: {e}"))?
         }
     };
-    let mut results = Vec::new();
-    for (name, args) in calls {
+    let (mut results, mut outcomes) = (Vec::new(), Vec::new());
+    for (text, (name, args)) in options.invocations.iter().zip(calls) {
         let params = encode_value(&Value::Tuple(args.clone()));
         let call = PackPayload::WasmCall { function: name.clone(), params };
         store.data_mut().write(WASM_EVENT_TYPE, &call).map_err(anyhow::Error::msg)?;
@@ -204,7 +204,9 @@ pub fn record(
         }
         let payload = match outcome {
             Ok((new_state, bytes)) => {
-                results.push(if bytes.is_empty() { "()".to_string() } else { crate::dialect::pack::cgrf_text(&bytes) });
+                let wave = if bytes.is_empty() { "()".to_string() } else { crate::dialect::pack::cgrf_text(&bytes) };
+                outcomes.push(CallOutcome { call: text.clone(), result: Ok(wave.clone()) });
+                results.push(wave);
                 let payload = PackPayload::WasmResult { function: name.clone(), state: new_state.clone(), bytes };
                 state = new_state;
                 payload
@@ -214,6 +216,7 @@ pub fn record(
                     anyhow::bail!("while calling `{name}`: {limit}");
                 }
                 results.push(format!("error: {}", failure.message));
+                outcomes.push(CallOutcome { call: text.clone(), result: Err(failure.message.clone()) });
                 PackPayload::WasmError { function: name.clone(), message: failure.message }
             }
         };
@@ -224,7 +227,7 @@ pub fn record(
     store.data_mut().write(SHUTDOWN, &shutdown).map_err(anyhow::Error::msg)?;
     tracing::debug!(state = %to_text(&state), "final state");
     let events = store.data().events;
-    let RecordHost { writer, .. } = store.into_data();
+    let RecordHost { writer, head, .. } = store.into_data();
     writer.finish()?.flush()?;
-    Ok(RecordSummary { events, results })
+    Ok(RecordSummary { events, results, calls: outcomes, head, hash_algorithm: HashAlg::Sha1 })
 }

@@ -175,7 +175,10 @@ pub struct Divergence {
 pub struct BrokenAt {
     pub index: u64,
     pub event_type: String,
-    pub reason: String,
+    /// A snake_case code, as `check` and `diff` name it: `content_hash_mismatch`, ...
+    pub reason: &'static str,
+    /// The reason in words (what `reason` held before it became a code).
+    pub message: String,
 }
 
 /// Everything `verify` found out about one chain.
@@ -399,7 +402,7 @@ fn chain_stop(e: &ChainError) -> Stop {
 
 impl From<Broken> for BrokenAt {
     fn from(b: Broken) -> BrokenAt {
-        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.to_string() }
+        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.code(), message: b.reason.to_string() }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Rendering `check` verdicts: one line per chain, human or JSON.
 
-use crate::chain::{ChainError, CheckOutcome};
+use crate::chain::{ChainError, CheckOutcome, Container};
 use serde::Serialize;
 
 /// `PATH: intact, N events, sha1 (json-array)` or `PATH: broken at event ...` or
@@ -31,7 +31,7 @@ fn human_raw(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
     }
 }
 
-/// The JSON object of one chain's verdict (keys in this order).
+/// The JSON object of one chain's verdict (keys in this order; `docs/schema/check.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct CheckRecord<'a> {
     pub path: &'a str,
@@ -40,6 +40,9 @@ pub struct CheckRecord<'a> {
     /// Events read (up to and including the broken one; before the error).
     pub events: u64,
     /// "sha1", "sha256", or null when unknown (an empty or unreadable chain).
+    pub hash_algorithm: Option<&'static str>,
+    /// The old name of `hash_algorithm`, kept for the scripts that read it: everywhere else
+    /// `hash` is a hex digest. Dropped at schema_version 2.
     pub hash: Option<&'static str>,
     pub broken_at: Option<u64>,
     /// A snake_case code: `content_hash_mismatch`, `wrong_parent_link`, ...
@@ -48,7 +51,7 @@ pub struct CheckRecord<'a> {
     /// Hex of the stored and the expected value at the broken event.
     pub stored: Option<String>,
     pub expected: Option<String>,
-    /// json-array, state-chain, event-log or json-lines.
+    /// json_array, state_chain, event_log or json_lines (snake_case, as every JSON enum value).
     pub container: Option<&'static str>,
     /// "zstd" or "gzip" for a compressed file, else null.
     pub compression: Option<&'static str>,
@@ -63,6 +66,7 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
         path,
         status: "intact",
         events: 0,
+        hash_algorithm: None,
         hash: None,
         broken_at: None,
         reason: None,
@@ -77,8 +81,9 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
     match result {
         Ok(outcome) => {
             rec.events = outcome.events;
-            rec.hash = outcome.alg.map(|a| a.name());
-            rec.container = Some(outcome.container.name());
+            rec.hash_algorithm = outcome.alg.map(|a| a.name());
+            rec.hash = rec.hash_algorithm;
+            rec.container = Some(container_code(outcome.container));
             rec.compression = outcome.compression.map(|c| c.name());
             if let Some(broken) = &outcome.broken {
                 rec.status = "broken";
@@ -100,7 +105,17 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
     rec
 }
 
+/// A container as JSON names it: snake_case, where the human line says `json-array`.
+pub fn container_code(container: Container) -> &'static str {
+    match container {
+        Container::JsonArray => "json_array",
+        Container::StateChain => "state_chain",
+        Container::EventLog => "event_log",
+        Container::JsonLines => "json_lines",
+    }
+}
+
 /// One compact JSON line.
 pub fn json(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
-    serde_json::to_string(&record(path, result)).unwrap_or_default()
+    super::document(record(path, result))
 }

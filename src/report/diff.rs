@@ -37,7 +37,8 @@ pub struct DiffRecord {
     /// "same", "different", or "broken" when either chain fails its integrity check.
     pub status: &'static str,
     pub common_prefix: u64,
-    /// The events at index `common_prefix`, as `inspect --format jsonl` prints them, or
+    /// The events at index `common_prefix`, as `inspect --format json` prints them (without
+    /// their `schema_version`: that is the document's), or
     /// null where that chain ended (both null when the chains are the same).
     pub a: Option<EventRecord>,
     pub b: Option<EventRecord>,
@@ -55,7 +56,7 @@ pub struct BrokenRecord {
     pub message: String,
 }
 
-fn broken_record(broken: &Broken) -> BrokenRecord {
+pub fn broken_record(broken: &Broken) -> BrokenRecord {
     BrokenRecord {
         index: broken.index,
         event_type: broken.event_type.clone(),
@@ -82,7 +83,7 @@ pub fn record(outcome: &DiffOutcome) -> DiffRecord {
     }
 }
 
-/// One compact JSON line.
+/// One compact JSON line (`docs/schema/diff.schema.json`).
 pub fn json(outcome: &DiffOutcome) -> String {
-    serde_json::to_string(&record(outcome)).unwrap_or_default()
+    super::document(record(outcome))
 }

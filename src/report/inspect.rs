@@ -23,7 +23,8 @@ pub fn human_line_typed(index: u64, event: &Event, types: Option<&HostTypes>) ->
     crate::text::escape(&line).into_owned()
 }
 
-/// One event as `inspect --format jsonl` prints it. Keys always in this order; the
+/// One event as `inspect --format json` prints it (after `schema_version`; see
+/// `docs/schema/inspect.schema.json`). Keys always in this order; the
 /// payload's own keys are sorted by serde_json, so equal events print equal text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRecord {
@@ -67,5 +68,16 @@ pub fn json_line(index: u64, event: &Event) -> String {
 pub fn json_line_typed(index: u64, event: &Event, types: Option<&HostTypes>) -> String {
     let mut record = record(index, event);
     record.wave = types.and_then(|t| t.wave(event));
-    serde_json::to_string(&record).unwrap_or_default()
+    super::document(record)
+}
+
+/// The last line of a stream that ends in an integrity failure: events up to it were
+/// printed, and a script must not take the stream for the whole chain.
+pub fn broken_line(broken: &crate::chain::Broken) -> String {
+    #[derive(Serialize)]
+    struct Line {
+        status: &'static str,
+        broken: super::diff::BrokenRecord,
+    }
+    super::document(Line { status: "broken", broken: super::diff::broken_record(broken) })
 }

@@ -23,7 +23,7 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
                     "BROKEN: {chain} fails its integrity check at event {} ({}): {}",
                     b.index,
                     escape(&b.event_type),
-                    b.reason
+                    b.message
                 );
             }
             let _ = writeln!(
@@ -148,13 +148,45 @@ fn value_diff(out: &mut String, d: &Divergence) {
     }
 }
 
-/// One JSON object on one line. `path` is added when known (many chains in one run).
-pub fn json(report: &VerifyReport, path: Option<&str>) -> String {
-    let mut value = serde_json::to_value(report).unwrap_or_default();
-    if let (Some(path), Some(map)) = (path, value.as_object_mut()) {
-        map.insert("path".to_string(), serde_json::Value::String(path.to_string()));
-    }
-    value.to_string()
+/// A report as JSON prints it (`docs/schema/verify.schema.json`): the fields in this fixed
+/// order, after `schema_version`. The nested objects are the report's own, serialized in
+/// their declaration order.
+#[derive(serde::Serialize)]
+struct VerifyRecord<'a> {
+    path: &'a str,
+    status: Status,
+    events_verified: u64,
+    hash_algorithm: Option<&'static str>,
+    /// The old name of `hash_algorithm`, kept for the scripts that read it: everywhere else
+    /// `hash` is a hex digest. Dropped at schema_version 2.
+    hash: Option<&'static str>,
+    dialect: Option<crate::dialect::Dialect>,
+    component_sha256: Option<&'a str>,
+    recorded_component_sha256: Option<&'a str>,
+    divergence: Option<&'a Divergence>,
+    broken: Option<&'a crate::replay::BrokenAt>,
+    /// The one-line error of status `error`, under the name every command gives it.
+    message: Option<&'a str>,
+    /// The same, under the name it had first.
+    error: Option<&'a str>,
+}
+
+/// One JSON document on one line, for the chain at `path` (as given on the command line).
+pub fn json(report: &VerifyReport, path: &str) -> String {
+    super::document(VerifyRecord {
+        path,
+        status: report.status,
+        events_verified: report.events_verified,
+        hash_algorithm: report.hash,
+        hash: report.hash,
+        dialect: report.dialect,
+        component_sha256: report.component_sha256.as_deref(),
+        recorded_component_sha256: report.recorded_component_sha256.as_deref(),
+        divergence: report.divergence.as_ref(),
+        broken: report.broken.as_ref(),
+        message: report.error.as_deref(),
+        error: report.error.as_deref(),
+    })
 }
 
 /// The last line of a many-chain run, for people. Ends with a newline.
@@ -171,15 +203,15 @@ pub fn summary_human(s: &crate::batch::Summary) -> String {
     out
 }
 
-/// The last line of a many-chain run for scripts: `{"summary":{"chains":N,...}}`, fields in
-/// a fixed order, no newline.
+/// The last line of a many-chain run for scripts:
+/// `{"schema_version":1,"summary":{"chains":N,...}}`, fields in a fixed order, no newline.
 pub fn summary_json(s: &crate::batch::Summary) -> String {
     // A struct, not `json!`: serde_json's maps sort their keys, and `chains` should lead.
     #[derive(serde::Serialize)]
     struct Line<'a> {
         summary: &'a crate::batch::Summary,
     }
-    serde_json::to_string(&Line { summary: s }).unwrap_or_default()
+    super::document(Line { summary: s })
 }
 
 #[cfg(test)]
