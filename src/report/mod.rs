@@ -4,4 +4,5 @@ pub mod check;
 pub mod diff;
 pub mod inspect;
 pub mod junit;
+pub mod style;
 pub mod verify;
