@@ -215,6 +215,12 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
     let mut write_error: Option<std::io::Error> = None;
     let batch = batch::verify_many(runtime, &loaded, &chains, &options, |verdict| {
         let name = verdict.path.display().to_string();
+        tracing::info!(
+            "{name}: {} after {} events in {} ms",
+            format!("{:?}", verdict.report.status).to_lowercase(),
+            verdict.report.events_verified,
+            verdict.elapsed.as_millis()
+        );
         // On stderr even when stdout is gone.
         chain_error_line(&verdict.report, &name);
         if write_error.is_some() {
