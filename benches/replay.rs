@@ -95,6 +95,7 @@ fn main() {
                 wasi: None,
                 format,
                 limits: Limits::default(),
+                progress: None,
             };
             let t = Instant::now();
             let summary = record(&runtime, &loaded, out, options).expect("record");

@@ -10,7 +10,6 @@
 use crate::chain::ChainReader;
 use crate::replay::{self, BrokenAt, Status, VerifyOptions, VerifyReport};
 use crate::runtime::{Loaded, Runtime};
-use indicatif::ProgressBar;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -147,14 +146,14 @@ pub fn has_chain_extension(path: &Path) -> bool {
 /// Settings of a many-chain run.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
-    /// How each chain is replayed (its `progress` is not used: the batch draws its own).
+    /// How each chain is replayed (its `progress` is not used: chains run side by side).
     pub verify: VerifyOptions,
     /// Chains replayed at the same time.
     pub jobs: NonZeroUsize,
     /// Start no chain after the first one that does not verify.
     pub fail_fast: bool,
-    /// Advanced by one per finished chain, in finishing order; drawn by its owner.
-    pub progress: Option<ProgressBar>,
+    /// Its `chains` advance by one per finished chain, in finishing order.
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 /// The verdict on one chain of a run.
@@ -268,7 +267,7 @@ pub fn verify_many(
                         lock(claims).stopped = true;
                     }
                     if let Some(progress) = &options.progress {
-                        progress.inc(1);
+                        progress.chain_done();
                     }
                     // The receiver lives until every sender is gone; a send cannot fail.
                     let _ = tx.send((i, verdict));

@@ -13,6 +13,7 @@ pub mod decode;
 pub mod dialect;
 pub mod payload;
 pub mod pending;
+pub mod progress;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -82,7 +82,7 @@ fn every_argument_is_described_and_global_flags_are_grouped() {
             assert!(described, "{} {}: no help text", sub.get_name(), arg.get_id());
         }
     }
-    for id in ["verbose", "quiet"] {
+    for id in ["verbose", "quiet", "color"] {
         let arg = cli.get_arguments().find(|a| a.get_id() == id).unwrap();
         assert!(arg.is_global_set(), "{id}");
         assert_eq!(arg.get_help_heading(), Some("Global options"), "{id}");

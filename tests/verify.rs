@@ -50,6 +50,7 @@ impl Fixture {
             wasi: None,
             format: OutputFormat::JsonArray,
             limits: Limits::default(),
+            progress: None,
         };
         record(&self.runtime, &loaded, out, options).unwrap();
         path

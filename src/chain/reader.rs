@@ -3,10 +3,12 @@
 use super::error::ChainError;
 use super::scan::{Input, describe};
 use super::{Compression, Event};
+use crate::progress::{Counted, ReadCounts};
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The ways a chain is stored. Detected from the first bytes of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +130,8 @@ pub struct ChainReader {
     /// Where the last event's canonical tail starts, when it has one (see
     /// [`ChainReader::canonical_tail`]).
     tail_from: Option<u64>,
+    /// Bytes and events read, for a [`crate::progress::Progress`] watching this reader.
+    counts: Arc<ReadCounts>,
 }
 
 /// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
@@ -154,8 +158,15 @@ impl ChainReader {
 
     /// Reads a chain from any byte stream; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>) -> Result<ChainReader, ChainError> {
-        let (r, compression) = super::compress::decompressed(r)
-            .map_err(|error| ChainError::Io { path: name.to_owned(), index: 0, offset: 0, error })?;
+        // Counted beneath the decoder: a bar's total is the file's size on disk.
+        let counts = Arc::new(ReadCounts::default());
+        let r = Box::new(Counted { inner: r, counts: counts.clone() });
+        let (r, compression) = super::compress::decompressed(r).map_err(|error| ChainError::Io {
+            path: name.to_owned(),
+            index: 0,
+            offset: 0,
+            error,
+        })?;
         let mut input = Input::new(name.to_owned(), r);
         // A UTF-8 byte order mark is harmless; some editors add one.
         if input.starts_with(b"\xEF\xBB\xBF")? {
@@ -195,6 +206,7 @@ impl ChainReader {
             last_hash: Vec::new(),
             hash_text: Vec::new(),
             tail_from: None,
+            counts,
         })
     }
 
@@ -217,9 +229,13 @@ impl ChainReader {
         &self.input.name
     }
 
-    /// Bytes consumed so far, for progress reporting.
+    /// Bytes consumed so far, of the decompressed text.
     pub fn offset(&self) -> u64 {
         self.input.offset()
+    }
+
+    pub(crate) fn counts(&self) -> Arc<ReadCounts> {
+        self.counts.clone()
     }
 
     /// Advances the state machine until it has an event, the end, or an error.
@@ -633,6 +649,8 @@ impl ChainReader {
             self.last = Some((event.hash.clone(), event.event_type.clone()));
         }
         self.index += 1;
+        // A plain store: the one counter a watching progress bar reads of events.
+        self.counts.events.store(self.index, std::sync::atomic::Ordering::Relaxed);
         event
     }
 }

@@ -1,10 +1,13 @@
 //! `theater-replay check CHAIN...`: integrity of each chain, one line each.
 
+use super::progress::{Bar, Kind};
 use super::{Exit, Format, Global, output};
 use crate::chain::{self, ChainReader};
+use crate::progress::Progress;
 use crate::report;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Verify chains: every stored hash recomputed, every parent link followed.
 #[derive(clap::Args)]
@@ -29,7 +32,7 @@ Exit codes:
   2  a chain cannot be read or is malformed (or a usage error)
   3  a chain fails its integrity check (wins over 2)";
 
-pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     let (mut broken, mut unreadable) = (false, false);
     // A broken chain is the finding that matters most, whatever else could not be read.
     let exit = |broken, unreadable| {
@@ -44,7 +47,18 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     for path in &args.chains {
         let name = path.display().to_string();
-        let result = ChainReader::open_or_stdin(path).and_then(chain::check_reader);
+        let started = std::time::Instant::now();
+        let result = ChainReader::open_or_stdin(path).and_then(|reader| {
+            let progress = Arc::new(Progress::new());
+            progress.watch(&reader);
+            let bar = Bar::start(global, progress, Kind::Read { total: super::progress::file_size(path) });
+            let result = chain::check_reader(reader);
+            drop(bar);
+            result
+        });
+        if let Ok(outcome) = &result {
+            tracing::info!("{name}: {} events checked in {} ms", outcome.events, started.elapsed().as_millis());
+        }
         match &result {
             Ok(outcome) => broken |= !outcome.is_intact(),
             Err(e) => {
@@ -53,7 +67,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
             }
         }
         let line = match args.format {
-            Format::Text => report::check::human(&name, &result),
+            Format::Text => report::check::human_styled(&name, &result, global.style),
             Format::Json => report::check::json(&name, &result),
         };
         if let Err(e) = writeln!(stdout, "{line}") {

@@ -1,10 +1,13 @@
 //! `theater-replay diff A B`: where two chains part.
 
+use super::progress::{Bar, Kind};
 use super::{Exit, Format, Global, output};
 use crate::chain::{self, ChainReader};
+use crate::progress::Progress;
 use crate::report;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Compare two chains by hash: the first event where they part, both decoded. Both chains
 /// are checked for integrity as they are read.
@@ -39,22 +42,35 @@ Exit codes:
   2  a chain cannot be read or is malformed (or a usage error)
   3  a chain fails its integrity check (it says which and where)";
 
-pub fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     let json = matches!(args.format, Format::Json);
-    let result = compare(args);
+    let result = compare(args, global);
     if json && let Err(e) = &result {
         super::json_error(e);
     }
     result
 }
 
-fn compare(args: Args) -> anyhow::Result<Exit> {
+fn compare(args: Args, global: &Global) -> anyhow::Result<Exit> {
     let mut a = ChainReader::open_or_stdin(&args.a)?;
     let mut b = ChainReader::open_or_stdin(&args.b)?;
-    let outcome = chain::diff_readers(&mut a, &mut b)?;
+    let progress = Arc::new(Progress::new());
+    progress.watch(&a);
+    progress.watch(&b);
+    // Both chains are read to the end: the bar's total is both sizes.
+    let total = super::progress::file_size(&args.a).zip(super::progress::file_size(&args.b)).map(|(a, b)| a + b);
+    let bar = Bar::start(global, progress, Kind::Read { total });
+    let outcome = chain::diff_readers(&mut a, &mut b);
+    drop(bar);
+    let outcome = outcome?;
     let text = match args.format {
         _ if args.quiet => String::new(),
-        Format::Text => report::diff::human(&args.a.display().to_string(), &args.b.display().to_string(), &outcome),
+        Format::Text => report::diff::human_styled(
+            &args.a.display().to_string(),
+            &args.b.display().to_string(),
+            &outcome,
+            global.style,
+        ),
         Format::Json => format!("{}\n", report::diff::json(&outcome)),
     };
     let exit = if outcome.is_broken() {

@@ -8,6 +8,7 @@ mod diff;
 mod inspect;
 mod man;
 mod output;
+mod progress;
 mod record;
 mod replay_flags;
 mod verify;
@@ -59,12 +60,18 @@ Exit codes (the same for every command):
   2  a usage error, or input that cannot be read or is malformed
   3  a chain fails its integrity check")]
 struct Cli {
-    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    /// More log output on stderr: -v what the tool does (what it loaded, cache hit or miss,
+    /// the chain's dialect), -vv its debug detail; wasmtime's own logs only through RUST_LOG,
+    /// which overrides both.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     verbose: u8,
     /// No progress bar and no log output below errors.
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     quiet: bool,
+    /// Colour in reports: `auto` when stdout is a terminal (NO_COLOR turns it off,
+    /// CLICOLOR_FORCE on), `always`, `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, global = true, help_heading = GLOBAL)]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -87,6 +94,44 @@ enum Command {
 /// itself, and for tools that generate from it).
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that `is_terminal` or not, given the environment's
+    /// NO_COLOR and CLICOLOR_FORCE. The flag wins over the environment (as no-color.org
+    /// asks of command-line arguments); for `auto`, NO_COLOR (any non-empty value) wins
+    /// over CLICOLOR_FORCE (any non-empty value but `0`), as cargo-nextest has it.
+    pub fn resolve(self, is_terminal: bool, no_color: Option<&std::ffi::OsStr>, force: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if no_color.is_some_and(|v| !v.is_empty()) {
+                    false
+                } else if force.is_some_and(|v| !v.is_empty() && v != "0") {
+                    true
+                } else {
+                    is_terminal
+                }
+            }
+        }
+    }
+
+    /// [`Self::resolve`] for stdout (`stdout`) or stderr, in this process's environment.
+    fn for_stream(self, stdout: bool) -> bool {
+        use std::io::IsTerminal;
+        let terminal = if stdout { std::io::stdout().is_terminal() } else { std::io::stderr().is_terminal() };
+        let (no_color, force) = (std::env::var_os("NO_COLOR"), std::env::var_os("CLICOLOR_FORCE"));
+        self.resolve(terminal, no_color.as_deref(), force.as_deref())
+    }
 }
 
 /// Limits on the guest, shared by `verify` and `record`.
@@ -153,6 +198,8 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
 /// Settings every command shares.
 pub struct Global {
     pub quiet: bool,
+    /// How reports on stdout are coloured (`--color`, decided for stdout).
+    pub style: crate::report::style::Style,
 }
 
 pub fn main() -> ExitCode {
@@ -174,8 +221,8 @@ pub fn main() -> ExitCode {
             return Exit::Success.into();
         }
     };
-    init_logging(cli.verbose, cli.quiet);
-    let global = Global { quiet: cli.quiet };
+    init_logging(cli.verbose, cli.quiet, cli.color.for_stream(false));
+    let global = Global { quiet: cli.quiet, style: crate::report::style::Style::new(cli.color.for_stream(true)) };
     let result = match cli.command {
         Command::Check(args) => check::run(args, &global),
         Command::Inspect(args) => inspect::run(args, &global),
@@ -260,22 +307,60 @@ fn one_line(err: &anyhow::Error) -> String {
     line
 }
 
-/// Colour only for a person at a terminal: a log file or a CI log gets plain text, and
-/// `NO_COLOR` (https://no-color.org: any non-empty value) turns it off everywhere.
-fn colour() -> bool {
-    use std::io::IsTerminal;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !no_color && std::io::stderr().is_terminal()
-}
-
-fn init_logging(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (quiet, verbose) {
+/// The log filter of `-v`s and `-q`: our crate's messages only (`theater_replay` targets);
+/// everything else, wasmtime and cranelift included, stays at warnings unless RUST_LOG asks.
+fn log_filter(verbose: u8, quiet: bool) -> &'static str {
+    match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour()).with_writer(std::io::stderr).try_init();
+        (false, 1) => "warn,theater_replay=info",
+        (false, 2) => "warn,theater_replay=debug",
+        (false, _) => "warn,theater_replay=trace",
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool, ansi: bool) {
+    use tracing_subscriber::EnvFilter;
+    let from_env = EnvFilter::try_from_default_env().ok();
+    // Targets are shown when more than our own messages may appear (-vv, RUST_LOG); times
+    // never: a run is short, and a line is easier to read and to compare without one.
+    let targets = verbose >= 2 || from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(log_filter(verbose, quiet)));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .without_time()
+        .with_target(targets)
+        .with_writer(|| progress::AroundBar)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ColorChoice, log_filter};
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        let (yes, empty, zero) = (Some(OsStr::new("1")), Some(OsStr::new("")), Some(OsStr::new("0")));
+        assert!(ColorChoice::Always.resolve(false, yes, None));
+        assert!(!ColorChoice::Never.resolve(true, None, yes));
+        assert!(ColorChoice::Auto.resolve(true, None, None));
+        assert!(!ColorChoice::Auto.resolve(false, None, None));
+        assert!(!ColorChoice::Auto.resolve(true, yes, None));
+        assert!(ColorChoice::Auto.resolve(true, empty, None), "an empty NO_COLOR is unset");
+        assert!(!ColorChoice::Auto.resolve(true, yes, yes), "NO_COLOR wins over CLICOLOR_FORCE");
+        assert!(ColorChoice::Auto.resolve(false, None, yes));
+        assert!(!ColorChoice::Auto.resolve(false, None, zero));
+        assert!(!ColorChoice::Auto.resolve(false, None, empty));
+    }
+
+    #[test]
+    fn verbosity_never_raises_other_crates() {
+        assert_eq!(log_filter(0, false), "warn");
+        assert_eq!(log_filter(3, true), "error");
+        for v in 1..5 {
+            assert!(log_filter(v, false).starts_with("warn,theater_replay="), "{v}");
+        }
+    }
 }

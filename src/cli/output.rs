@@ -11,7 +11,8 @@
 //!   never replaced, once the run has succeeded (held in an unnamed temporary file until
 //!   then, as stdout is for `record`: [`hold_for_stdout`]);
 //! - no temporary file is left behind: not on an error, not on a panic, not on Ctrl-C or
-//!   SIGTERM (removed, then the process exits with 130 or 143);
+//!   SIGTERM (removed, then the process exits with 130 or 143; a progress bar on the screen
+//!   is cleared first);
 //! - messages name the user's path, never the temporary one.
 //!
 //! **Stdout** ([`stdout_written`]): a reader that goes away (`| head`) is normal use and ends
@@ -279,7 +280,7 @@ impl Partial {
     /// A new file `.tr-<pid>-<n>.partial` in `dir`: short, whatever the final name's length.
     fn create(dir: &Path) -> io::Result<(Partial, File)> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        remove_partials_on_signals();
+        handle_signals();
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!(".tr-{}-{n}.partial", std::process::id()));
@@ -314,15 +315,22 @@ impl Drop for Partial {
     }
 }
 
-/// From the first temporary file on, SIGINT and SIGTERM remove the temporary files and exit
-/// with 128 + the signal (130, 143), as the default action's status would read in a shell.
-fn remove_partials_on_signals() {
+/// A progress bar, once drawn, is cleared on SIGINT and SIGTERM rather than left on the
+/// screen (the same handler as for temporary files: [`handle_signals`]).
+pub fn clear_progress_on_signals() {
+    handle_signals();
+}
+
+/// From the first temporary file or progress bar on, SIGINT and SIGTERM remove the temporary
+/// files, clear the bar and exit with 128 + the signal (130, 143), as the default action's
+/// status would read in a shell.
+fn handle_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
             Ok(signals) => signals,
-            Err(e) => return tracing::warn!("cannot catch Ctrl-C to remove temporary files: {e}"),
+            Err(e) => return tracing::warn!("cannot catch Ctrl-C to clean up: {e}"),
         };
         let spawned = std::thread::Builder::new().name("remove-partials".into()).spawn(move || {
             if let Some(signal) = signals.forever().next() {
@@ -330,12 +338,13 @@ fn remove_partials_on_signals() {
                 for path in partials.iter() {
                     let _ = std::fs::remove_file(path);
                 }
+                super::progress::clear_active();
                 // Exits holding the lock: no temporary file can be created or renamed after.
                 signal_hook::low_level::exit(128 + signal);
             }
         });
         if let Err(e) = spawned {
-            tracing::warn!("cannot catch Ctrl-C to remove temporary files: {e}");
+            tracing::warn!("cannot catch Ctrl-C to clean up: {e}");
         }
     });
 }
@@ -407,8 +416,11 @@ pub fn stderr_line(line: &str) {
     // Errors quote input (paths, event types, guest messages): escaped so that the line is
     // one line and cannot steer a terminal, and bounded whatever was quoted.
     let line = crate::text::clip_to(line, MAX_STDERR_LINE);
-    let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+    // Above a progress bar, not through it.
+    super::progress::suspended(|| {
+        let mut stderr = io::stderr().lock();
+        let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+    });
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! `theater-replay record COMPONENT --invoke 'run("hi")' -o chain.json`.
 
 use super::output::{self, Destination, Inputs};
+use super::progress::{Bar, Kind};
 use super::{CacheArgs, Exit, Global, LimitArgs};
 use crate::chain::{Layout as ChainLayout, OutputFormat};
+use crate::progress::Progress;
 use crate::record::pack::PackRecordOptions;
 use crate::record::{self, Answers, RecordOptions};
 use crate::replay::InitialState;
@@ -12,6 +14,7 @@ use crate::runtime::exports;
 use crate::runtime::wasi::Sandbox;
 use anyhow::Context;
 use std::path::PathBuf;
+use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Type, Val};
@@ -211,7 +214,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     result.map(|(_, exit, _)| exit)
 }
 
-fn record_chain(args: &Args, layout: Layout, _global: &Global) -> anyhow::Result<(record::RecordSummary, Exit)> {
+fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<(record::RecordSummary, Exit)> {
     let mut inputs = Inputs::default();
     inputs.add(&args.component, "the component");
     if let Some(answers) = &args.answers {
@@ -235,6 +238,7 @@ fn record_chain(args: &Args, layout: Layout, _global: &Global) -> anyhow::Result
     let runtime = args.cache.runtime()?;
     let loaded = runtime.load(&args.component)?;
     let limits = args.limits.limits();
+    let progress = Arc::new(Progress::new());
     let run_record: Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + '_> =
         match &loaded.actor {
             Actor::Component(component) => {
@@ -251,7 +255,14 @@ fn record_chain(args: &Args, layout: Layout, _global: &Global) -> anyhow::Result
                     ),
                 };
                 let wasi = if args.no_wasi { None } else { Some(sandbox(&args.dirs, &args.writable_dirs, &args.env)?) };
-                let options = RecordOptions { invocations: args.invocations.clone(), answers, wasi, format, limits };
+                let options = RecordOptions {
+                    invocations: args.invocations.clone(),
+                    answers,
+                    wasi,
+                    format,
+                    limits,
+                    progress: Some(progress.clone()),
+                };
                 Box::new(|out| record::record(&runtime, &loaded, out, options))
             }
             Actor::Pack(actor) => {
@@ -264,11 +275,19 @@ fn record_chain(args: &Args, layout: Layout, _global: &Global) -> anyhow::Result
                     initial_state: args.initial_state.clone().map(InitialState::Wave),
                     layout: layout.chain_layout(),
                     limits,
+                    progress: Some(progress.clone()),
                 };
                 Box::new(|out| record::pack::record(&runtime, actor, out, options))
             }
         };
     let run_record = if args.compress { compressed(run_record) } else { run_record };
+    let bar = Bar::start(global, progress, Kind::Record { calls: args.invocations.len() as u64 });
+    // Cleared before the results are printed, whatever the outcome.
+    let run_record: RunRecord<'_> = Box::new(move |out| {
+        let summary = run_record(out);
+        drop(bar);
+        summary
+    });
     let (summary, exit) = match destination {
         // Held until the run has succeeded: a failure mid-run leaves stdout empty, never a
         // truncated chain.

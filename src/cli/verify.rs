@@ -6,17 +6,19 @@
 
 use super::accept::{AcceptFlags, Acceptor};
 use super::output::{self, Destination, Inputs};
+use super::progress::{Bar, Kind};
 use super::replay_flags::ReplayFlags;
 use super::{CacheArgs, Exit, Format, Global, LimitArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
+use crate::progress::Progress;
 use crate::replay::{self, Status, VerifyOptions};
 use crate::report;
 use crate::runtime::Runtime;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// Replay chains against a component: every import answered from the recording, every
 /// recorded export call driven, each event re-encoded, re-hashed and compared.
@@ -61,7 +63,7 @@ pub struct Args {
 
 impl Args {
     /// How each chain is replayed.
-    fn verify_options(&self, progress: Option<indicatif::ProgressBar>) -> anyhow::Result<VerifyOptions> {
+    fn verify_options(&self, progress: Option<Arc<Progress>>) -> anyhow::Result<VerifyOptions> {
         let mut options = VerifyOptions { limits: self.limits.limits(), progress, ..VerifyOptions::default() };
         self.replay.apply(&mut options)?;
         Ok(options)
@@ -148,18 +150,25 @@ fn run_one(
 ) -> anyhow::Result<Exit> {
     let loaded = load_component(runtime, &args.component, Some(path))?;
     let chain = ChainReader::open_or_stdin(path)?;
-    let progress = event_spinner(global);
-    let options = args.verify_options(progress.clone())?;
+    let progress = Arc::new(Progress::new());
+    let bar = Bar::start(global, progress.clone(), Kind::Read { total: super::progress::file_size(path) });
+    let options = args.verify_options(Some(progress))?;
     let started = std::time::Instant::now();
     let outcome = replay::verify(runtime, &loaded, chain, &options);
     let elapsed = started.elapsed();
-    if let Some(progress) = progress {
-        progress.finish_and_clear();
+    if let Some(bar) = bar {
+        bar.finish();
     }
     let name = path.display().to_string();
+    tracing::info!(
+        "{name}: {} after {} events in {} ms",
+        format!("{:?}", outcome.status).to_lowercase(),
+        outcome.events_verified,
+        elapsed.as_millis()
+    );
     chain_error_line(&outcome, &name);
     let text = match args.format {
-        Format::Text => report::verify::human(&outcome, &name),
+        Format::Text => report::verify::human_styled(&outcome, &name, global.style),
         Format::Json => format!("{}\n", report::verify::json(&outcome, &name)),
     };
     let mut stdout = std::io::stdout().lock();
@@ -206,34 +215,43 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
     }
     let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path))?;
 
-    let progress = chain_bar(global, chains.len());
+    let progress = Arc::new(Progress::new());
+    let bar = Bar::start(global, progress.clone(), Kind::Chains { total: chains.len() as u64 });
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
-    let options = BatchOptions { verify: args.verify_options(None)?, jobs, fail_fast: args.fail_fast, progress: progress.clone() };
+    tracing::info!("verifying {} chains, {jobs} at a time", chains.len());
+    let options =
+        BatchOptions { verify: args.verify_options(None)?, jobs, fail_fast: args.fail_fast, progress: Some(progress) };
     let mut stdout = std::io::stdout().lock();
     // A failed write (closed pipe) must not stop the replays mid-run: keep the first error
     // and report it at the end.
     let mut write_error: Option<std::io::Error> = None;
     let batch = batch::verify_many(runtime, &loaded, &chains, &options, |verdict| {
         let name = verdict.path.display().to_string();
+        tracing::info!(
+            "{name}: {} after {} events in {} ms",
+            format!("{:?}", verdict.report.status).to_lowercase(),
+            verdict.report.events_verified,
+            verdict.elapsed.as_millis()
+        );
         // On stderr even when stdout is gone.
         chain_error_line(&verdict.report, &name);
         if write_error.is_some() {
             return;
         }
         let text = match args.format {
-            Format::Text => report::verify::human(&verdict.report, &name),
+            Format::Text => report::verify::human_styled(&verdict.report, &name, global.style),
             Format::Json => format!("{}\n", report::verify::json(&verdict.report, &name)),
         };
         // Drawn around the bar so lines and bar do not garble each other on a terminal.
         let mut write = || stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
-        let result = match &progress {
+        let result = match &bar {
             Some(bar) => bar.suspend(write),
             None => write(),
         };
         write_error = result.err();
     });
-    if let Some(progress) = progress {
-        progress.finish_and_clear();
+    if let Some(bar) = bar {
+        bar.finish();
     }
     if let Some(acceptor) = acceptor {
         // One at a time, after the run: recording is rare, and its lines stay in chain order.
@@ -247,7 +265,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
     }
     let summary = batch.summary();
     let last = match args.format {
-        Format::Text => report::verify::summary_human(&summary),
+        Format::Text => report::verify::summary_human_styled(&summary, global.style),
         Format::Json => format!("{}\n", report::verify::summary_json(&summary)),
     };
     if write_error.is_none() {
@@ -313,36 +331,6 @@ fn most_severe(a: Exit, b: Exit) -> Exit {
         Exit::Integrity => batch::severity(Status::Broken),
     };
     if rank(b) > rank(a) { b } else { a }
-}
-
-fn show_progress(global: &Global) -> bool {
-    !global.quiet && std::io::stderr().is_terminal()
-}
-
-/// One chain: a spinner of events replayed, only for a person watching a terminal.
-fn event_spinner(global: &Global) -> Option<indicatif::ProgressBar> {
-    if !show_progress(global) {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} replaying: event {pos} ({per_sec}) {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(100));
-    Some(bar)
-}
-
-/// Many chains: one bar for the whole run, chains done of total.
-fn chain_bar(global: &Global, total: usize) -> Option<indicatif::ProgressBar> {
-    if !show_progress(global) {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} chains  {elapsed} (eta {eta})") {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
 }
 
 /// At least one chain at a time.

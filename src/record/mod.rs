@@ -137,6 +137,8 @@ pub struct RecordOptions {
     pub wasi: Option<Sandbox>,
     pub format: OutputFormat,
     pub limits: Limits,
+    /// Counts events written and calls done as the recording goes (see [`crate::progress`]).
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 /// A finished recording.
@@ -176,6 +178,7 @@ struct RecordHost {
     next_handle: u32,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
+    progress: Option<std::sync::Arc<crate::progress::Progress>>,
     /// A recording being re-recorded (`verify --accept`): its answers come first.
     old: Option<rerecord::OldAnswers>,
 }
@@ -186,6 +189,9 @@ impl RecordHost {
         self.writer.write(&event).map_err(|e| format!("cannot write the chain: {e}"))?;
         self.head = Some(event.hash);
         self.events += 1;
+        if let Some(progress) = &self.progress {
+            progress.event_written();
+        }
         Ok(())
     }
 }
@@ -379,6 +385,7 @@ fn record_calls(
         forwarding: None,
         next_handle: 0,
         failure: None,
+        progress: options.progress.clone(),
         old,
     };
     let mut store = Store::new(engine, host);
@@ -452,6 +459,9 @@ fn record_calls(
             }
         };
         store.data_mut().write(&payload).map_err(anyhow::Error::msg)?;
+        if let Some(progress) = &options.progress {
+            progress.call_done();
+        }
     }
     let events = store.data().events;
     let RecordHost { writer, head, .. } = store.into_data();

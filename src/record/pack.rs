@@ -35,6 +35,8 @@ pub struct PackRecordOptions {
     /// Which of theater's containers to write.
     pub layout: Layout,
     pub limits: Limits,
+    /// Counts events written and calls done as the recording goes (see [`crate::progress`]).
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 struct RecordHost {
@@ -47,6 +49,7 @@ struct RecordHost {
     limits: StoreLimits,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
+    progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 impl RecordHost {
@@ -55,6 +58,9 @@ impl RecordHost {
         self.writer.write(&event).map_err(|e| format!("cannot write the chain: {e}"))?;
         self.head = Some(event.hash);
         self.events += 1;
+        if let Some(progress) = &self.progress {
+            progress.event_written();
+        }
         Ok(())
     }
 
@@ -160,6 +166,7 @@ pub fn record(
         metadata: Metadata::default(),
         limits: runtime::store_limits(&options.limits),
         failure: None,
+        progress: options.progress.clone(),
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
@@ -221,6 +228,9 @@ pub fn record(
             }
         };
         store.data_mut().write(WASM_EVENT_TYPE, &payload).map_err(anyhow::Error::msg)?;
+        if let Some(progress) = &options.progress {
+            progress.call_done();
+        }
     }
     // theater's runtime closes every actor's chain with this event when it stops it.
     let shutdown = PackPayload::WasmCall { function: SHUTDOWN.to_string(), params: Vec::new() };

@@ -115,6 +115,7 @@ pub fn rerecord(
         wasi: options.wasi,
         format: old.format,
         limits: options.limits,
+        progress: None,
     };
     record_calls(runtime, loaded, out, calls, options, Some(old.answers))
 }

@@ -14,11 +14,11 @@ use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChe
 use crate::dialect::Dialect;
 use crate::runtime::{Actor, Limits, Loaded, Runtime};
 use crate::values::diff::{self, Compared, DiffEntry, ValueDiff};
-use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// How many matched events a divergence report shows before the divergence.
@@ -203,8 +203,8 @@ pub struct VerifyReport {
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     pub limits: Limits,
-    /// Ticked once per verified event; drawn by its owner.
-    pub progress: Option<ProgressBar>,
+    /// Counts the chain's bytes and events as they are read (see [`crate::progress`]).
+    pub progress: Option<Arc<crate::progress::Progress>>,
     /// The chain's dialect, when not detected from its first event.
     pub dialect: Option<Dialect>,
     /// The state a Pack actor's first export call gets (theater 0.3.8 does not record it);
@@ -417,7 +417,6 @@ struct Tracker {
     recent: VecDeque<Recorded>,
     /// Why the guest was stopped from inside a host call.
     stop: Option<Stop>,
-    progress: Option<ProgressBar>,
     /// A dialect's view of events with the actor's types (theater's untyped values in
     /// WAVE); `None` from it, or no hook, is the plain [`crate::decode`] view.
     typed: Option<Box<dyn TypedView>>,
@@ -441,8 +440,8 @@ impl TypedView for crate::dialect::theater_types::HostTypes {
 }
 
 impl Tracker {
-    fn new(recording: Recording, progress: Option<ProgressBar>) -> Tracker {
-        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, progress, typed: None }
+    fn new(recording: Recording) -> Tracker {
+        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, typed: None }
     }
 
     /// An event's one-line summary for a report.
@@ -484,9 +483,6 @@ impl Tracker {
             self.recording.give_back(oldest);
         }
         self.recent.push_back(recorded);
-        if let Some(progress) = &self.progress {
-            progress.inc(1);
-        }
     }
 
     /// The replay's event as a report shows it, hashed on the current head.
@@ -580,13 +576,27 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         broken: None,
         error: None,
     };
-    let mut tracker = Tracker::new(Recording::start(chain), options.progress.clone());
+    if let Some(progress) = &options.progress {
+        progress.watch(&chain);
+    }
+    let name = chain.name().to_owned();
+    tracing::debug!(
+        "{name}: {} container{}",
+        chain.container(),
+        chain.compression().map_or(String::new(), |c| format!(", {} compressed", c.name()))
+    );
+    let mut tracker = Tracker::new(Recording::start(chain));
     let first = match tracker.recording.next() {
         Ok(Some(first)) => first,
         Ok(None) => return tracker.report(report, None),
         Err(stop) => return tracker.report(report, Some(stop)),
     };
     let dialect = options.dialect.or_else(|| Dialect::detect(&first.event));
+    match (options.dialect, dialect) {
+        (Some(d), _) => tracing::info!("{name}: dialect {d} (as given)"),
+        (None, Some(d)) => tracing::info!("{name}: dialect {d} (detected from event 0)"),
+        (None, None) => tracing::info!("{name}: no dialect detected from event 0"),
+    }
     tracker.recording.push_back(first);
     let report = VerifyReport { dialect, ..report };
     let mut report = match (&loaded.actor, dialect) {

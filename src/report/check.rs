@@ -6,27 +6,44 @@ use serde::Serialize;
 /// `PATH: intact, N events, sha1 (json-array)` or `PATH: broken at event ...` or
 /// `PATH: error: ...`.
 pub fn human(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
-    // One line for a person: nothing the chain holds may steer the terminal.
-    crate::text::escape(&human_raw(path, result)).into_owned()
+    human_styled(path, result, super::style::Style::PLAIN)
 }
 
-fn human_raw(path: &str, result: &Result<CheckOutcome, ChainError>) -> String {
+/// [`human`] with its verdict word (`intact`, `broken at`, `error`) in `style`.
+pub fn human_styled(path: &str, result: &Result<CheckOutcome, ChainError>, style: super::style::Style) -> String {
+    // One line for a person: nothing the chain holds may steer the terminal. Escaped in
+    // parts, around the painted word (escaping works character by character, so the plain
+    // line is the escape of the whole).
+    let (word, rest) = verdict(path, result);
+    let painted = match word {
+        "intact" => style.good(word),
+        "broken at" => style.broken(word),
+        _ => style.bad(word),
+    };
+    let escape = crate::text::escape;
+    format!("{}: {painted}{}", escape(path), escape(&rest))
+}
+
+/// The verdict word of a chain and what follows it on its line.
+fn verdict(path: &str, result: &Result<CheckOutcome, ChainError>) -> (&'static str, String) {
     match result {
         Ok(outcome) => {
             let alg = outcome.alg.map_or("no hash".to_owned(), |a| a.to_string());
             match &outcome.broken {
                 None => match outcome.compression {
-                    Some(c) => format!("{path}: intact, {} events, {alg} ({}, {})", outcome.events, outcome.container, c.name()),
-                    None => format!("{path}: intact, {} events, {alg} ({})", outcome.events, outcome.container),
+                    Some(c) => {
+                        ("intact", format!(", {} events, {alg} ({}, {})", outcome.events, outcome.container, c.name()))
+                    }
+                    None => ("intact", format!(", {} events, {alg} ({})", outcome.events, outcome.container)),
                 },
-                Some(broken) => format!("{path}: broken at {broken}"),
+                Some(broken) => ("broken at", format!(" {broken}")),
             }
         }
         Err(e) => {
             let message = e.to_string();
             // The error names the file first; don't say it twice.
             let message = message.strip_prefix(&format!("{path}: ")).unwrap_or(&message).to_owned();
-            format!("{path}: error: {message}")
+            ("error", format!(": {message}"))
         }
     }
 }

@@ -7,18 +7,28 @@ use serde::Serialize;
 /// Human text, several lines, ending in a newline. A broken chain is said first: what it
 /// holds cannot be trusted, whatever the comparison found.
 pub fn human(path_a: &str, path_b: &str, outcome: &DiffOutcome) -> String {
+    human_styled(path_a, path_b, outcome, super::style::Style::PLAIN)
+}
+
+/// [`human`] with its verdict word (`same`, `different`, `broken`) in `style`.
+pub fn human_styled(path_a: &str, path_b: &str, outcome: &DiffOutcome, style: super::style::Style) -> String {
     let (path_a, path_b) = (&*crate::text::escape(path_a), &*crate::text::escape(path_b));
     let mut broken = String::new();
     for (tag, path, b) in [("a", path_a, &outcome.broken_a), ("b", path_b, &outcome.broken_b)] {
         if let Some(b) = b {
-            broken += &format!("broken: {tag} {path}: broken at {}\n", crate::text::escape(&b.to_string()));
+            let word = style.broken("broken");
+            broken += &format!("{word}: {tag} {path}: broken at {}\n", crate::text::escape(&b.to_string()));
         }
     }
     if !broken.is_empty() {
         return broken;
     }
     if outcome.is_same() {
-        return format!("same: {path_a} and {path_b} have the same {} events\n", outcome.common_prefix);
+        return format!(
+            "{}: {path_a} and {path_b} have the same {} events\n",
+            style.good("same"),
+            outcome.common_prefix
+        );
     }
     let index = outcome.common_prefix;
     let side = |tag: &str, path: &str, event: &Option<Event>| match event {
@@ -26,7 +36,8 @@ pub fn human(path_a: &str, path_b: &str, outcome: &DiffOutcome) -> String {
         None => format!("{tag} {path}\n  (ends after {index} events)\n"),
     };
     format!(
-        "different: the chains part at event {index} ({index} events in common)\n{}{}",
+        "{}: the chains part at event {index} ({index} events in common)\n{}{}",
+        style.bad("different"),
         side("a", path_a, &outcome.a),
         side("b", path_b, &outcome.b)
     )

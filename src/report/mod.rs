@@ -9,6 +9,7 @@ pub mod diff;
 pub mod inspect;
 pub mod junit;
 pub mod record;
+pub mod style;
 pub mod verify;
 
 use serde::Serialize;

@@ -1,12 +1,18 @@
 //! Renderings of a [`VerifyReport`]: a report a person can act on, and one JSON object for
 //! scripts (byte-identical for identical inputs: fields in a fixed order, maps sorted).
 
+use super::style::Style;
 use crate::replay::{Divergence, EventView, Status, VerifyReport};
 use crate::text::escape;
 use std::fmt::Write;
 
-/// The human report. Ends with a newline.
+/// The human report, without colour. Ends with a newline.
 pub fn human(report: &VerifyReport, chain: &str) -> String {
+    human_styled(report, chain, Style::PLAIN)
+}
+
+/// The human report in `style`. Ends with a newline.
+pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String {
     // Everything shown here but our own words comes from the chain, the component or the
     // command line: escaped, so none of it can steer a terminal.
     let chain = &*escape(chain);
@@ -14,13 +20,14 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
     let n = report.events_verified;
     match report.status {
         Status::Verified => {
-            let _ = writeln!(out, "verified: {chain}: all {n} events replayed and matched");
+            let _ = writeln!(out, "{}: {chain}: all {n} events replayed and matched", style.good("verified"));
         }
         Status::Broken => {
             if let Some(b) = &report.broken {
                 let _ = writeln!(
                     out,
-                    "BROKEN: {chain} fails its integrity check at event {} ({}): {}",
+                    "{}: {chain} fails its integrity check at event {} ({}): {}",
+                    style.broken("BROKEN"),
                     b.index,
                     escape(&b.event_type),
                     b.message
@@ -35,11 +42,11 @@ pub fn human(report: &VerifyReport, chain: &str) -> String {
             let message = escape(report.error.as_deref().unwrap_or("unknown error"));
             // Chain errors name their file first; don't say it twice.
             let message = message.strip_prefix(&format!("{chain}: ")).unwrap_or(&message);
-            let _ = writeln!(out, "error: {chain}: {message}");
+            let _ = writeln!(out, "{}: {chain}: {message}", style.bad("error"));
         }
         Status::Diverged => {
             if let Some(d) = &report.divergence {
-                divergence(&mut out, d, chain, n);
+                divergence(&mut out, d, chain, n, style);
             }
         }
     }
@@ -73,21 +80,33 @@ fn clip(summary: &str) -> std::borrow::Cow<'_, str> {
     format!("{} ... ({rest} more characters; --format json shows all)", escape(&summary[..cut])).into()
 }
 
-fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
-    let _ = writeln!(out, "DIVERGED: {chain}: event {} ({}): {}", d.index, escape(&d.event_type), d.kind.describe());
+fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, style: Style) {
+    let _ = writeln!(
+        out,
+        "{}: {chain}: event {} ({}): {}",
+        style.bad("DIVERGED"),
+        d.index,
+        escape(&d.event_type),
+        d.kind.describe()
+    );
     let _ = writeln!(out, "  verified before it: {verified} events");
-    let view = |label: &str, v: &Option<EventView>, missing: &str, out: &mut String| match v {
-        Some(v) => {
-            let _ = writeln!(out, "  {label:<9} {}", clip(&v.summary));
-            let _ = writeln!(out, "  {:<9} {}  {}", "", escape(&v.event_type), escape(&v.hash));
-        }
-        None => {
-            let _ = writeln!(out, "  {label:<9} {missing}");
-        }
-    };
-    view("expected:", &d.expected, "(the recording ends here)", out);
-    view("actual:", &d.actual, "(no event)", out);
-    value_diff(out, d);
+    // The label padded before it is painted: escape codes would count in the width.
+    let view =
+        |label: &str, paint: fn(Style, &str) -> String, v: &Option<EventView>, missing: &str, out: &mut String| {
+            let label = paint(style, &format!("{label:<9}"));
+            match v {
+                Some(v) => {
+                    let _ = writeln!(out, "  {label} {}", paint(style, &clip(&v.summary)));
+                    let _ = writeln!(out, "  {:<9} {}  {}", "", escape(&v.event_type), style.dim(&escape(&v.hash)));
+                }
+                None => {
+                    let _ = writeln!(out, "  {label} {missing}");
+                }
+            }
+        };
+    view("expected:", Style::expected, &d.expected, "(the recording ends here)", out);
+    view("actual:", Style::actual, &d.actual, "(no event)", out);
+    value_diff(out, d, style);
     if let Some(detail) = &d.detail {
         let _ = writeln!(out, "  detail:   {}", escape(detail));
     }
@@ -111,11 +130,11 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64) {
             );
         }
     }
-    let _ = writeln!(out, "  what to do: {}", d.kind.advice());
+    let _ = writeln!(out, "  {} {}", style.heading("what to do:"), d.kind.advice());
 }
 
 /// Where the two values differ, when that says more than the two lines above it.
-fn value_diff(out: &mut String, d: &Divergence) {
+fn value_diff(out: &mut String, d: &Divergence, style: Style) {
     /// Differences a person reads before the count of the rest.
     const SHOWN: usize = 5;
     // One whole value or argument that differs is plain from the two lines above.
@@ -134,10 +153,10 @@ fn value_diff(out: &mut String, d: &Divergence) {
         };
         let _ = writeln!(
             out,
-            "    {}{from}: expected {}, actual {}",
+            "    {}{from}: {}, {}",
             escape(&entry.path),
-            side(&entry.expected),
-            side(&entry.actual)
+            style.expected(&format!("expected {}", side(&entry.expected))),
+            style.actual(&format!("actual {}", side(&entry.actual)))
         );
     }
     let more = d.diff.len().saturating_sub(SHOWN) + d.diff_omitted;
@@ -189,12 +208,26 @@ pub fn json(report: &VerifyReport, path: &str) -> String {
     })
 }
 
-/// The last line of a many-chain run, for people. Ends with a newline.
+/// The last line of a many-chain run, for people, without colour. Ends with a newline.
 pub fn summary_human(s: &crate::batch::Summary) -> String {
+    summary_human_styled(s, Style::PLAIN)
+}
+
+/// The last line of a many-chain run in `style`: counts that are not zero in their verdict's
+/// colour. Ends with a newline.
+pub fn summary_human_styled(s: &crate::batch::Summary, style: Style) -> String {
     let chains = if s.chains == 1 { "chain" } else { "chains" };
+    let count = |n: usize, word: &str, paint: fn(Style, &str) -> String| {
+        let text = format!("{n} {word}");
+        if n == 0 { text } else { paint(style, &text) }
+    };
     let mut out = format!(
-        "summary: {} {chains}: {} verified, {} diverged, {} broken, {} error",
-        s.chains, s.verified, s.diverged, s.broken, s.error
+        "summary: {} {chains}: {}, {}, {}, {}",
+        s.chains,
+        count(s.verified, "verified", Style::good),
+        count(s.diverged, "diverged", Style::bad),
+        count(s.broken, "broken", Style::broken),
+        count(s.error, "error", Style::bad)
     );
     if s.not_run > 0 {
         let _ = write!(out, ", {} not run (--fail-fast)", s.not_run);
@@ -246,7 +279,7 @@ mod tests {
         diff.insert(0, entry(".body", Some("…\"ab\"…"), Some("…\"ac\"…"), Some(40)));
         diff.push(entry(".extra", None, Some("true"), None));
         let mut out = String::new();
-        value_diff(&mut out, &divergence(diff, 4));
+        value_diff(&mut out, &divergence(diff, 4), super::Style::PLAIN);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "  differs at:");
         assert_eq!(lines[1], "    .body (from index 40): expected …\"ab\"…, actual …\"ac\"…");
@@ -259,10 +292,14 @@ mod tests {
     #[test]
     fn one_whole_value_or_argument_is_not_repeated_but_a_nested_one_is() {
         let mut out = String::new();
-        value_diff(&mut out, &divergence(vec![entry(".0", Some("\"a\""), Some("\"b\""), None)], 0));
-        value_diff(&mut out, &divergence(vec![entry(".", Some("1"), Some("2"), None)], 0));
+        value_diff(
+            &mut out,
+            &divergence(vec![entry(".0", Some("\"a\""), Some("\"b\""), None)], 0),
+            super::Style::PLAIN,
+        );
+        value_diff(&mut out, &divergence(vec![entry(".", Some("1"), Some("2"), None)], 0), super::Style::PLAIN);
         assert_eq!(out, "");
-        value_diff(&mut out, &divergence(vec![entry("ok.name", Some("\"a\""), None, None)], 0));
+        value_diff(&mut out, &divergence(vec![entry("ok.name", Some("\"a\""), None, None)], 0), super::Style::PLAIN);
         assert_eq!(out, "  differs at:\n    ok.name: expected \"a\", actual (nothing)\n");
     }
 

@@ -113,7 +113,10 @@ impl ComponentCache {
             }
         };
         let outcome = match found {
-            None => CacheOutcome::Miss,
+            None => {
+                tracing::debug!("compile cache: miss {}", entry.display());
+                CacheOutcome::Miss
+            }
             Some(Err(())) => CacheOutcome::Untrusted,
             Some(Ok(data)) => match open_entry(engine, &data, kind, path) {
                 Ok(actor) => {
@@ -127,8 +130,9 @@ impl ComponentCache {
             },
         };
         let actor = super::compile_bytes(engine, &bytes, path)?;
-        if let Err(e) = self.store(&entry, &actor) {
-            tracing::warn!("compile cache: cannot write {}: {e}", entry.display());
+        match self.store(&entry, &actor) {
+            Ok(()) => tracing::debug!("compile cache: stored {}", entry.display()),
+            Err(e) => tracing::warn!("compile cache: cannot write {}: {e}", entry.display()),
         }
         Ok((Loaded { actor, bytes: bytes.into(), sha256 }, outcome))
     }

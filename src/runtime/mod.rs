@@ -98,10 +98,33 @@ impl Runtime {
 
     /// Reads and compiles a component for this runtime (or takes it from the cache).
     pub fn load(&self, path: &Path) -> Result<Loaded, LoadError> {
-        match &self.cache {
-            Some(cache) => cache.load(&self.engine, path).map(|(loaded, _)| loaded),
-            None => load_component(&self.engine, path),
-        }
+        let started = std::time::Instant::now();
+        let (loaded, how) = match &self.cache {
+            Some(cache) => {
+                let (loaded, outcome) = cache.load(&self.engine, path)?;
+                let how = match outcome {
+                    cache::CacheOutcome::Hit => "compile cache hit",
+                    cache::CacheOutcome::Miss => "compile cache miss, compiled",
+                    cache::CacheOutcome::Rebuilt => "compile cache entry invalid, compiled anew",
+                    cache::CacheOutcome::Untrusted => "compile cache not trusted, compiled",
+                };
+                (loaded, how)
+            }
+            None => (load_component(&self.engine, path)?, "compiled (no cache)"),
+        };
+        let kind = match loaded.actor {
+            Actor::Component(_) => "component",
+            Actor::Pack(_) => "Pack module",
+        };
+        // What -v shows first: which actor a run uses, and whether it paid for compiling it.
+        tracing::info!(
+            "loaded {kind} {} ({} bytes, sha256 {}): {how} in {} ms",
+            path.display(),
+            loaded.bytes.len(),
+            loaded.sha256.get(..16).unwrap_or(&loaded.sha256),
+            started.elapsed().as_millis()
+        );
+        Ok(loaded)
     }
 }
 

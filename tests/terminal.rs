@@ -1,0 +1,238 @@
+//! What a person at a terminal sees, and what a pipe never gets: colour (`--color`,
+//! NO_COLOR, CLICOLOR_FORCE), the `-v` levels, and progress bars (drawn on a pseudo-terminal
+//! made by util-linux `script`; those tests say so and pass when it is missing).
+
+use assert_cmd::Command;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+const COUNTER: &str = "fixtures/components/counter.wat";
+const CHAIN: &str = "fixtures/chains/counter.json";
+const ESC: &str = "\x1b[";
+
+/// The binary with no colour or log settings inherited from whoever runs the tests.
+fn bin(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
+    for var in ["RUST_LOG", "NO_COLOR", "CLICOLOR_FORCE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("XDG_CACHE_HOME", cache);
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn color_always_paints_the_verdicts() {
+    let cache = tempfile::tempdir().unwrap();
+    let verified = stdout(bin(cache.path()).args(["--color", "always", "verify", COUNTER, CHAIN]));
+    assert!(verified.starts_with("\x1b[1m\x1b[32mverified\x1b[0m: "), "{verified:?}");
+    let checked = stdout(bin(cache.path()).args(["check", "--color=always", CHAIN]));
+    assert!(checked.contains("\x1b[32mintact\x1b[0m"), "{checked:?}");
+    let same = stdout(bin(cache.path()).args(["diff", CHAIN, CHAIN, "--color", "always"]));
+    assert!(same.starts_with("\x1b[1m\x1b[32msame\x1b[0m: "), "{same:?}");
+}
+
+#[test]
+fn a_divergence_paints_its_verdict_and_its_two_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let modified = dir.path().join("modified.wat");
+    let wat = std::fs::read_to_string(COUNTER).unwrap();
+    let changed = wat.replace("(i32.const 16) (i32.const 5)", "(i32.const 16) (i32.const 4)");
+    assert_ne!(wat, changed, "the fixture changed: update this test's edit");
+    std::fs::write(&modified, changed).unwrap();
+    let mut cmd = bin(dir.path());
+    cmd.args(["verify", "--color", "always"]).arg(&modified).arg(CHAIN);
+    let out = stdout(&mut cmd);
+    assert!(out.starts_with("\x1b[1m\x1b[31mDIVERGED\x1b[0m: "), "{out:?}");
+    assert!(out.contains("\x1b[32mexpected:\x1b[0m \x1b[32mdemo:agent/host#log(\"added\")\x1b[0m"), "{out:?}");
+    assert!(out.contains("\x1b[31mactual:  \x1b[0m \x1b[31mdemo:agent/host#log(\"adde\")\x1b[0m"), "{out:?}");
+    // Without colour, the same report byte for byte once the codes are taken out.
+    let mut plain = bin(dir.path());
+    plain.args(["verify", "--color", "never"]).arg(&modified).arg(CHAIN);
+    assert_eq!(strip_ansi(&out), stdout(&mut plain));
+}
+
+#[test]
+fn never_no_color_and_pipes_get_plain_text() {
+    let cache = tempfile::tempdir().unwrap();
+    let plain = stdout(bin(cache.path()).args(["verify", COUNTER, CHAIN]));
+    assert!(plain.starts_with("verified: "), "{plain:?}");
+    type Run<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let runs: [Run; 4] = [
+        (&["--color", "never", "verify", COUNTER, CHAIN], &[]),
+        (&["verify", COUNTER, CHAIN], &[("NO_COLOR", "1")]),
+        // NO_COLOR wins over CLICOLOR_FORCE.
+        (&["verify", COUNTER, CHAIN], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]),
+        (&["--color", "auto", "verify", COUNTER, CHAIN], &[]),
+    ];
+    for (args, env) in runs {
+        let mut cmd = bin(cache.path());
+        cmd.args(args).envs(env.iter().copied());
+        assert_eq!(stdout(&mut cmd), plain, "{args:?} {env:?}");
+    }
+    // CLICOLOR_FORCE colours a pipe; an explicit --color always wins over NO_COLOR.
+    let forced = stdout(bin(cache.path()).args(["verify", COUNTER, CHAIN]).env("CLICOLOR_FORCE", "1"));
+    assert!(forced.contains(ESC), "{forced:?}");
+    let always = stdout(bin(cache.path()).args(["--color", "always", "verify", COUNTER, CHAIN]).env("NO_COLOR", "1"));
+    assert!(always.contains(ESC), "{always:?}");
+    // JSON is never coloured.
+    let json = stdout(bin(cache.path()).args(["--color", "always", "verify", "--format", "json", COUNTER, CHAIN]));
+    assert!(!json.contains(ESC), "{json:?}");
+}
+
+#[test]
+fn dash_v_tells_what_was_loaded_and_the_cache_without_touching_stdout() {
+    let cache = tempfile::tempdir().unwrap();
+    let quiet = bin(cache.path()).args(["verify", COUNTER, CHAIN]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "no -v: nothing on stderr");
+    // The run above filled the cache: a hit now; a fresh cache directory misses.
+    let fresh = tempfile::tempdir().unwrap();
+    for (dir, how) in [(cache.path(), "compile cache hit"), (fresh.path(), "compile cache miss, compiled")] {
+        let out = bin(dir).args(["-v", "verify", COUNTER, CHAIN]).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.stdout, quiet.stdout, "-v changes stdout");
+        assert!(stderr.contains(&format!("INFO loaded component {COUNTER} (")), "{stderr}");
+        assert!(stderr.contains(how), "{how}: {stderr}");
+        assert!(stderr.contains(&format!("{CHAIN}: dialect theater-replay-v1 (detected from event 0)")), "{stderr}");
+        assert!(stderr.contains(&format!("{CHAIN}: verified after 14 events in ")), "{stderr}");
+        assert!(!stderr.contains("DEBUG"), "{stderr}");
+    }
+}
+
+#[test]
+fn dash_vv_is_our_debug_detail_and_nobody_else_s() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = bin(cache.path()).args(["-vv", "verify", COUNTER, CHAIN]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("DEBUG theater_replay::runtime::cache: compile cache: miss "), "{stderr}");
+    assert!(stderr.contains("DEBUG theater_replay::replay: "), "{stderr}");
+    for line in stderr.lines() {
+        let target = line.split_whitespace().nth(1).unwrap_or_default();
+        assert!(target.starts_with("theater_replay"), "a line of another crate: {line}");
+    }
+    // RUST_LOG opens the rest (wasmtime's and cranelift's own logs).
+    let out =
+        bin(cache.path()).args(["verify", "--no-cache", COUNTER, CHAIN]).env("RUST_LOG", "debug").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.lines().any(|l| l.contains(" wasmtime") || l.contains(" cranelift")), "{stderr}");
+}
+
+/// A chain large enough that checking it outlasts the progress bar's delay (0.3 s).
+fn big_chain(dir: &Path) -> PathBuf {
+    let path = dir.join("big.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gen-chain"))
+        .args(["--events", "8000", "--data-bytes", "400", "-o"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn no_progress_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = big_chain(dir.path());
+    let out = bin(dir.path()).arg("check").arg(&chain).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let out = bin(dir.path()).arg("diff").arg(&chain).arg(&chain).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// util-linux `script`, which runs a command on a new pseudo-terminal; `None` (and a note)
+/// where it is missing.
+fn script() -> Option<&'static str> {
+    let found = std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("note: no util-linux `script` here; terminal progress not tested");
+    }
+    found.then_some("script")
+}
+
+/// `command` run by `script` on a pseudo-terminal: the child, its stdin (the terminal's
+/// keyboard) and its stdout (everything the terminal shows).
+fn on_terminal(command: &str) -> Option<std::process::Child> {
+    let script = script()?;
+    let child = std::process::Command::new(script)
+        .args(["-qefc", command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Some(child)
+}
+
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn a_terminal_gets_a_bar_of_bytes_events_and_time_left_then_a_clean_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = big_chain(dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&chain));
+    let Some(child) = on_terminal(&command) else { return };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    let size = std::fs::metadata(&chain).unwrap().len();
+    let total = format!("/{:.1} MiB", size as f64 / (1 << 20) as f64);
+    assert!(screen.contains(&total) && screen.contains(" events  ") && screen.contains("ETA "), "{screen:?}");
+    // The bar's line is cleared before the verdict is printed on it.
+    let verdict = screen.find(&format!("{}: ", chain.display())).expect("the verdict");
+    assert!(screen[..verdict].ends_with("\r\x1b[2K"), "{screen:?}");
+}
+
+#[test]
+fn ctrl_c_clears_the_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = big_chain(dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    // The same chain many times: long enough to be interrupted.
+    let chains = vec![shell_quote(&chain); 200].join(" ");
+    let command = format!("{} check {chains}", shell_quote(&bin));
+    let Some(mut child) = on_terminal(&command) else { return };
+    let mut stdout = child.stdout.take().unwrap();
+    // Read until the bar is drawn, then press Ctrl-C.
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&screen).contains(" events  ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "ended before a bar was drawn: {}", String::from_utf8_lossy(&screen));
+        screen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    stdout.read_to_end(&mut screen).unwrap();
+    let status = child.wait().unwrap();
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(status.code(), Some(130), "{screen:?}");
+    // Whatever the terminal shows last, after the last bar drawn, is a cleared line.
+    let last_bar = screen.rfind(" events  ").unwrap();
+    assert!(screen[last_bar..].contains("\r\x1b[2K"), "{:?}", &screen[last_bar..]);
+}
+
+/// `text` without its SGR escape sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(ESC) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + ESC.len()..];
+        let end = after.find('m').map_or(after.len(), |m| m + 1);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
