@@ -138,7 +138,10 @@ fn value_diff(out: &mut String, d: &Divergence, style: Style) {
     /// Differences a person reads before the count of the rest.
     const SHOWN: usize = 5;
     // One whole value or argument that differs is plain from the two lines above.
-    let top_level = |path: &str| path == "." || path[1..].bytes().all(|b| b.is_ascii_digit());
+    // A path is chain-controlled text (a Pack case name may be any string): never sliced.
+    let top_level = |path: &str| {
+        path == "." || path.strip_prefix('.').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
     let plain = matches!(d.diff.as_slice(), [only] if top_level(&only.path) && only.at.is_none());
     if d.diff.is_empty() || plain {
         return;
@@ -299,6 +302,12 @@ mod tests {
         );
         value_diff(&mut out, &divergence(vec![entry(".", Some("1"), Some("2"), None)], 0), super::Style::PLAIN);
         assert_eq!(out, "");
+        // A case at the root is nested, whatever its name (Pack's may be any text).
+        for case in ["é", "x1"] {
+            let mut shown = String::new();
+            value_diff(&mut shown, &divergence(vec![entry(case, Some("1"), Some("2"), None)], 0), super::Style::PLAIN);
+            assert!(shown.contains(&format!("    {case}: expected 1, actual 2")), "{shown}");
+        }
         value_diff(&mut out, &divergence(vec![entry("ok.name", Some("\"a\""), None, None)], 0), super::Style::PLAIN);
         assert_eq!(out, "  differs at:\n    ok.name: expected \"a\", actual (nothing)\n");
     }
