@@ -8,7 +8,7 @@
 //! order of severity that gives a run its one exit code ([`severity`]).
 
 use crate::chain::ChainReader;
-use crate::replay::{self, BrokenAt, Status, VerifyOptions, VerifyReport};
+use crate::replay::{self, Status, VerifyOptions, VerifyReport};
 use crate::runtime::{Loaded, Runtime};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -328,39 +328,20 @@ fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
 /// the default hook still prints) is an error for that chain rather than the end of the run.
 pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, options: &VerifyOptions) -> ChainVerdict {
     let start = Instant::now();
-    let report = match ChainReader::open_or_stdin(path) {
-        Ok(chain) => {
-            let options = VerifyOptions { progress: None, ..options.clone() };
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay::verify(runtime, loaded, chain, &options)))
-                .unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".to_string());
-                    failed_report(loaded, Status::Error, None, Some(format!("internal error while replaying: {what}")))
-                })
-        }
-        Err(e) => match e.integrity() {
-            Some(b) => failed_report(loaded, Status::Broken, Some(BrokenAt::from(b)), None),
-            None => failed_report(loaded, Status::Error, None, Some(e.to_string())),
-        },
-    };
+    let options = VerifyOptions { progress: None, ..options.clone() };
+    let opened = ChainReader::open_or_stdin(path);
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        replay::verify_opened(runtime, loaded, opened, &options)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        VerifyReport::unreplayed(loaded, Status::Error, None, Some(format!("internal error while replaying: {what}")))
+    });
     ChainVerdict { path: path.to_path_buf(), report, elapsed: start.elapsed() }
-}
-
-fn failed_report(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
-    VerifyReport {
-        dialect: None,
-        status,
-        events_verified: 0,
-        hash: None,
-        component_sha256: Some(loaded.sha256.clone()),
-        recorded_component_sha256: None,
-        divergence: None,
-        broken,
-        error,
-    }
 }
 
 #[cfg(test)]

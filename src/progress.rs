@@ -61,6 +61,7 @@ pub struct Snapshot {
 }
 
 impl Progress {
+    /// Counters at zero, watching no reader yet.
     pub fn new() -> Progress {
         Progress::default()
     }
@@ -71,6 +72,7 @@ impl Progress {
         self.readers.lock().unwrap_or_else(PoisonError::into_inner).push(reader.counts());
     }
 
+    /// The counts now (each counter read on its own, so they may be a moment apart).
     pub fn snapshot(&self) -> Snapshot {
         let (mut events, mut bytes) = (0, 0);
         for counts in self.readers.lock().unwrap_or_else(PoisonError::into_inner).iter() {

@@ -20,6 +20,7 @@ const BATCH_EVENTS: usize = 256;
 /// The verdict on one readable chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOutcome {
+    /// How the chain's events are laid out in the file.
     pub container: Container,
     /// How the file was compressed, if it was.
     pub compression: Option<Compression>,
@@ -32,6 +33,7 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
+    /// Whether every event's hash and link held.
     pub fn is_intact(&self) -> bool {
         self.broken.is_none()
     }

@@ -8,11 +8,14 @@ use std::io::{self, Cursor, Read};
 /// How a chain file is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
+    /// Zstandard (`record --compress` writes it).
     Zstd,
+    /// gzip (RFC 1952).
     Gzip,
 }
 
 impl Compression {
+    /// `"zstd"` or `"gzip"`, as reports name it.
     pub fn name(self) -> &'static str {
         match self {
             Compression::Zstd => "zstd",

@@ -11,11 +11,31 @@ use std::io;
 pub enum ChainError {
     /// The file could not be opened or read.
     #[error("{path}: cannot read (event {index}, byte {offset}): {error}")]
-    Io { path: String, index: u64, offset: u64, error: io::Error },
+    Io {
+        /// The chain's name, as given.
+        path: String,
+        /// Events read before the failure.
+        index: u64,
+        /// Bytes read before the failure (of the decompressed text).
+        offset: u64,
+        /// What the system said.
+        error: io::Error,
+    },
 
     /// The bytes are not a chain in any container we know.
     #[error("{path}: event {index}, {}: {message}", Location { offset: *offset, line: *line })]
-    Malformed { path: String, index: u64, offset: u64, line: Option<u64>, message: String },
+    Malformed {
+        /// The chain's name, as given.
+        path: String,
+        /// The event the fault is in (events are counted from 0).
+        index: u64,
+        /// The fault's byte offset (in the decompressed text).
+        offset: u64,
+        /// The fault's line, from 1, where the container has lines worth naming.
+        line: Option<u64>,
+        /// What is wrong there.
+        message: String,
+    },
 
     /// A saved state chain whose `current_hash` is not its last event's hash. The file is
     /// well formed, so this is an integrity failure, not a parse error: see
@@ -25,6 +45,7 @@ pub enum ChainError {
         hex_or_null(stored.as_deref()), hex_or_null(last.as_deref())
     )]
     HeadMismatch {
+        /// The chain's name, as given.
         path: String,
         /// Index of the last event (0 when the chain has none).
         index: u64,

@@ -20,6 +20,7 @@ pub enum HashAlg {
 }
 
 impl HashAlg {
+    /// The algorithm whose digests are `len` bytes long (20: SHA-1, 32: SHA-256).
     pub fn from_len(len: usize) -> Option<HashAlg> {
         match len {
             20 => Some(HashAlg::Sha1),
@@ -36,6 +37,7 @@ impl HashAlg {
         }
     }
 
+    /// `"sha1"` or `"sha256"`, as reports name it.
     pub fn name(self) -> &'static str {
         match self {
             HashAlg::Sha1 => "sha1",
@@ -58,10 +60,12 @@ pub struct Hash {
 }
 
 impl Hash {
+    /// The digest's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
 
+    /// The digest in lowercase hex.
     pub fn to_hex(&self) -> String {
         hex::encode(self.as_bytes())
     }

@@ -19,7 +19,9 @@ pub struct IntegrityChecker {
 pub struct Broken {
     /// Index of the event (from 0).
     pub index: u64,
+    /// The event's `event_type`, as stored.
     pub event_type: String,
+    /// Why the event breaks the chain.
     pub reason: BrokenReason,
     /// What the chain stores: the event's `hash` for a content mismatch, length problems
     /// and unsupported lengths; its `parent_hash` for link problems (empty when missing);
@@ -30,6 +32,7 @@ pub struct Broken {
     pub computed: Option<Vec<u8>>,
 }
 
+/// Why an event breaks its chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokenReason {
     /// The stored hash is not the digest of the event's canonical form.
@@ -96,6 +99,7 @@ impl fmt::Display for Broken {
 impl std::error::Error for Broken {}
 
 impl IntegrityChecker {
+    /// A checker before the first event.
     pub fn new() -> Self {
         Self::default()
     }

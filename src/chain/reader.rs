@@ -24,6 +24,7 @@ pub enum Container {
 }
 
 impl Container {
+    /// A snake_case name, as reports give it (`json_array`, `event_log`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Container::JsonArray => "json-array",
@@ -210,6 +211,7 @@ impl ChainReader {
         })
     }
 
+    /// The container detected from the first bytes.
     pub fn container(&self) -> Container {
         self.container
     }

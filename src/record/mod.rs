@@ -131,19 +131,38 @@ mod answers_tests {
 pub struct RecordOptions {
     /// Export calls in WAVE, `run("hello")` or `iface#func(1, 2)`, run in order.
     pub invocations: Vec<String>,
+    /// Results for the imports that are not WASI (or all, without `wasi`).
     pub answers: Answers,
     /// Serve WASI imports with wasmtime-wasi in this sandbox; `None` answers them from
     /// `answers` like any other import.
     pub wasi: Option<Sandbox>,
+    /// The chain's container.
     pub format: OutputFormat,
+    /// Time and memory one call may take.
     pub limits: Limits,
     /// Counts events written and calls done as the recording goes (see [`crate::progress`]).
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
+impl RecordOptions {
+    /// These export calls, answered from `answers` (empty: set it for an actor that makes
+    /// host calls), without WASI, as a JSON array, with the default limits.
+    pub fn new<S: Into<String>>(invocations: impl IntoIterator<Item = S>) -> RecordOptions {
+        RecordOptions {
+            invocations: invocations.into_iter().map(Into::into).collect(),
+            answers: Answers::default(),
+            wasi: None,
+            format: OutputFormat::JsonArray,
+            limits: Limits::default(),
+            progress: None,
+        }
+    }
+}
+
 /// A finished recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordSummary {
+    /// Events written.
     pub events: u64,
     /// The WAVE results of the export calls, in order (`trap: ...` for traps), for people.
     pub results: Vec<String>,
@@ -151,6 +170,7 @@ pub struct RecordSummary {
     pub calls: Vec<CallOutcome>,
     /// The hash of the last event written (the chain's head).
     pub head: Option<Vec<u8>>,
+    /// The algorithm of the chain's hashes.
     pub hash_algorithm: HashAlg,
 }
 

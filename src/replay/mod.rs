@@ -122,6 +122,7 @@ impl DivergenceKind {
 /// One event as a report shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventView {
+    /// The event's `event_type`.
     pub event_type: String,
     /// Lowercase hex.
     pub hash: String,
@@ -137,8 +138,11 @@ pub struct EventView {
 /// A recorded event the replay reproduced, for the context of a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatchedEvent {
+    /// Its index in the chain.
     pub index: u64,
+    /// Its `event_type`.
     pub event_type: String,
+    /// One line, component values in WAVE.
     pub summary: String,
 }
 
@@ -148,7 +152,9 @@ pub struct Divergence {
     /// Index of the recorded event (as `inspect` counts), or the index the replay's event
     /// would have had when the recording ended.
     pub index: u64,
+    /// How the replay parted from the recording.
     pub kind: DivergenceKind,
+    /// The recorded event's type (the replay's, when the recording had ended).
     pub event_type: String,
     /// The recorded event; `None` when the recording had ended.
     pub expected: Option<EventView>,
@@ -173,7 +179,9 @@ pub struct Divergence {
 /// Where a chain fails its integrity check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrokenAt {
+    /// The first event that breaks the chain.
     pub index: u64,
+    /// Its `event_type`, as stored.
     pub event_type: String,
     /// A snake_case code, as `check` and `diff` name it: `content_hash_mismatch`, ...
     pub reason: &'static str,
@@ -184,9 +192,11 @@ pub struct BrokenAt {
 /// Everything `verify` found out about one chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerifyReport {
+    /// The verdict.
     pub status: Status,
     /// Events checked against the recording, from the start.
     pub events_verified: u64,
+    /// The chain's hash algorithm, `"sha1"` or `"sha256"` (null before the first event).
     pub hash: Option<&'static str>,
     /// Who wrote the chain, by its payloads (see [`Dialect`]); null when unknown.
     pub dialect: Option<Dialect>,
@@ -194,14 +204,18 @@ pub struct VerifyReport {
     pub component_sha256: Option<String>,
     /// SHA-256 of the component the chain was recorded from, when the chain says.
     pub recorded_component_sha256: Option<String>,
+    /// Where the replay parted from the recording, when it [diverged](Status::Diverged).
     pub divergence: Option<Divergence>,
+    /// Where the chain fails its integrity check, when it is [broken](Status::Broken).
     pub broken: Option<BrokenAt>,
+    /// Why the chain was not replayed, for [`Status::Error`]: one line.
     pub error: Option<String>,
 }
 
 /// Settings of a replay.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
+    /// Time and memory one export call may take.
     pub limits: Limits,
     /// Counts the chain's bytes and events as they are read (see [`crate::progress`]).
     pub progress: Option<Arc<crate::progress::Progress>>,
@@ -617,6 +631,44 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         d.source_lines = crate::runtime::has_line_tables(&loaded.bytes);
     }
     report
+}
+
+/// Replays a chain as [`ChainReader::open`] (or `from_reader`) returned it: a chain that
+/// could not be opened is that chain's verdict too (an error, or broken when the integrity
+/// of its first event fails), never a panic or an `Err` the caller must map.
+pub fn verify_opened(
+    runtime: &Runtime,
+    loaded: &Loaded,
+    opened: Result<ChainReader, ChainError>,
+    options: &VerifyOptions,
+) -> VerifyReport {
+    match opened {
+        Ok(chain) => verify(runtime, loaded, chain, options),
+        Err(e) => {
+            let (status, broken, error) = match e.integrity() {
+                Some(b) => (Status::Broken, Some(BrokenAt::from(b)), None),
+                None => (Status::Error, None, Some(e.to_string())),
+            };
+            VerifyReport::unreplayed(loaded, status, broken, error)
+        }
+    }
+}
+
+impl VerifyReport {
+    /// The report on a chain that was never replayed.
+    pub(crate) fn unreplayed(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
+        VerifyReport {
+            dialect: None,
+            status,
+            events_verified: 0,
+            hash: None,
+            component_sha256: Some(loaded.sha256.clone()),
+            recorded_component_sha256: None,
+            divergence: None,
+            broken,
+            error,
+        }
+    }
 }
 
 /// Why this actor cannot replay a chain of this dialect, and what would.

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod diff;
 pub mod inspect;
+#[cfg(feature = "cli")]
 pub mod junit;
 pub mod record;
 pub mod style;

@@ -36,10 +36,26 @@ impl Default for Limits {
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file could not be read.
     #[error("{path}: cannot read: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The actor's path, as given.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The bytes are neither a component nor a core module that wasmtime compiles and that
+    /// speaks the Pack ABI.
     #[error("{path}: not a WebAssembly component or Pack actor: {message}")]
-    NotAComponent { path: String, message: String },
+    NotAComponent {
+        /// The actor's path or name, as given.
+        path: String,
+        /// Why, in one line.
+        message: String,
+    },
+    /// wasmtime could not be configured on this machine.
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
 }
 
 /// What kind of actor a file holds; each kind has its own runtime and replay driver.
@@ -149,6 +165,13 @@ pub fn new_engine() -> anyhow::Result<Engine> {
 pub fn load_component(engine: &Engine, path: &Path) -> Result<Loaded, LoadError> {
     let (bytes, sha256) = read_component(path)?;
     let actor = compile_bytes(engine, &bytes, path)?;
+    Ok(Loaded { actor, bytes: bytes.into(), sha256 })
+}
+
+/// Compiles an actor from bytes in memory; `name` names it in errors.
+pub fn load_bytes(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let actor = compile_bytes(engine, bytes, Path::new(name))?;
     Ok(Loaded { actor, bytes: bytes.into(), sha256 })
 }
 

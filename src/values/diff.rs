@@ -41,6 +41,7 @@ pub struct DiffEntry {
 /// The differences between two values, at most [`MAX_ENTRIES`] of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValueDiff {
+    /// The differences kept, in value order.
     pub entries: Vec<DiffEntry>,
     /// Differences found beyond the ones kept.
     pub omitted: usize,
@@ -50,7 +51,9 @@ pub struct ValueDiff {
 /// are diffed: arguments against arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Compared {
+    /// A call's arguments, in order.
     Arguments(Vec<Val>),
+    /// An export's result.
     Result(Val),
 }
 

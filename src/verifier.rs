@@ -1,0 +1,172 @@
+//! The embedding API: load an actor once, then verify chains against it, record new ones,
+//! or check chains on their own. Everything the `theater-replay` binary does goes through
+//! the same stages; this is the small surface meant for other programs (a runtime's own
+//! replay handler, a CI harness, a test).
+
+use crate::chain::{ChainError, ChainReader, CheckOutcome};
+use crate::record::pack::PackRecordOptions;
+use crate::record::{RecordOptions, RecordSummary};
+use crate::replay::{VerifyOptions, VerifyReport};
+use crate::runtime::{Actor, LoadError, Loaded, Runtime};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// An actor compiled once, ready to replay any number of chains (one at a time or from
+/// several threads: a `Verifier` is `Sync`, and each replay gets its own wasmtime store).
+///
+/// ```
+/// use theater_replay::{Status, Verifier};
+///
+/// let verifier = Verifier::load("fixtures/components/counter.wat")?;
+/// let report = verifier.verify_path("fixtures/chains/counter.json");
+/// assert_eq!(report.status, Status::Verified);
+/// assert_eq!(report.events_verified, 14);
+///
+/// // The next build of the same actor parts from the recording: the report says where.
+/// let v2 = Verifier::load("fixtures/components/counter-v2.wat")?;
+/// let report = v2.verify_path("fixtures/chains/counter.json");
+/// assert_eq!(report.status, Status::Diverged);
+/// let divergence = report.divergence.expect("a diverged report has a divergence");
+/// println!("event {}: {}", divergence.index, divergence.kind.describe());
+/// # Ok::<(), theater_replay::LoadError>(())
+/// ```
+pub struct Verifier {
+    runtime: Runtime,
+    loaded: Loaded,
+    options: VerifyOptions,
+}
+
+impl Verifier {
+    /// Reads and compiles an actor: a WebAssembly component (binary or text format) or a
+    /// theater 0.3.8 Pack core module. Nothing is cached on disk.
+    pub fn load(path: impl AsRef<Path>) -> Result<Verifier, LoadError> {
+        let runtime = new_runtime()?;
+        let loaded = runtime.load(path.as_ref())?;
+        Ok(Verifier { runtime, loaded, options: VerifyOptions::default() })
+    }
+
+    /// Compiles an actor from its bytes (binary or text format); `name` names it in errors.
+    ///
+    /// ```
+    /// let wat = std::fs::read("fixtures/components/counter.wat").unwrap();
+    /// let verifier = theater_replay::Verifier::from_bytes("counter.wat", &wat)?;
+    /// assert!(verifier.is_component());
+    /// assert!(theater_replay::Verifier::from_bytes("junk", b"not wasm").is_err());
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Verifier, LoadError> {
+        let runtime = new_runtime()?;
+        let loaded = crate::runtime::load_bytes(&runtime.engine, name, bytes)?;
+        Ok(Verifier { runtime, loaded, options: VerifyOptions::default() })
+    }
+
+    /// Replaces the settings of every later replay (limits, a forced dialect, a Pack
+    /// actor's initial state, a progress counter).
+    pub fn with_options(mut self, options: VerifyOptions) -> Verifier {
+        self.options = options;
+        self
+    }
+
+    /// The settings replays use.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.options
+    }
+
+    /// Whether the actor is a component (otherwise a Pack core module).
+    pub fn is_component(&self) -> bool {
+        matches!(self.loaded.actor, Actor::Component(_))
+    }
+
+    /// SHA-256 of the actor's bytes, lowercase hex (what reports name as `component_sha256`).
+    pub fn sha256(&self) -> &str {
+        &self.loaded.sha256
+    }
+
+    /// Replays the chain file at `path` (`-` is standard input). A chain that cannot be
+    /// read is a report too: [`Status::Error`](crate::Status::Error) with the reason in
+    /// `error`, or [`Status::Broken`](crate::Status::Broken) when its integrity fails.
+    pub fn verify_path(&self, path: impl AsRef<Path>) -> VerifyReport {
+        self.verify_opened(ChainReader::open_or_stdin(path.as_ref()))
+    }
+
+    /// Replays a chain from any byte stream (plain, zstd or gzip, told by content); `name`
+    /// names it in messages.
+    ///
+    /// ```
+    /// use theater_replay::{Status, Verifier};
+    ///
+    /// let verifier = Verifier::load("fixtures/components/counter.wat")?;
+    /// let chain = std::fs::File::open("fixtures/chains/counter-tampered.json").unwrap();
+    /// let report = verifier.verify_reader("counter-tampered.json", chain);
+    /// assert_eq!(report.status, Status::Broken);
+    /// assert_eq!(report.broken.unwrap().reason, "content_hash_mismatch");
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn verify_reader(&self, name: &str, chain: impl Read + Send + 'static) -> VerifyReport {
+        self.verify_opened(ChainReader::from_reader(name, Box::new(chain)))
+    }
+
+    fn verify_opened(&self, opened: Result<ChainReader, ChainError>) -> VerifyReport {
+        crate::replay::verify_opened(&self.runtime, &self.loaded, opened, &self.options)
+    }
+
+    /// Runs `options.invocations` on a fresh instance of the actor and writes the chain of
+    /// what happened to `out`: a component's chain in theater-replay's format, a Pack
+    /// actor's in theater 0.3.8's (from theater's initial state `()`, in the container
+    /// `options.format` names).
+    ///
+    /// ```
+    /// use theater_replay::{RecordOptions, Status, Verifier};
+    ///
+    /// let verifier = Verifier::load("fixtures/components/counter.wat")?;
+    /// let mut options = RecordOptions::new(["add(2)"]);
+    /// options.answers = theater_replay::Answers::from_json(r#"{"demo:agent/host#next-token": ["40"]}"#).unwrap();
+    /// let path = std::env::temp_dir().join(format!("facade-doc-{}.json", std::process::id()));
+    /// let summary = verifier.record(std::fs::File::create(&path).unwrap(), options).unwrap();
+    /// assert_eq!(summary.results, ["42"]);
+    ///
+    /// // What was recorded replays.
+    /// assert_eq!(verifier.verify_path(&path).status, Status::Verified);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn record(&self, out: impl Write + Send + 'static, options: RecordOptions) -> anyhow::Result<RecordSummary> {
+        let out: Box<dyn Write + Send> = Box::new(out);
+        match &self.loaded.actor {
+            Actor::Component(_) => crate::record::record(&self.runtime, &self.loaded, out, options),
+            Actor::Pack(actor) => {
+                let options = PackRecordOptions {
+                    invocations: options.invocations,
+                    answers: options.answers,
+                    initial_state: None,
+                    layout: options.format.into(),
+                    limits: options.limits,
+                    progress: options.progress,
+                };
+                crate::record::pack::record(&self.runtime, actor, out, options)
+            }
+        }
+    }
+}
+
+/// Checks a chain file's integrity on its own: every stored hash recomputed, every parent
+/// link followed, streaming.
+///
+/// ```
+/// let outcome = theater_replay::check_path("fixtures/chains/counter-tampered.json")?;
+/// assert!(!outcome.is_intact());
+/// assert_eq!(outcome.broken.unwrap().index, 3);
+/// # Ok::<(), theater_replay::ChainError>(())
+/// ```
+pub fn check_path(path: impl AsRef<Path>) -> Result<CheckOutcome, ChainError> {
+    crate::chain::check_path(path.as_ref())
+}
+
+/// Checks a chain read from any byte stream; `name` names it in errors.
+pub fn check_reader(name: &str, chain: impl Read + Send + 'static) -> Result<CheckOutcome, ChainError> {
+    crate::chain::check_reader(ChainReader::from_reader(name, Box::new(chain))?)
+}
+
+fn new_runtime() -> Result<Runtime, LoadError> {
+    Runtime::new().map_err(|e| LoadError::Engine(crate::runtime::one_line(&e)))
+}
