@@ -356,14 +356,7 @@ fn drive(
             return Err(store.data().divergence(kind, Some(&recorded), None, None, Vec::new()));
         };
         let Some(func) = exports::find(&mut *store, &instance, function) else {
-            let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
-            return Err(store.data().divergence(
-                DivergenceKind::MissingExport,
-                Some(&recorded),
-                None,
-                Some(detail),
-                vec![],
-            ));
+            return Err(missing_export(store, &recorded, component, engine));
         };
         let (param_types, result_types) = exports::signature(&func, &*store);
         let args = match decode_args(params, &param_types, &mut StoreResources { store: &mut store.as_context_mut() }) {
@@ -468,6 +461,12 @@ fn drive(
 /// An event the replay writes as theater did, not from the guest's values (a call event,
 /// the runtime's `shutdown`): the recorded one must be exactly it, else the chain was not
 /// written as theater writes.
+/// The recorded export is not in the component: the divergence names the ones it has.
+fn missing_export(store: &Store<ReplayHost>, recorded: &Recorded, component: &Component, engine: &Engine) -> Stop {
+    let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
+    store.data().divergence(DivergenceKind::MissingExport, Some(recorded), None, Some(detail), vec![])
+}
+
 fn reproduced(tracker: &Tracker, recorded: &Recorded, event_type: &str, data: &[u8]) -> Result<(), Stop> {
     if tracker.reproduces(recorded, event_type, data) {
         return Ok(());
@@ -821,14 +820,7 @@ fn drive_theater(
             continue;
         }
         let Some(func) = exports::find(&mut *store, instance, &theater_json::export_name(&function)) else {
-            let detail = format!("the component exports: {}", exports::names(component, engine).join(", "));
-            return Err(store.data().divergence(
-                DivergenceKind::MissingExport,
-                Some(&recorded),
-                None,
-                Some(detail),
-                vec![],
-            ));
+            return Err(missing_export(store, &recorded, component, engine));
         };
         if function == theater_http::HANDLE {
             drive_http_handle(store, recorded, &params, &func, deadline, options)?;
