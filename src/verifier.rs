@@ -170,3 +170,9 @@ pub fn check_reader(name: &str, chain: impl Read + Send + 'static) -> Result<Che
 fn new_runtime() -> Result<Runtime, LoadError> {
     Runtime::new().map_err(|e| LoadError::Engine(crate::runtime::one_line(&e)))
 }
+
+// What the docs promise: one Verifier shared by threads that each replay a chain.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Verifier>();
+};
