@@ -56,6 +56,16 @@ pub enum ChainError {
         /// The last event's hash (`None` when the chain has no events).
         last: Option<Vec<u8>>,
     },
+
+    /// theater's event store does not hold a whole chain: an event's file is missing or is
+    /// no event, the parent links loop, or the head is not a hash.
+    #[error("{path}: {message}")]
+    BadStore {
+        /// The store's file at fault (the head, or an event's file).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl ChainError {
@@ -79,7 +89,8 @@ impl ChainError {
         match self {
             ChainError::Io { path, .. }
             | ChainError::Malformed { path, .. }
-            | ChainError::HeadMismatch { path, .. } => path,
+            | ChainError::HeadMismatch { path, .. }
+            | ChainError::BadStore { path, .. } => path,
         }
     }
 
@@ -89,6 +100,7 @@ impl ChainError {
             ChainError::Io { index, .. }
             | ChainError::Malformed { index, .. }
             | ChainError::HeadMismatch { index, .. } => *index,
+            ChainError::BadStore { .. } => 0,
         }
     }
 
@@ -96,7 +108,7 @@ impl ChainError {
     pub fn offset(&self) -> Option<u64> {
         match self {
             ChainError::Io { offset, .. } | ChainError::Malformed { offset, .. } => Some(*offset),
-            ChainError::HeadMismatch { .. } => None,
+            ChainError::HeadMismatch { .. } | ChainError::BadStore { .. } => None,
         }
     }
 }

@@ -12,6 +12,7 @@ mod hash;
 mod integrity;
 mod reader;
 mod scan;
+mod store;
 mod writer;
 
 pub use check::{CheckOutcome, check_path, check_reader};

@@ -21,16 +21,20 @@ pub enum Container {
     EventLog,
     /// One event object per line.
     JsonLines,
+    /// theater's event store (`save_chain`): a file per event and a head file (see
+    /// [`super::store`]).
+    EventStore,
 }
 
 impl Container {
-    /// A snake_case name, as reports give it (`json_array`, `event_log`, ...).
+    /// The name the human reports give it (`json-array`, `event-log`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Container::JsonArray => "json-array",
             Container::StateChain => "state-chain",
             Container::EventLog => "event-log",
             Container::JsonLines => "json-lines",
+            Container::EventStore => "event-store",
         }
     }
 }
@@ -133,6 +137,9 @@ pub struct ChainReader {
     tail_from: Option<u64>,
     /// Bytes and events read, for a [`crate::progress::Progress`] watching this reader.
     counts: Arc<ReadCounts>,
+    /// Read from theater's event store, as the state chain it stands for: `container`
+    /// says how it is parsed, [`ChainReader::container`] what it is.
+    event_store: bool,
 }
 
 /// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
@@ -141,9 +148,16 @@ const MAX_HEX_LINE: usize = 1024;
 const MAX_TYPE_LINE: usize = 1 << 20;
 
 impl ChainReader {
-    /// Opens a chain file and detects its container.
+    /// Opens a chain file and detects its container; also a chain in theater's event
+    /// store, named by its head file or by the store's directory (see [`super::store`]).
     pub fn open(path: &Path) -> Result<ChainReader, ChainError> {
         let name = path.display().to_string();
+        if let Some(head) = super::store::locate(path)? {
+            let stored = super::store::StoredChain::walk(&head)?;
+            let mut reader = ChainReader::from_reader(&name, Box::new(stored.stream()))?;
+            reader.event_store = true;
+            return Ok(reader);
+        }
         let file = File::open(path).map_err(|error| ChainError::Io { path: name.clone(), index: 0, offset: 0, error })?;
         ChainReader::from_reader(&name, Box::new(file))
     }
@@ -208,12 +222,13 @@ impl ChainReader {
             hash_text: Vec::new(),
             tail_from: None,
             counts,
+            event_store: false,
         })
     }
 
     /// The container detected from the first bytes.
     pub fn container(&self) -> Container {
-        self.container
+        if self.event_store { Container::EventStore } else { self.container }
     }
 
     /// How the file was compressed (read through the decoder), if it was.

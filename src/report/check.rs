@@ -129,6 +129,7 @@ pub fn container_code(container: Container) -> &'static str {
         Container::StateChain => "state_chain",
         Container::EventLog => "event_log",
         Container::JsonLines => "json_lines",
+        Container::EventStore => "event_store",
     }
 }
 
