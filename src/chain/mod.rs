@@ -10,6 +10,8 @@ mod diff;
 mod error;
 mod hash;
 mod integrity;
+#[cfg(unix)]
+mod mapped;
 mod reader;
 mod scan;
 mod writer;

@@ -21,13 +21,33 @@ const PAD: usize = 16;
 /// that memory stays far below the 32 MB budget.
 const CHUNK: usize = 256 * 1024;
 
+/// Where the input's bytes are: a refilled buffer, or a map of the whole file.
+enum Buf {
+    Owned(Vec<u8>),
+    #[cfg(unix)]
+    Mapped(super::mapped::Mapping),
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Owned(v) => v,
+            #[cfg(unix)]
+            Buf::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
 /// A buffered, position-tracking view of the input.
 pub(crate) struct Input {
     pub name: String,
     /// Index of the event being read, for error messages.
     pub index: u64,
     src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    buf: Buf,
     pos: usize,
     end: usize,
     /// Absolute offset of `buf[0]`.
@@ -39,9 +59,32 @@ pub(crate) struct Input {
 
 impl Input {
     pub fn new(name: String, src: Box<dyn Read + Send>) -> Input {
-        Input { name, index: 0, src, buf: vec![0; CHUNK + PAD], pos: 0, end: 0, base: 0, lines: 0, eof: false }
+        Input { name, index: 0, src, buf: Buf::Owned(vec![0; CHUNK + PAD]), pos: 0, end: 0, base: 0, lines: 0, eof: false }
     }
 
+    /// The whole of a regular file, through a map (see [`super::mapped`]); `None` if it
+    /// cannot be mapped (then it is read as a stream).
+    #[cfg(unix)]
+    pub fn mapped(name: String, file: &std::fs::File, len: u64) -> Option<Input> {
+        let map = super::mapped::Mapping::new(file, len, PAD)?;
+        let end = map.len();
+        Some(Input { name, index: 0, src: Box::new(io::empty()), buf: Buf::Mapped(map), pos: 0, end, base: 0, lines: 0, eof: true })
+    }
+
+    /// Lets go of the memory of input before the current position (mapped files; a
+    /// refilled buffer does so at each refill). Bytes before it may still be read.
+    #[inline]
+    pub fn release_behind(&mut self) {
+        #[cfg(unix)]
+        if let Buf::Mapped(map) = &mut self.buf {
+            map.release_to(self.pos);
+        }
+    }
+
+    /// Whether the input is a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        !matches!(self.buf, Buf::Owned(_))
+    }
     /// Absolute byte offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
@@ -57,7 +100,12 @@ impl Input {
         let at = at.min(self.end);
         // Lines are counted only when needed: those of discarded bytes at each refill, the
         // rest here. Lines only mean something in text, which every container is.
-        let line = self.lines + count_newlines(&self.buf[..at]) as u64 + 1;
+        let before = match &self.buf {
+            Buf::Owned(buf) => count_newlines(&buf[..at]),
+            #[cfg(unix)]
+            Buf::Mapped(map) => map.count_newlines_to(at, count_newlines),
+        };
+        let line = self.lines + before as u64 + 1;
         ChainError::Malformed {
             path: self.name.clone(),
             index: self.index,
@@ -76,21 +124,23 @@ impl Input {
         if self.eof {
             return Ok(false);
         }
+        // A mapped file is all there from the start (`eof` is set).
+        let Buf::Owned(buf) = &mut self.buf else { return Ok(false) };
         if self.pos > 0 {
-            self.lines += count_newlines(&self.buf[..self.pos]) as u64;
+            self.lines += count_newlines(&buf[..self.pos]) as u64;
             self.base += self.pos as u64;
-            self.buf.copy_within(self.pos..self.end, 0);
+            buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.end + PAD >= self.buf.len() {
+        if self.end + PAD >= buf.len() {
             // Only a token longer than the buffer gets here; tokens are short, so this
             // stays rare and bounded by the size of one event.
-            self.buf.resize(self.buf.len() * 2, 0);
+            buf.resize(buf.len() * 2, 0);
         }
-        let room = self.buf.len() - PAD;
+        let room = buf.len() - PAD;
         let n = loop {
-            match self.src.read(&mut self.buf[self.end..room]) {
+            match self.src.read(&mut buf[self.end..room]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.io_error(e)),
@@ -100,7 +150,7 @@ impl Input {
             self.eof = true;
         }
         self.end += n;
-        self.buf[self.end..self.end + PAD].fill(0);
+        buf[self.end..self.end + PAD].fill(0);
         Ok(n > 0)
     }
 
@@ -160,6 +210,14 @@ impl Input {
 
     /// Reads a JSON string (at its opening quote) and unescapes it with serde_json.
     pub fn string(&mut self, what: &str) -> Result<String, ChainError> {
+        let mut text = String::new();
+        self.string_into(what, &mut text)?;
+        Ok(text)
+    }
+
+    /// As [`Input::string`], into `out` (replacing what it held): a recycled buffer saves
+    /// an allocation per event.
+    pub fn string_into(&mut self, what: &str, out: &mut String) -> Result<(), ChainError> {
         match self.skip_ws()? {
             Some(b'"') => {}
             found => return Err(self.malformed(format!("expected a string for {what}, found {}", describe(found)))),
@@ -173,19 +231,21 @@ impl Input {
             && !rest[..i].iter().any(|&b| b < 0x20)
             && let Ok(text) = std::str::from_utf8(&rest[..i])
         {
-            let text = text.to_owned();
+            out.clear();
+            out.push_str(text);
             self.pos += i + 2;
-            return Ok(text);
+            return Ok(());
         }
         let raw = self.raw_string(what)?;
         if let Err(e) = std::str::from_utf8(&raw) {
             let message = format!("invalid UTF-8 in {what}");
             return Err(self.malformed_at_offset(start + e.valid_up_to() as u64, message));
         }
-        serde_json::from_slice::<String>(&raw).map_err(|e| {
+        *out = serde_json::from_slice::<String>(&raw).map_err(|e| {
             let at = start + (e.column().saturating_sub(1)) as u64;
             self.malformed_at_offset(at, format!("invalid {what} string: {}", serde_message(&e)))
-        })
+        })?;
+        Ok(())
     }
 
     /// Reads an object key. Keys are plain ASCII in every chain, so they are compared raw
