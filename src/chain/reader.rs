@@ -1,7 +1,7 @@
 //! Reading chains from every container theater writes, auto-detected, one event at a time.
 
 use super::error::ChainError;
-use super::scan::{Input, describe};
+use super::scan::{CompactParent, Input, compact_len, describe};
 use super::{Compression, Event};
 use crate::progress::{Counted, ReadCounts};
 use std::fmt;
@@ -134,6 +134,9 @@ pub struct ChainReader {
     counts: Arc<ReadCounts>,
     /// Buffers of events handed back by [`ChainReader::recycle`].
     spare: Spare,
+    /// Whether [`Input::compact_event`] is tried (off only in tests, to compare with the
+    /// general path).
+    fast_path: bool,
 }
 
 /// Buffers of consumed events, reused for new ones. When another thread consumes events
@@ -264,6 +267,7 @@ impl ChainReader {
             tail_from: None,
             counts,
             spare: Spare::default(),
+            fast_path: true,
         })
     }
 
@@ -481,6 +485,9 @@ impl ChainReader {
 
     /// One event object in JSON (at its `{`), fields in any order.
     fn json_event(&mut self, defer: bool) -> Result<Pending, ChainError> {
+        if !defer && self.fast_path && let Some(event) = self.compact_event() {
+            return Ok(event);
+        }
         let mut data = None;
         let result = self.json_event_fields(defer, &mut data);
         match (result, data) {
@@ -498,6 +505,47 @@ impl ChainReader {
             }
             (result, _) => result,
         }
+    }
+
+    /// The event at the cursor if [`Input::compact_event`] can read it (the way `record`
+    /// writes events); `None`, having consumed nothing, for the general path to read.
+    fn compact_event(&mut self) -> Option<Pending> {
+        // A stream's buffer is not topped up for it: refills stay where the general path
+        // makes them (which decides what an error can say about its line), and the few
+        // events that run past the buffer's end take the general path.
+        let mut hash = self.spare.small();
+        let mut parent = self.spare.small();
+        let mut event_type = self.spare.strings.pop().unwrap_or_default();
+        let mut data = self.spare.large(self.data_hint);
+        let Some(parts) = self.input.compact_event(&self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data) else {
+            Spare::keep(&mut self.spare.small, hash);
+            Spare::keep(&mut self.spare.small, parent);
+            self.spare.strings.push(event_type);
+            Spare::keep(&mut self.spare.large, data);
+            return None;
+        };
+        let parent_hash = match parts.parent {
+            CompactParent::Null => {
+                Spare::keep(&mut self.spare.small, parent);
+                None
+            }
+            CompactParent::Last => {
+                parent.clear();
+                parent.extend_from_slice(&self.last_hash);
+                Some(parent)
+            }
+            CompactParent::Parsed => Some(parent),
+        };
+        self.data_hint = data.len().min(64 * 1024);
+        self.hash_text.clear();
+        if let Some(text) = self.input.since(parts.hash_at) {
+            let len = (parts.hash_end - parts.hash_at) as usize;
+            self.hash_text.extend_from_slice(&text[..len]);
+        }
+        self.tail_from = parts.canonical.then_some(parts.hash_end);
+        std::mem::swap(&mut self.last_hash_text, &mut self.hash_text);
+        self.last_hash.clone_from(&hash);
+        Some(self.yielded(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 }))
     }
 
     fn json_event_fields(&mut self, defer: bool, data: &mut Option<PendingData>) -> Result<Pending, ChainError> {
@@ -725,6 +773,13 @@ impl Iterator for ChainReader {
 }
 
 impl ChainReader {
+    /// Takes back the buffers of an event this reader yielded, for the events still to be
+    /// read (see [`Spare`]).
+    pub(crate) fn recycle_event(&mut self, event: Event) {
+        let Event { hash, parent_hash, event_type, data } = event;
+        self.recycle(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 });
+    }
+
     /// Takes back the buffers of a consumed event, for the events still to be read.
     pub(crate) fn recycle(&mut self, event: Pending) {
         let spare = &mut self.spare;
@@ -779,11 +834,6 @@ impl ChainReader {
 /// The fields of the canonical form, in its order.
 const CANONICAL_ORDER: [&str; 4] = ["hash", "parent_hash", "event_type", "data"];
 
-/// The length of `bytes` as a compact JSON array: digits, commas and brackets.
-fn compact_len(bytes: &[u8]) -> u64 {
-    let digits: usize = bytes.iter().map(|&b| 1 + usize::from(b >= 10) + usize::from(b >= 100)).sum();
-    (digits + bytes.len().max(1) + 1) as u64
-}
 
 impl std::iter::FusedIterator for ChainReader {}
 
@@ -905,6 +955,62 @@ mod tests {
             let mut deleted = text.clone();
             deleted.remove(at);
             read_both_ways(&deleted);
+        }
+    }
+
+    type Outcome = Vec<Result<(Event, Option<Vec<u8>>), (u64, Option<u64>, String)>>;
+
+    /// What a reader makes of `text` (events with their canonical tails, or the error), with
+    /// or without the compact fast path, from a stream or (given a scratch file) mapped.
+    fn outcome(text: &[u8], fast_path: bool, file: Option<&std::path::Path>) -> Outcome {
+        let opened = match file {
+            Some(path) => {
+                std::fs::write(path, text).unwrap();
+                ChainReader::open(path)
+            }
+            None => ChainReader::from_reader("t", Box::new(std::io::Cursor::new(text.to_vec()))),
+        };
+        let mut reader = match opened {
+            Ok(reader) => reader,
+            Err(e) => return vec![Err((e.index(), e.offset(), e.to_string()))],
+        };
+        reader.fast_path = fast_path;
+        let mut out = Vec::new();
+        while let Some(item) = reader.next() {
+            let tail = reader.canonical_tail().map(<[u8]>::to_vec);
+            out.push(item.map(|e| (e, tail)).map_err(|e| (e.index(), e.offset(), e.to_string())));
+        }
+        out
+    }
+
+    /// The same events, tails and errors with and without the fast path.
+    fn agree(text: &[u8], what: &str, file: Option<&std::path::Path>) {
+        assert_eq!(outcome(text, true, None), outcome(text, false, None), "{what}");
+        if let Some(file) = file {
+            assert_eq!(outcome(text, true, Some(file)), outcome(text, false, Some(file)), "{what}, mapped");
+        }
+    }
+
+    /// The compact fast path (`Input::compact_event`) reads exactly what the general path
+    /// reads, and leaves every error to it: every byte of a compact chain edited, both
+    /// containers `record` writes.
+    #[test]
+    fn the_compact_fast_path_agrees_with_the_general_path() {
+        let payloads: Vec<Vec<u8>> = vec![vec![1, 22, 255], vec![], (0..90u32).map(|b| (b * 3) as u8).collect(), vec![0, 100, 9, 10]];
+        let events = chain(&["x/y", "wasm", "a\"b"], &payloads);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chain.json");
+        for layout in [Layout::JsonLines, Layout::CompactArray] {
+            let text = write(&events, layout);
+            agree(&text, &format!("{layout:?}"), Some(&file));
+            for at in 0..text.len() {
+                for byte in [b' ', b'0', b'9', b',', b']', b'}', b'"', b'\\', b'\n', b'n'] {
+                    let mut edited = text.clone();
+                    edited[at] = byte;
+                    // Mapped for a sample of the edits: a file each is slow.
+                    agree(&edited, &format!("{layout:?}: {byte} at {at}"), (at % 7 == 0).then_some(&*file));
+                }
+            }
         }
     }
 
