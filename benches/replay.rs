@@ -33,9 +33,9 @@ use theater_replay::chain::{
     ChainReader, ChainWriter, Event, HashAlg, IntegrityChecker, OutputFormat, canonical_hash, write_canonical,
 };
 use theater_replay::payload::Payload;
-use theater_replay::record::{Answers, RecordOptions, record};
+use theater_replay::record::Answers;
 use theater_replay::replay::{Status, VerifyOptions, verify};
-use theater_replay::runtime::{EpochTicker, Limits, Loaded, Runtime, exports};
+use theater_replay::runtime::{EpochTicker, Loaded, Runtime, exports};
 use theater_replay::values::{NoResources, decode_args, encode_args};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Linker, Type, Val};
@@ -133,7 +133,6 @@ fn main() {
     eprintln!("compiled {} in {:.2} s", component.display(), t.elapsed().as_secs_f64());
 
     let answers_json = answers_json(calls);
-    let expected_sum: u64 = (0..calls).map(tick_answer).sum();
     let events = calls + 3;
     let dir = tempfile::tempdir().expect("temp dir");
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
