@@ -589,12 +589,14 @@ impl Input {
 /// Whether the text of a byte array that parsed is its compact form: no whitespace (the
 /// parser refuses every other spelling of a number).
 fn canonical_len_ok(text: &[u8]) -> bool {
-    !text.iter().any(|&b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    // Vectorized searches: this runs on every event's parent hash.
+    memchr::memchr3(b' ', b'\n', b'\r', text).is_none() && memchr::memchr(b'\t', text).is_none()
 }
 
 /// The length of `bytes` as a compact JSON array: digits, commas and brackets.
 pub(crate) fn compact_len(bytes: &[u8]) -> u64 {
-    let digits: usize = bytes.iter().map(|&b| 1 + usize::from(b >= 10) + usize::from(b >= 100)).sum();
+    // Two counts the compiler vectorizes byte-wide (a sum of usize per byte it does not).
+    let digits = bytes.len() + bytes.iter().filter(|&&b| b >= 10).count() + bytes.iter().filter(|&&b| b >= 100).count();
     (digits + bytes.len().max(1) + 1) as u64
 }
 
