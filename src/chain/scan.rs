@@ -543,7 +543,7 @@ impl Input {
         } else if at(i, b"[") {
             parent.clear();
             i = array(i + 1, parent)?;
-            let compact = (i - parent_at) as u64 == compact_len(parent);
+            let compact = canonical_len_ok(&text[parent_at..i]);
             (CompactParent::Parsed, compact)
         } else {
             return None;
@@ -570,7 +570,7 @@ impl Input {
         }
         event_type.clear();
         event_type.push_str(name);
-        let canonical = (i - data_at) as u64 == compact_len(data);
+        let canonical = canonical_len_ok(&text[data_at..i]);
         let parent_canonical = match kind {
             CompactParent::Last => canonical_len_ok(last_hash_text),
             _ => parent_canonical,
