@@ -62,7 +62,7 @@ fn main() {
     // then with one core kept busy by a spinning process.
     for busy in [false, true] {
         let spinner = busy.then(|| {
-            Command::new(std::env::current_exe().expect("own path")).env(CHILD, "spin").spawn().expect("spawn spinner")
+            Spinner(Command::new(std::env::current_exe().expect("own path")).env(CHILD, "spin").spawn().expect("spawn spinner"))
         });
         let label = if busy { "one core busy" } else { "cores free" };
         let ours = best_of(5, || {
@@ -83,15 +83,22 @@ fn main() {
                 .expect("run the straightforward method");
             assert!(status.success(), "straightforward method failed");
         });
-        if let Some(mut spinner) = spinner {
-            let _ = spinner.kill();
-            let _ = spinner.wait();
-        }
+        drop(spinner);
         println!("[{label}]");
         println!("  theater-replay check:   {:>7.3} s  ({:.0} MB/s)", secs(ours), size as f64 / 1e6 / secs(ours));
         println!("  straightforward method: {:>7.3} s  ({:.0} MB/s)", secs(naive), size as f64 / 1e6 / secs(naive));
         let ratio = secs(naive) / secs(ours);
         println!("  speed-up:               {ratio:>7.1}x  (target: at least 5x)");
+    }
+}
+
+/// The spinning child, stopped when dropped (also when a measurement panics).
+struct Spinner(std::process::Child);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

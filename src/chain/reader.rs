@@ -154,6 +154,8 @@ struct Spare {
 
 /// Buffers kept per kind at most: a few batches' worth.
 const SPARE_MAX: usize = 2048;
+/// Larger buffers (of a rare huge event) are freed rather than kept.
+const SPARE_MAX_BYTES: usize = 1 << 20;
 
 impl Spare {
     fn small(&mut self) -> Vec<u8> {
@@ -174,7 +176,7 @@ impl Spare {
     }
 
     fn keep(pool: &mut Vec<Vec<u8>>, v: Vec<u8>) {
-        if pool.len() < SPARE_MAX && v.capacity() > 0 {
+        if pool.len() < SPARE_MAX && v.capacity() > 0 && v.capacity() <= SPARE_MAX_BYTES {
             pool.push(v);
         }
     }
@@ -787,7 +789,7 @@ impl ChainReader {
         if let Some(parent) = event.parent_hash {
             Spare::keep(&mut spare.small, parent);
         }
-        if spare.strings.len() < SPARE_MAX {
+        if spare.strings.len() < SPARE_MAX && event.event_type.capacity() <= SPARE_MAX_BYTES {
             spare.strings.push(event.event_type);
         }
         match event.data {
