@@ -209,6 +209,20 @@ impl Payload {
     /// takes the full path, which also says how the event differs. `scratch` is reused
     /// between calls.
     pub fn recorded_host_output(data: &[u8], call: &HostCall, input: &Value, scratch: &mut Vec<u8>) -> Option<Value> {
+        let output_text = Payload::recorded_host_output_text(data, call, input, scratch)?;
+        let output: Value = serde_json::from_slice(output_text).ok()?;
+        if !output.is_object() {
+            return None;
+        }
+        scratch.clear();
+        serde_json::to_writer(&mut *scratch, &output).ok()?;
+        (scratch.as_slice() == output_text).then_some(output)
+    }
+
+    /// The text of the recorded output when `data` is the host call `call` with `input`
+    /// and an output: everything [`Payload::recorded_host_output`] checks but the output
+    /// itself (whose text the caller must still prove canonical).
+    pub fn recorded_host_output_text<'d>(data: &'d [u8], call: &HostCall, input: &Value, scratch: &mut Vec<u8>) -> Option<&'d [u8]> {
         // A payload with an untyped input does not decode; leave that report to decode.
         if !input.is_object() {
             return None;
@@ -224,14 +238,7 @@ impl Payload {
         serde_json::to_writer(&mut *scratch, &envelope).ok()?;
         // Everything before the output's value: the encoding ends with `null}`.
         let prefix = &scratch[..scratch.len() - b"null}".len()];
-        let output_text = data.strip_prefix(prefix)?.strip_suffix(b"}")?;
-        let output: Value = serde_json::from_slice(output_text).ok()?;
-        if !output.is_object() {
-            return None;
-        }
-        scratch.clear();
-        serde_json::to_writer(&mut *scratch, &output).ok()?;
-        (scratch.as_slice() == output_text).then_some(output)
+        data.strip_prefix(prefix)?.strip_suffix(b"}")
     }
 
     /// Reads a payload of our format. Theater's untyped byte-array values are recognised

@@ -303,3 +303,82 @@ fn json_lines_framing_is_one_event_per_line() {
         assert_eq!(chain::check_reader(reader).unwrap_err().offset(), Some(offset as u64), "check: {text:?}");
     }
 }
+
+/// Regular files are read through a memory map, other input as a stream: every malformed
+/// input gets the same error from both, and files whose size is a multiple of the page
+/// size (nothing mapped after the last byte but the reader's own zeros) are read to the end.
+#[test]
+fn mapped_files_and_streams_report_the_same_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    let from_file = |text: &[u8]| {
+        std::fs::write(&path, text).unwrap();
+        match ChainReader::open(&path) {
+            Err(e) => e,
+            Ok(reader) => reader.filter_map(Result::err).next().expect("an error"),
+        }
+    };
+    let same = |name: &str, streamed: &ChainError, mapped: &ChainError| {
+        // A stream names the line only while the bytes before the error are buffered; a map
+        // always can.
+        let streamed_line = matches!(streamed, ChainError::Malformed { line: Some(_), .. });
+        let unnamed = |e: &ChainError| {
+            let text = e.to_string().replace(&path.display().to_string(), "bad.json");
+            match (streamed_line, text.find(" (line "), text.find("): ")) {
+                (false, Some(from), Some(to)) if from < to => format!("{}{}", &text[..from], &text[to + 1..]),
+                _ => text,
+            }
+        };
+        assert_eq!(unnamed(mapped), unnamed(streamed), "{name}");
+        assert_eq!((mapped.index(), mapped.offset()), (streamed.index(), streamed.offset()), "{name}");
+        if let (ChainError::Malformed { line: Some(a), .. }, ChainError::Malformed { line: b, .. }) = (streamed, mapped) {
+            assert_eq!(Some(*a), *b, "{name}");
+        }
+    };
+    for (name, text, _, _) in cases() {
+        same(name, &first_error(&text), &from_file(&text));
+        // And `check`, whose two threads share the parsing.
+        let streamed = ChainReader::from_reader("bad.json", Box::new(Cursor::new(text.clone())));
+        std::fs::write(&path, &text).unwrap();
+        if let (Ok(streamed), Ok(reader)) = (streamed, ChainReader::open(&path)) {
+            match (chain::check_reader(streamed), chain::check_reader(reader)) {
+                (Err(a), Err(b)) => same(name, &a, &b),
+                (Ok(a), Ok(b)) => assert_eq!(a.broken, b.broken, "{name}"),
+                (a, b) => panic!("{name}: {a:?} streamed, {b:?} mapped"),
+            }
+        }
+    }
+    // Cut off inside a byte array at exactly a page's length, and one byte either side.
+    for len in [4095, 4096, 4097, 8192] {
+        let head = "[{\"hash\":[1,2,3],\"parent_hash\":null,\"event_type\":\"wasm\",\"data\":[1";
+        let mut text = head.as_bytes().to_vec();
+        text.splice(1..1, std::iter::repeat_n(b' ', len - head.len()));
+        assert_eq!(text.len(), len);
+        let mapped = from_file(&text);
+        assert!(mapped.to_string().contains("unexpected end of file in data"), "{len}: {mapped}");
+        same(&format!("cut at {len}"), &first_error(&text), &mapped);
+    }
+    // An error far into a large file (past the memory the reader lets go of as it goes)
+    // names its line exactly.
+    let text = String::from_utf8(fixture_text()).unwrap();
+    let events: Vec<Event> = ChainReader::from_reader("f", Box::new(Cursor::new(text.into_bytes()))).unwrap().map(Result::unwrap).collect();
+    let mut writer = ChainWriter::with_layout(Vec::new(), Layout::PrettyArray);
+    let mut last: Option<Event> = None;
+    let mut written = 0;
+    while written < 12 << 20 {
+        for e in &events {
+            let next = Event::new_linked(HashAlg::Sha1, last.as_ref().map(|p| p.hash.as_slice()), e.event_type.clone(), e.data.clone());
+            writer.write(&next).unwrap();
+            written += 5 * next.data.len() + 200;
+            last = Some(next);
+        }
+    }
+    let mut big = String::from_utf8(writer.finish().unwrap()).unwrap();
+    let marker = "\"data\": [\n      ";
+    let at = big.rmatch_indices(marker).nth(1).map(|(i, _)| i + marker.len()).unwrap();
+    big.replace_range(at..at + 1, "x");
+    let mapped = from_file(big.as_bytes());
+    let ChainError::Malformed { offset, line, .. } = &mapped else { panic!("{mapped}") };
+    assert_eq!((*offset, *line), (at as u64, Some(big[..at].matches('\n').count() as u64 + 1)));
+    same("large", &first_error(big.as_bytes()), &mapped);
+}

@@ -123,9 +123,14 @@ fn dash_vv_is_our_debug_detail_and_nobody_else_s() {
 
 /// A chain large enough that checking it outlasts the progress bar's delay (0.3 s).
 fn big_chain(dir: &Path) -> PathBuf {
+    chain_of(dir, 8000)
+}
+
+/// A generated chain of `events` events of 400 payload bytes (about 4.7 KB each).
+fn chain_of(dir: &Path, events: u64) -> PathBuf {
     let path = dir.join("big.json");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_gen-chain"))
-        .args(["--events", "8000", "--data-bytes", "400", "-o"])
+        .args(["--events", &events.to_string(), "--data-bytes", "400", "-o"])
         .arg(&path)
         .status()
         .unwrap();
@@ -178,7 +183,9 @@ fn shell_quote(path: &Path) -> String {
 #[test]
 fn a_terminal_gets_a_bar_of_bytes_events_and_time_left_then_a_clean_line() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = big_chain(dir.path());
+    // Long enough to outlast the bar's delay (300 ms) even in a debug build: `check` reads
+    // this 190 MB in about 0.6 s there (8,000 events took 0.12 s once files were mapped).
+    let chain = chain_of(dir.path(), 40_000);
     let bin = assert_cmd::cargo::cargo_bin("theater-replay");
     let command = format!("{} check {}", shell_quote(&bin), shell_quote(&chain));
     let Some(child) = on_terminal(&command) else { return };
@@ -186,7 +193,9 @@ fn a_terminal_gets_a_bar_of_bytes_events_and_time_left_then_a_clean_line() {
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
     let size = std::fs::metadata(&chain).unwrap().len();
-    let total = format!("/{:.1} MiB", size as f64 / (1 << 20) as f64);
+    // Three significant digits, as the bar writes sizes.
+    let mib = size as f64 / (1 << 20) as f64;
+    let total = if mib >= 100.0 { format!("/{mib:.0} MiB") } else { format!("/{mib:.1} MiB") };
     assert!(screen.contains(&total) && screen.contains(" events  ") && screen.contains("ETA "), "{screen:?}");
     // The bar's line is cleared before the verdict is printed on it.
     let verdict = screen.find(&format!("{}: ", chain.display())).expect("the verdict");
@@ -198,9 +207,22 @@ fn ctrl_c_clears_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let chain = big_chain(dir.path());
     let bin = assert_cmd::cargo::cargo_bin("theater-replay");
-    // The same chain many times: long enough to be interrupted.
-    let chains = vec![shell_quote(&chain); 200].join(" ");
-    let command = format!("{} check {chains}", shell_quote(&bin));
+    // A named pipe that gives half of the chain and then nothing more: `check` waits on it
+    // (drawing its bar) until interrupted, however fast it reads.
+    let fifo = dir.path().join("slow.json");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path, which outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let text = std::fs::read(&chain).unwrap();
+    let feeder_path = fifo.clone();
+    std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(feeder_path).unwrap();
+        // Fails once `check` has exited (a broken pipe): that ends this thread.
+        if pipe.write_all(&text[..text.len() / 2]).is_ok() {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    });
+    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&fifo));
     let Some(mut child) = on_terminal(&command) else { return };
     let mut stdout = child.stdout.take().unwrap();
     // Read until the bar is drawn, then press Ctrl-C.

@@ -9,7 +9,7 @@
 //! event, if larger) are in flight.
 
 use super::reader::{Pending, PendingData};
-use super::{Broken, ChainError, ChainReader, Compression, Container, HashAlg, IntegrityChecker};
+use super::{Broken, ChainError, ChainReader, Compression, Container, Event, HashAlg, IntegrityChecker};
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -49,21 +49,51 @@ pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
 pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
     let (container, compression) = (reader.container(), reader.compression());
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Pending>, ChainError>>(QUEUE);
+    // Checked batches go back to the scanner, which reuses their buffers: nothing is
+    // allocated on one thread and freed on the other (see `ChainReader::recycle`).
+    let (back_tx, back_rx) = mpsc::channel::<Vec<Pending>>();
     let path = reader.name().to_owned();
     std::thread::scope(|scope| {
-        scope.spawn(move || produce(reader, &tx));
+        scope.spawn(move || produce(reader, &tx, &back_rx));
         let mut checker = IntegrityChecker::new();
+        // One event's worth of buffers, reused: each pending event's fields are swapped in,
+        // checked, and swapped back out to be returned.
+        let mut event = Event { hash: Vec::new(), parent_hash: None, event_type: String::new(), data: Vec::new() };
         for batch in rx.iter() {
             match batch {
-                Ok(events) => {
-                    for pending in events {
-                        let event = pending.into_event(&path)?;
+                Ok(mut events) => {
+                    for pending in &mut events {
+                        std::mem::swap(&mut event.hash, &mut pending.hash);
+                        std::mem::swap(&mut event.parent_hash, &mut pending.parent_hash);
+                        std::mem::swap(&mut event.event_type, &mut pending.event_type);
+                        let parsed = match &mut pending.data {
+                            PendingData::Bytes(data) => {
+                                std::mem::swap(&mut event.data, data);
+                                Ok(())
+                            }
+                            PendingData::Raw(text, offset) => {
+                                event.data.clear();
+                                super::scan::parse_raw_byte_array(text, &mut event.data, "data").map_err(|(at, message)| {
+                                    let offset = *offset + at as u64;
+                                    ChainError::Malformed { path: path.clone(), index: pending.index, offset, line: None, message }
+                                })
+                            }
+                        };
+                        parsed?;
                         if let Err(broken) = checker.push(&event) {
                             let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
                             // Dropping the receiver (on return) stops the scanner thread.
                             return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
                         }
+                        std::mem::swap(&mut event.hash, &mut pending.hash);
+                        std::mem::swap(&mut event.parent_hash, &mut pending.parent_hash);
+                        std::mem::swap(&mut event.event_type, &mut pending.event_type);
+                        if let PendingData::Bytes(data) = &mut pending.data {
+                            std::mem::swap(&mut event.data, data);
+                        }
                     }
+                    // The scanner may be gone (it stops at the end); then these are freed here.
+                    let _ = back_tx.send(events);
                 }
                 Err(e) => match e.integrity() {
                     Some(broken) => {
@@ -79,7 +109,20 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
 
 /// The scanner thread: parse and send batches until the end, an error, or the receiver
 /// hanging up.
-fn produce(mut reader: ChainReader, tx: &mpsc::SyncSender<Result<Vec<Pending>, ChainError>>) {
+fn produce(
+    mut reader: ChainReader,
+    tx: &mpsc::SyncSender<Result<Vec<Pending>, ChainError>>,
+    back: &mpsc::Receiver<Vec<Pending>>,
+) {
+    let mut spare_batches: Vec<Vec<Pending>> = Vec::new();
+    let take_back = |reader: &mut ChainReader, spare_batches: &mut Vec<Vec<Pending>>| {
+        while let Ok(mut done) = back.try_recv() {
+            for event in done.drain(..) {
+                reader.recycle(event);
+            }
+            spare_batches.push(done);
+        }
+    };
     let mut batch = Vec::with_capacity(BATCH_EVENTS);
     let mut bytes = 0;
     let mut defer = false;
@@ -94,7 +137,9 @@ fn produce(mut reader: ChainReader, tx: &mpsc::SyncSender<Result<Vec<Pending>, C
                 batch.push(event);
                 if bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
                     bytes = 0;
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_EVENTS));
+                    take_back(&mut reader, &mut spare_batches);
+                    let next = spare_batches.pop().unwrap_or_else(|| Vec::with_capacity(BATCH_EVENTS));
+                    let full = std::mem::replace(&mut batch, next);
                     if tx.send(Ok(full)).is_err() {
                         return;
                     }

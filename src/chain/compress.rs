@@ -138,6 +138,12 @@ impl Read for ReadAhead {
     }
 }
 
+/// Whether a file starting with `head` (its first bytes, at least four unless it is
+/// shorter) is neither zstd nor gzip.
+pub(crate) fn plain(head: &[u8]) -> bool {
+    !head.starts_with(&ZSTD_MAGIC) && !head.starts_with(&GZIP_MAGIC)
+}
+
 /// A writer that compresses with zstd (`record --compress`). The level is zstd's default,
 /// which on chains (decimal byte arrays) gives most of the size for a fraction of the time.
 pub fn zstd_writer<W: io::Write>(w: W) -> io::Result<zstd::stream::write::Encoder<'static, W>> {

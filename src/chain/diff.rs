@@ -3,6 +3,7 @@
 //! has the same hashes as the original: comparing stored hashes alone would call a forged
 //! chain identical).
 
+use super::ahead::ReadAhead;
 use super::{Broken, ChainError, ChainReader, Event, IntegrityChecker};
 
 /// The result of comparing two chains.
@@ -33,20 +34,21 @@ impl DiffOutcome {
     }
 }
 
-/// One chain being read and checked; ends at its last event or at its first broken one.
-struct Side<'r> {
-    reader: &'r mut ChainReader,
+/// One chain being read (on a thread of its own) and checked; ends at its last event or at
+/// its first broken one.
+struct Side {
+    events: ReadAhead,
     checker: IntegrityChecker,
     broken: Option<Broken>,
     done: bool,
 }
 
-impl Side<'_> {
+impl Side {
     fn next(&mut self) -> Result<Option<Event>, ChainError> {
         if self.done {
             return Ok(None);
         }
-        let event = match self.reader.next() {
+        let event = match self.events.next() {
             Some(Ok(event)) => event,
             Some(Err(e)) => {
                 // A state chain's head mismatch is a broken chain, not unreadable input.
@@ -70,25 +72,43 @@ impl Side<'_> {
 
 /// Compares two chains event by event, holding one event of each at a time (and the two at
 /// the parting point). Both are read to the end, so that integrity is checked throughout;
-/// malformed input in either is an error.
+/// malformed input in either is an error. Each chain is parsed on a thread of its own.
 pub fn diff_readers(a: &mut ChainReader, b: &mut ChainReader) -> Result<DiffOutcome, ChainError> {
-    let side = |reader| Side { reader, checker: IntegrityChecker::new(), broken: None, done: false };
-    let (mut sa, mut sb) = (side(a), side(b));
-    let mut common_prefix = 0;
-    let mut parted: Option<(Option<Event>, Option<Event>)> = None;
-    loop {
-        let (ea, eb) = (sa.next()?, sb.next()?);
-        if parted.is_none() {
-            match (ea, eb) {
-                (Some(x), Some(y)) if x.hash == y.hash => common_prefix += 1,
-                (None, None) if sa.broken.is_none() && sb.broken.is_none() => break,
-                (x, y) => parted = Some((x, y)),
+    std::thread::scope(|scope| {
+        let side = |reader| Side {
+            events: ReadAhead::start(scope, reader),
+            checker: IntegrityChecker::new(),
+            broken: None,
+            done: false,
+        };
+        let (mut sa, mut sb) = (side(a), side(b));
+        let mut common_prefix = 0;
+        let mut parted: Option<(Option<Event>, Option<Event>)> = None;
+        loop {
+            let (ea, eb) = (sa.next()?, sb.next()?);
+            if parted.is_none() {
+                match (ea, eb) {
+                    (Some(x), Some(y)) if x.hash == y.hash => {
+                        common_prefix += 1;
+                        sa.events.give_back(x);
+                        sb.events.give_back(y);
+                    }
+                    (None, None) if sa.broken.is_none() && sb.broken.is_none() => break,
+                    (x, y) => parted = Some((x, y)),
+                }
+            } else {
+                if let Some(e) = ea {
+                    sa.events.give_back(e);
+                }
+                if let Some(e) = eb {
+                    sb.events.give_back(e);
+                }
+            }
+            if sa.done && sb.done {
+                break;
             }
         }
-        if sa.done && sb.done {
-            break;
-        }
-    }
-    let (a, b) = parted.unwrap_or((None, None));
-    Ok(DiffOutcome { common_prefix, a, b, broken_a: sa.broken, broken_b: sb.broken })
+        let (a, b) = parted.unwrap_or((None, None));
+        Ok(DiffOutcome { common_prefix, a, b, broken_a: sa.broken, broken_b: sb.broken })
+    })
 }

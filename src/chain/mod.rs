@@ -4,17 +4,21 @@
 //! Everything here streams: readers yield one [`Event`] at a time and nothing keeps more
 //! than the current event, so memory does not grow with the length of a chain.
 
+mod ahead;
 mod check;
 mod compress;
 mod diff;
 mod error;
 mod hash;
 mod integrity;
+#[cfg(unix)]
+mod mapped;
 mod reader;
 mod scan;
 mod store;
 mod writer;
 
+pub(crate) use ahead::ReadAhead;
 pub use check::{CheckOutcome, check_path, check_reader};
 pub use compress::{Compression, zstd_writer};
 pub use diff::{DiffOutcome, diff_readers};

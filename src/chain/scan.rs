@@ -21,13 +21,33 @@ const PAD: usize = 16;
 /// that memory stays far below the 32 MB budget.
 const CHUNK: usize = 256 * 1024;
 
+/// Where the input's bytes are: a refilled buffer, or a map of the whole file.
+enum Buf {
+    Owned(Vec<u8>),
+    #[cfg(unix)]
+    Mapped(super::mapped::Mapping),
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Owned(v) => v,
+            #[cfg(unix)]
+            Buf::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
 /// A buffered, position-tracking view of the input.
 pub(crate) struct Input {
     pub name: String,
     /// Index of the event being read, for error messages.
     pub index: u64,
     src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    buf: Buf,
     pos: usize,
     end: usize,
     /// Absolute offset of `buf[0]`.
@@ -39,9 +59,32 @@ pub(crate) struct Input {
 
 impl Input {
     pub fn new(name: String, src: Box<dyn Read + Send>) -> Input {
-        Input { name, index: 0, src, buf: vec![0; CHUNK + PAD], pos: 0, end: 0, base: 0, lines: 0, eof: false }
+        Input { name, index: 0, src, buf: Buf::Owned(vec![0; CHUNK + PAD]), pos: 0, end: 0, base: 0, lines: 0, eof: false }
     }
 
+    /// The whole of a regular file, through a map (see [`super::mapped`]); `None` if it
+    /// cannot be mapped (then it is read as a stream).
+    #[cfg(unix)]
+    pub fn mapped(name: String, file: &std::fs::File, len: u64) -> Option<Input> {
+        let map = super::mapped::Mapping::new(file, len, PAD)?;
+        let end = map.len();
+        Some(Input { name, index: 0, src: Box::new(io::empty()), buf: Buf::Mapped(map), pos: 0, end, base: 0, lines: 0, eof: true })
+    }
+
+    /// Lets go of the memory of input before the current position (mapped files; a
+    /// refilled buffer does so at each refill). Bytes before it may still be read.
+    #[inline]
+    pub fn release_behind(&mut self) {
+        #[cfg(unix)]
+        if let Buf::Mapped(map) = &mut self.buf {
+            map.release_to(self.pos);
+        }
+    }
+
+    /// Whether the input is a mapped file.
+    pub fn is_mapped(&self) -> bool {
+        !matches!(self.buf, Buf::Owned(_))
+    }
     /// Absolute byte offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
@@ -57,7 +100,12 @@ impl Input {
         let at = at.min(self.end);
         // Lines are counted only when needed: those of discarded bytes at each refill, the
         // rest here. Lines only mean something in text, which every container is.
-        let line = self.lines + count_newlines(&self.buf[..at]) as u64 + 1;
+        let before = match &self.buf {
+            Buf::Owned(buf) => count_newlines(&buf[..at]),
+            #[cfg(unix)]
+            Buf::Mapped(map) => map.count_newlines_to(at, count_newlines),
+        };
+        let line = self.lines + before as u64 + 1;
         ChainError::Malformed {
             path: self.name.clone(),
             index: self.index,
@@ -76,21 +124,23 @@ impl Input {
         if self.eof {
             return Ok(false);
         }
+        // A mapped file is all there from the start (`eof` is set).
+        let Buf::Owned(buf) = &mut self.buf else { return Ok(false) };
         if self.pos > 0 {
-            self.lines += count_newlines(&self.buf[..self.pos]) as u64;
+            self.lines += count_newlines(&buf[..self.pos]) as u64;
             self.base += self.pos as u64;
-            self.buf.copy_within(self.pos..self.end, 0);
+            buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.end + PAD >= self.buf.len() {
+        if self.end + PAD >= buf.len() {
             // Only a token longer than the buffer gets here; tokens are short, so this
             // stays rare and bounded by the size of one event.
-            self.buf.resize(self.buf.len() * 2, 0);
+            buf.resize(buf.len() * 2, 0);
         }
-        let room = self.buf.len() - PAD;
+        let room = buf.len() - PAD;
         let n = loop {
-            match self.src.read(&mut self.buf[self.end..room]) {
+            match self.src.read(&mut buf[self.end..room]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.io_error(e)),
@@ -100,7 +150,7 @@ impl Input {
             self.eof = true;
         }
         self.end += n;
-        self.buf[self.end..self.end + PAD].fill(0);
+        buf[self.end..self.end + PAD].fill(0);
         Ok(n > 0)
     }
 
@@ -160,6 +210,14 @@ impl Input {
 
     /// Reads a JSON string (at its opening quote) and unescapes it with serde_json.
     pub fn string(&mut self, what: &str) -> Result<String, ChainError> {
+        let mut text = String::new();
+        self.string_into(what, &mut text)?;
+        Ok(text)
+    }
+
+    /// As [`Input::string`], into `out` (replacing what it held): a recycled buffer saves
+    /// an allocation per event.
+    pub fn string_into(&mut self, what: &str, out: &mut String) -> Result<(), ChainError> {
         match self.skip_ws()? {
             Some(b'"') => {}
             found => return Err(self.malformed(format!("expected a string for {what}, found {}", describe(found)))),
@@ -173,19 +231,21 @@ impl Input {
             && !rest[..i].iter().any(|&b| b < 0x20)
             && let Ok(text) = std::str::from_utf8(&rest[..i])
         {
-            let text = text.to_owned();
+            out.clear();
+            out.push_str(text);
             self.pos += i + 2;
-            return Ok(text);
+            return Ok(());
         }
         let raw = self.raw_string(what)?;
         if let Err(e) = std::str::from_utf8(&raw) {
             let message = format!("invalid UTF-8 in {what}");
             return Err(self.malformed_at_offset(start + e.valid_up_to() as u64, message));
         }
-        serde_json::from_slice::<String>(&raw).map_err(|e| {
+        *out = serde_json::from_slice::<String>(&raw).map_err(|e| {
             let at = start + (e.column().saturating_sub(1)) as u64;
             self.malformed_at_offset(at, format!("invalid {what} string: {}", serde_message(&e)))
-        })
+        })?;
+        Ok(())
     }
 
     /// Reads an object key. Keys are plain ASCII in every chain, so they are compared raw
@@ -412,6 +472,134 @@ impl Input {
     }
 }
 
+/// What [`Input::compact_event`] read besides the buffers it filled.
+pub(crate) struct CompactParts {
+    /// Absolute offsets of the `hash` value's `[` and of the byte after its `]`.
+    pub hash_at: u64,
+    pub hash_end: u64,
+    pub parent: CompactParent,
+    /// Whether the event after its `hash` value is exactly its canonical form.
+    pub canonical: bool,
+}
+
+pub(crate) enum CompactParent {
+    Null,
+    /// Spelled exactly as the `last_hash_text` given: the previous event's hash.
+    Last,
+    /// Parsed into the buffer given.
+    Parsed,
+}
+
+impl Input {
+    /// Reads the event at the cursor when it is laid out as `record` writes events, compact
+    /// and in canonical field order (`{"hash":[..],"parent_hash":..,"event_type":"..",
+    /// "data":[..]}`, a type without escapes), entirely from the bytes buffered.
+    ///
+    /// Why: every chain `record` writes is laid out so, and the general path (keys found and
+    /// compared one by one, whitespace skipped before every token, each field's position
+    /// tracked for the canonical test) was half of the reading thread's time per event in a
+    /// replay. Anything else (another layout, an error, an event running past the buffer)
+    /// returns `None` having consumed nothing, and the general path reads the same bytes
+    /// again: it alone makes errors, so their offsets and messages are unchanged.
+    pub fn compact_event(
+        &mut self,
+        last_hash_text: &[u8],
+        hash: &mut Vec<u8>,
+        parent: &mut Vec<u8>,
+        event_type: &mut String,
+        data: &mut Vec<u8>,
+    ) -> Option<CompactParts> {
+        const HASH: &[u8] = br#"{"hash":["#;
+        const PARENT: &[u8] = br#","parent_hash":"#;
+        const TYPE: &[u8] = br#","event_type":""#;
+        const DATA: &[u8] = br#","data":["#;
+        let (buf, end, eof) = (&self.buf[..], self.end, self.eof);
+        let text = &buf[..end];
+        let at = |i: usize, lit: &[u8]| text.get(i..).is_some_and(|rest| rest.starts_with(lit));
+        let array = |i: usize, out: &mut Vec<u8>| match scan_array(buf, i, end, eof, &mut ArrayState::First, out) {
+            Step::Done(j) => Some(j),
+            _ => None,
+        };
+        let mut i = self.pos;
+        if !at(i, HASH) {
+            return None;
+        }
+        let hash_at = i + HASH.len() - 1;
+        hash.clear();
+        i = array(hash_at + 1, hash)?;
+        let hash_end = i;
+        if !at(i, PARENT) {
+            return None;
+        }
+        i += PARENT.len();
+        let parent_at = i;
+        let (kind, parent_canonical) = if at(i, b"null") {
+            i += 4;
+            (CompactParent::Null, true)
+        } else if !last_hash_text.is_empty() && at(i, last_hash_text) {
+            i += last_hash_text.len();
+            // The canonical test needs the bytes: the caller's copy of the last hash.
+            (CompactParent::Last, false)
+        } else if at(i, b"[") {
+            parent.clear();
+            i = array(i + 1, parent)?;
+            let compact = canonical_len_ok(&text[parent_at..i]);
+            (CompactParent::Parsed, compact)
+        } else {
+            return None;
+        };
+        if !at(i, TYPE) {
+            return None;
+        }
+        i += TYPE.len();
+        let rest = &text[i..];
+        let close = memchr::memchr2(b'"', b'\\', rest).filter(|&k| rest[k] == b'"')?;
+        if rest[..close].iter().any(|&b| b < 0x20) {
+            return None;
+        }
+        let name = std::str::from_utf8(&rest[..close]).ok()?;
+        i += close + 1;
+        if !at(i, DATA) {
+            return None;
+        }
+        let data_at = i + DATA.len() - 1;
+        data.clear();
+        i = array(data_at + 1, data)?;
+        if !at(i, b"}") {
+            return None;
+        }
+        event_type.clear();
+        event_type.push_str(name);
+        let canonical = canonical_len_ok(&text[data_at..i]);
+        let parent_canonical = match kind {
+            CompactParent::Last => canonical_len_ok(last_hash_text),
+            _ => parent_canonical,
+        };
+        self.pos = i + 1;
+        let base = self.base;
+        Some(CompactParts {
+            hash_at: base + hash_at as u64,
+            hash_end: base + hash_end as u64,
+            parent: kind,
+            canonical: canonical && parent_canonical,
+        })
+    }
+}
+
+/// Whether the text of a byte array that parsed is its compact form: no whitespace (the
+/// parser refuses every other spelling of a number).
+fn canonical_len_ok(text: &[u8]) -> bool {
+    // Vectorized searches: this runs on every event's parent hash.
+    memchr::memchr3(b' ', b'\n', b'\r', text).is_none() && memchr::memchr(b'\t', text).is_none()
+}
+
+/// The length of `bytes` as a compact JSON array: digits, commas and brackets.
+pub(crate) fn compact_len(bytes: &[u8]) -> u64 {
+    // Two counts the compiler vectorizes byte-wide (a sum of usize per byte it does not).
+    let digits = bytes.len() + bytes.iter().filter(|&&b| b >= 10).count() + bytes.iter().filter(|&&b| b >= 100).count();
+    (digits + bytes.len().max(1) + 1) as u64
+}
+
 /// Parses the raw text [`Input::raw_byte_array`] captured (padding included) into `out`.
 /// On failure: the offset of the problem within the text, and the message.
 pub(crate) fn parse_raw_byte_array(raw: &[u8], out: &mut Vec<u8>, what: &str) -> Result<(), (usize, String)> {
@@ -589,13 +777,19 @@ fn fast_by_commas<const RUN: usize>(buf: &[u8], mut i: usize, end: usize, patter
             commas &= commas - 1;
             let digits = i + RUN;
             let len = comma.wrapping_sub(digits);
-            if load8(buf, i) & mask != pattern || len.wrapping_sub(1) > 2 {
+            // No whitespace run to test in compact arrays (RUN 0: `mask` is 0).
+            if (RUN > 0 && load8(buf, i) & mask != pattern) || len.wrapping_sub(1) > 2 {
                 out.extend_from_slice(&block[..n]);
                 return i;
             }
-            let d0 = buf[digits].wrapping_sub(b'0') as u32;
-            let d1 = buf[digits + 1].wrapping_sub(b'0') as u32;
-            let d2 = buf[digits + 2].wrapping_sub(b'0') as u32;
+            // One bounds check for the three digits (a comma follows within the block).
+            let Some(&[c0, c1, c2]) = buf.get(digits..digits + 3).and_then(|d| <&[u8; 3]>::try_from(d).ok()) else {
+                out.extend_from_slice(&block[..n]);
+                return i;
+            };
+            let d0 = c0.wrapping_sub(b'0') as u32;
+            let d1 = c1.wrapping_sub(b'0') as u32;
+            let d2 = c2.wrapping_sub(b'0') as u32;
             // Branch-free: number lengths vary at random, branches on them would mispredict.
             let v2 = d0.wrapping_mul(10).wrapping_add(d1);
             let v3 = v2.wrapping_mul(10).wrapping_add(d2);

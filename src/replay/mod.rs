@@ -307,8 +307,12 @@ impl Recording {
         std::thread::spawn(move || {
             let mut ended = false;
             while !ended {
-                // Freed here, where they were allocated (see `Recording::returned`).
-                while given_back.try_recv().is_ok() {}
+                // Reused here, where they were allocated (see `Recording::returned`).
+                while let Ok(done) = given_back.try_recv() {
+                    for recorded in done {
+                        reader.recycle_event(recorded.event);
+                    }
+                }
                 let mut items = Vec::with_capacity(BATCH);
                 let mut tails = recycled.try_recv().unwrap_or_default();
                 tails.clear();

@@ -1,0 +1,140 @@
+//! Regular chain files read through a memory map instead of `read` calls.
+//!
+//! Why: reading a 490 MB chain through a 256 KiB buffer spent a fifth of `check`'s time in
+//! the kernel copying the file into the buffer, and more moving the unread tail of each
+//! buffer to its front. A map hands the scanner the page cache itself.
+//!
+//! The scanner needs [`super::scan`]'s `PAD` zero bytes after the text (its loops stop on
+//! them instead of testing bounds). A map of the file alone cannot promise them: when the
+//! file's size is a multiple of the page size, the byte after it is on no mapped page. So an
+//! anonymous zeroed region a page longer than the file is reserved first and the file is
+//! mapped over its start: whatever the size, the bytes after the file are zeros. (The
+//! memmap2 crate maps a file's own pages only, which is why this is our own code.)
+//!
+//! Memory stays bounded: pages behind the reader are dropped from this process
+//! ([`Mapping::release_to`], `MADV_DONTNEED`; they stay in the page cache), so the resident
+//! set holds the pages near the cursor, not the file.
+//!
+//! A file truncated by another process while it is mapped would fault (SIGBUS) where a read
+//! would have ended early. Chains are written by replacing the file (a temporary file
+//! renamed over it, as `record` and `verify --accept` do), which leaves a mapped file whole.
+
+use std::fs::File;
+
+/// A read-only private map of a whole file, followed by at least `pad` zero bytes.
+pub(crate) struct Mapping {
+    ptr: *mut libc::c_void,
+    /// Bytes mapped: the file's length plus the zeros.
+    mapped: usize,
+    /// The file's length.
+    len: usize,
+    /// Bytes before this offset (a page multiple) were released.
+    released: usize,
+}
+
+// SAFETY: the map is read-only and owned by this value alone; reading it from any thread
+// is as safe as reading a `Box<[u8]>`.
+unsafe impl Send for Mapping {}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
+}
+
+impl Mapping {
+    /// Maps `file` (of `len` bytes, `len > 0`) followed by `pad` zeros. `None` if the system
+    /// refuses (the caller then reads the file as a stream).
+    pub fn new(file: &File, len: u64, pad: usize) -> Option<Mapping> {
+        use std::os::fd::AsRawFd;
+        let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
+        let page = page_size();
+        let mapped = len.checked_add(pad)?.checked_next_multiple_of(page)?;
+        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing; no
+        // existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: replaces the start of the region reserved just above (MAP_FIXED within our
+        // own mapping), read-only, so nothing else can be clobbered.
+        let file_ptr =
+            unsafe { libc::mmap(ptr, len, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_FIXED, file.as_raw_fd(), 0) };
+        if file_ptr == libc::MAP_FAILED {
+            // SAFETY: unmapping exactly the region mapped above.
+            unsafe { libc::munmap(ptr, mapped) };
+            return None;
+        }
+        // The file is read front to back: the kernel reads ahead more eagerly.
+        // SAFETY: advice on our own mapping; it never changes its contents.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Some(Mapping { ptr, mapped, len, released: 0 })
+    }
+
+    /// The file's bytes and the zeros after them.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `mapped` readable bytes start at `ptr` for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.mapped) }
+    }
+
+    /// The file's length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Drops the pages wholly before `offset` from this process's memory (reading them again
+    /// faults them back in from the page cache, with the same bytes). Only every 1 MiB, so
+    /// the system call is rare.
+    pub fn release_to(&mut self, offset: usize) {
+        const STEP: usize = 1 << 20;
+        let page = page_size();
+        let to = offset.min(self.len) / page * page;
+        if to < self.released + STEP {
+            return;
+        }
+        // From a little before the last release: the page cache holds large folios, and a
+        // fault maps the whole folio around the faulting page, pages before the last release
+        // included. 2 MiB covers a folio mapped by page table entries.
+        let from = self.released.saturating_sub(2 << 20);
+        // SAFETY: a page-aligned range inside our own read-only private mapping; dropping
+        // its pages never loses data (they are re-read from the file).
+        unsafe {
+            libc::madvise((self.ptr as *mut u8).add(from).cast(), to - from, libc::MADV_DONTNEED);
+        }
+        self.released = to;
+    }
+
+    /// Newlines in the file before `offset`, counted a few MiB at a time and released again
+    /// behind the count, so that an error late in a large file does not bring the whole file
+    /// into memory to say on which line it is.
+    pub fn count_newlines_to(&self, offset: usize, count: impl Fn(&[u8]) -> usize) -> usize {
+        const CHUNK: usize = 8 << 20;
+        let offset = offset.min(self.len);
+        let (mut lines, mut at) = (0, 0);
+        let released = self.released;
+        while at < offset {
+            let end = (at + CHUNK).min(offset);
+            lines += count(&self.bytes()[at..end]);
+            if end <= released {
+                let page = page_size();
+                let (from, to) = (at / page * page, end / page * page);
+                if to > from {
+                    // SAFETY: as in `release_to`: a page range of our own mapping that was
+                    // released before this count faulted it back in.
+                    unsafe { libc::madvise((self.ptr as *mut u8).add(from).cast(), to - from, libc::MADV_DONTNEED) };
+                }
+            }
+            at = end;
+        }
+        lines
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the region `new` mapped; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.ptr, self.mapped) };
+    }
+}
