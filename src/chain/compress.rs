@@ -4,8 +4,6 @@
 //! offsets in errors are offsets in the decompressed text.
 
 use std::io::{self, Cursor, Read};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
 
 /// How a chain file is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,97 +43,13 @@ pub fn decompressed(mut src: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read +
     let head = &head[..len];
     let joined = Cursor::new(head.to_vec()).chain(src);
     Ok(if head == ZSTD_MAGIC {
-        (read_ahead(Box::new(zstd::stream::read::Decoder::new(joined)?)), Some(Compression::Zstd))
+        (Box::new(zstd::stream::read::Decoder::new(joined)?), Some(Compression::Zstd))
     } else if head.starts_with(&GZIP_MAGIC) {
         // Concatenated gzip members (`cat a.gz b.gz`) are one stream, as gzip -d reads them.
-        (read_ahead(Box::new(flate2::read::MultiGzDecoder::new(joined))), Some(Compression::Gzip))
+        (Box::new(flate2::read::MultiGzDecoder::new(joined)), Some(Compression::Gzip))
     } else {
         (Box::new(joined), None)
     })
-}
-
-/// Decompressed text handed over per chunk.
-const CHUNK: usize = 256 * 1024;
-/// Chunks decompressed ahead of the reader: enough to ride out its pauses, little memory.
-const AHEAD: usize = 4;
-
-/// `decoder` run on a thread of its own, a few chunks ahead of whoever reads. The reading
-/// thread of a replay (or check) is its busiest one; decompressing there cost a compressed
-/// chain a fifth of its event rate, while the machine's other core had time to spare.
-/// Errors arrive in order, after the text before them; when the reader is dropped, the
-/// thread's next hand-over fails and it ends.
-fn read_ahead(decoder: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
-    let (chunks, received) = sync_channel::<io::Result<Vec<u8>>>(AHEAD);
-    // Read chunks go back to be refilled: no buffer is freed on a thread other than its own
-    // (which glibc's malloc makes costly).
-    let (recycle, recycled) = sync_channel::<Vec<u8>>(AHEAD + 2);
-    let shared = Arc::new(Mutex::new(Some(decoder)));
-    let decoding = shared.clone();
-    let spawned = std::thread::Builder::new().name("decompress".into()).spawn(move || {
-        let Some(mut decoder) = decoding.lock().ok().and_then(|mut d| d.take()) else { return };
-        loop {
-            let mut chunk = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-            chunk.resize(CHUNK, 0);
-            let mut filled = 0;
-            let mut end = false;
-            while filled < CHUNK {
-                match decoder.read(&mut chunk[filled..]) {
-                    Ok(0) => {
-                        end = true;
-                        break;
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        chunk.truncate(filled);
-                        let _ = chunks.send(Ok(chunk));
-                        let _ = chunks.send(Err(e));
-                        return;
-                    }
-                }
-            }
-            chunk.truncate(filled);
-            if (!chunk.is_empty() && chunks.send(Ok(chunk)).is_err()) || end {
-                return;
-            }
-        }
-    });
-    match spawned {
-        Ok(_) => Box::new(ReadAhead { received, recycle, chunk: Vec::new(), at: 0 }),
-        // No thread to be had: decompress here, as before.
-        Err(_) => match shared.lock().ok().and_then(|mut d| d.take()) {
-            Some(decoder) => decoder,
-            None => Box::new(io::empty()),
-        },
-    }
-}
-
-struct ReadAhead {
-    received: Receiver<io::Result<Vec<u8>>>,
-    recycle: SyncSender<Vec<u8>>,
-    chunk: Vec<u8>,
-    at: usize,
-}
-
-impl Read for ReadAhead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.chunk.len() {
-            match self.received.recv() {
-                Ok(Ok(next)) => {
-                    let used = std::mem::replace(&mut self.chunk, next);
-                    let _ = self.recycle.try_send(used);
-                    self.at = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The decoder reached the end (or its thread is gone, having said why).
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
 }
 
 /// Whether a file starting with `head` (its first bytes, at least four unless it is
@@ -181,9 +95,9 @@ mod tests {
     }
 
     #[test]
-    fn many_chunks_read_ahead_arrive_whole_and_in_order() {
-        // Text of several hand-over chunks, not a multiple of one, read back in odd sizes.
-        let text: Vec<u8> = (0..3 * CHUNK + 12_345).map(|i| (i * 7 % 251) as u8).collect();
+    fn a_long_stream_reads_back_whole_in_odd_sized_reads() {
+        // Several of the decoder's and the reader's buffers long, not a multiple of either.
+        let text: Vec<u8> = (0..3 * 256 * 1024 + 12_345).map(|i| (i * 7 % 251) as u8).collect();
         let mut z = zstd_writer(Vec::new()).unwrap();
         z.write_all(&text).unwrap();
         let (mut r, _) = decompressed(Box::new(Cursor::new(z.finish().unwrap()))).unwrap();
@@ -200,7 +114,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_stream_gives_the_text_before_the_fault_then_the_error() {
-        let text: Vec<u8> = (0..2 * CHUNK).map(|i| (i % 10) as u8 + b'0').collect();
+        let text: Vec<u8> = (0..2 * 256 * 1024).map(|i| (i % 10) as u8 + b'0').collect();
         let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         g.write_all(&text).unwrap();
         let mut gz = g.finish().unwrap();
