@@ -18,6 +18,7 @@ mod scan;
 mod store;
 mod writer;
 
+#[cfg(feature = "cli")]
 pub(crate) use ahead::ReadAhead;
 pub use check::{CheckOutcome, check_path, check_reader};
 pub use compress::{Compression, zstd_writer};
