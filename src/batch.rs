@@ -339,7 +339,7 @@ pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, options: &Ver
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_string());
-        VerifyReport::unreplayed(loaded, Status::Error, None, Some(format!("internal error while replaying: {what}")))
+        VerifyReport::before_replay(loaded, Status::Error, None, Some(format!("internal error while replaying: {what}")))
     });
     ChainVerdict { path: path.to_path_buf(), report, elapsed: start.elapsed() }
 }

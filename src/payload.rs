@@ -210,6 +210,12 @@ impl Payload {
     /// between calls.
     pub fn recorded_host_output(data: &[u8], call: &HostCall, input: &Value, scratch: &mut Vec<u8>) -> Option<Value> {
         let output_text = Payload::recorded_host_output_text(data, call, input, scratch)?;
+        Payload::canonical_output(output_text, scratch)
+    }
+
+    /// The typed value whose canonical text `output_text` is; `None` when it is not
+    /// canonical (the full path then decides).
+    pub fn canonical_output(output_text: &[u8], scratch: &mut Vec<u8>) -> Option<Value> {
         let output: Value = serde_json::from_slice(output_text).ok()?;
         if !output.is_object() {
             return None;

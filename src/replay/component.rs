@@ -40,6 +40,14 @@ struct TheaterMode {
     http: HttpHost,
 }
 
+/// A host call's answer taken from its recorded text (see [`ReplayHost::recorded_answer`]).
+enum RecordedAnswer {
+    /// One boolean or integer, decoded already.
+    Scalar(Val),
+    /// The recorded output, to decode with the call's result types.
+    Output(Value),
+}
+
 impl ReplayHost {
     /// Re-encodes the replay's event and compares it with the recorded one (see
     /// [`Tracker::reproduces`]).
@@ -51,30 +59,27 @@ impl ReplayHost {
 
     /// The recorded answer when `recorded` is exactly the event the guest's call makes
     /// (same parent, type and bytes): the hot path of a replay, which decodes only the
-    /// output. `None` when it is not that simple; the full path then decides.
-    fn recorded_answer(&mut self, recorded: &Recorded, call: &HostCall, input: &Value) -> Option<Value> {
-        let event = &recorded.event;
-        if event.parent_hash != self.tracker.head || !call.is_event_type(&event.event_type) {
-            return None;
-        }
-        Payload::recorded_host_output(&event.data, call, input, &mut self.scratch)
-    }
-
-    /// As [`Self::recorded_answer`], for an answer of one boolean or integer of type `ty`
-    /// (see [`values::decode_canonical_scalar`]): the answer itself.
-    fn recorded_scalar_answer(
+    /// output, and for one boolean or integer result reads it straight from its text (see
+    /// [`values::decode_canonical_scalar`]). The event is compared once either way. `None`
+    /// when it is not that simple; the full path then decides.
+    fn recorded_answer(
         &mut self,
         recorded: &Recorded,
         call: &HostCall,
         input: &Value,
-        ty: &Type,
-    ) -> Option<Val> {
+        result_types: &[Type],
+    ) -> Option<RecordedAnswer> {
         let event = &recorded.event;
         if event.parent_hash != self.tracker.head || !call.is_event_type(&event.event_type) {
             return None;
         }
         let text = Payload::recorded_host_output_text(&event.data, call, input, &mut self.scratch)?;
-        values::decode_canonical_scalar(text, ty)
+        if let [ty] = result_types
+            && let Some(val) = values::decode_canonical_scalar(text, ty)
+        {
+            return Some(RecordedAnswer::Scalar(val));
+        }
+        Payload::canonical_output(text, &mut self.scratch).map(RecordedAnswer::Output)
     }
 
     fn matched(&mut self, recorded: Recorded) {
@@ -135,16 +140,14 @@ impl ImportHandler for ReplayHost {
             let stop = store.data().divergence(DivergenceKind::ExtraHostCall, None, Some(&actual), None, stack);
             return halt(store, stop);
         };
-        // One boolean or integer result, recorded canonically: read straight from its text.
-        if let ([ty], [result]) = (result_types, &mut *results)
-            && let Some(val) = store.data_mut().recorded_scalar_answer(&recorded, call, &input, ty)
-        {
-            *result = val;
-            store.data_mut().matched(recorded);
-            return Ok(());
-        }
-        if let Some(output) = store.data_mut().recorded_answer(&recorded, call, &input) {
-            return answer(store, recorded, &output, result_types, results);
+        match store.data_mut().recorded_answer(&recorded, call, &input, result_types) {
+            Some(RecordedAnswer::Scalar(val)) if results.len() == 1 => {
+                results[0] = val;
+                store.data_mut().matched(recorded);
+                return Ok(());
+            }
+            Some(RecordedAnswer::Output(output)) => return answer(store, recorded, &output, result_types, results),
+            _ => {}
         }
         let payload = match decode_payload(&recorded) {
             Ok(p) => p,

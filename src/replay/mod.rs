@@ -583,17 +583,7 @@ pub fn view_recorded(event: &Event) -> EventView {
 /// (detected from its first event unless `options.dialect` says) and the actor's kind pick
 /// the driver; both drivers share the recording, the matching and the report.
 pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
-    let report = VerifyReport {
-        status: Status::Verified,
-        events_verified: 0,
-        hash: None,
-        dialect: None,
-        component_sha256: Some(loaded.sha256.clone()),
-        recorded_component_sha256: None,
-        divergence: None,
-        broken: None,
-        error: None,
-    };
+    let report = VerifyReport::before_replay(loaded, Status::Verified, None, None);
     if let Some(progress) = &options.progress {
         progress.watch(&chain);
     }
@@ -653,14 +643,15 @@ pub fn verify_opened(
                 Some(b) => (Status::Broken, Some(BrokenAt::from(b)), None),
                 None => (Status::Error, None, Some(e.to_string())),
             };
-            VerifyReport::unreplayed(loaded, status, broken, error)
+            VerifyReport::before_replay(loaded, status, broken, error)
         }
     }
 }
 
 impl VerifyReport {
-    /// The report on a chain that was never replayed.
-    pub(crate) fn unreplayed(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
+    /// A report on `loaded` before any event was replayed: where a replay starts, and the
+    /// whole report on a chain that could not be replayed at all.
+    pub(crate) fn before_replay(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
         VerifyReport {
             dialect: None,
             status,
