@@ -120,6 +120,19 @@ fn a_missing_event_a_loop_or_a_bad_head_is_one_line_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("loop back"), "{err}");
 
+    // An event's file that is a FIFO would block a read forever: refused.
+    std::fs::remove_file(&missing).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&missing).status().unwrap().success());
+    let (code, _, err) = run(&["check", &path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(&missing).unwrap();
+    std::fs::write(
+        &missing,
+        std::fs::read(chains().join("state-actor.store/events").join(hex::encode(&chain[4].hash))).unwrap(),
+    )
+    .unwrap();
+
     // Two chains in one store: the directory alone does not say which.
     std::fs::write(store.join("chains/other-actor"), "null").unwrap();
     let (code, _, err) = run(&["inspect", &path]);

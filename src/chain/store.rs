@@ -70,7 +70,7 @@ impl StoredChain {
     /// Follows the parent links from the head in `head` back to the first event.
     pub fn walk(head: &Path) -> Result<StoredChain, ChainError> {
         let name = head.display().to_string();
-        let current_hash = std::fs::read(head).map_err(|error| io_error(head, error))?;
+        let current_hash = read_regular(head, MAX_HEAD_BYTES)?;
         let start: Option<Vec<u8>> = serde_json::from_slice(&current_hash).map_err(|e| {
             malformed(&name, &format!("not an event store's chain head (a JSON byte array or null): {e}"))
         })?;
@@ -84,8 +84,8 @@ impl StoredChain {
                 return Err(malformed(&name, &format!("the parent links loop back to event {hex}")));
             }
             let file = events_dir.join(&hex);
-            let text = std::fs::read(&file).map_err(|error| match error.kind() {
-                io::ErrorKind::NotFound => malformed(
+            let text = read_regular(&file, u64::MAX).map_err(|error| match error {
+                ChainError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound => malformed(
                     &name,
                     &format!(
                         "event {hex}, {} links back from the head, is not in {}",
@@ -93,7 +93,7 @@ impl StoredChain {
                         events_dir.display()
                     ),
                 ),
-                _ => io_error(&file, error),
+                other => other,
             })?;
             next = parent_of(&text).map_err(|e| malformed(&file.display().to_string(), &e))?;
             events.push(file);
@@ -118,6 +118,20 @@ impl StoredChain {
         parts.push_back(Part::Text(tail));
         StoreStream { parts, current: None }
     }
+}
+
+/// A regular file's bytes, refused when it is something else (a FIFO would never end) or
+/// longer than `max`.
+fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ChainError> {
+    let meta = std::fs::metadata(path).map_err(|error| io_error(path, error))?;
+    let shown = path.display().to_string();
+    if !meta.is_file() {
+        return Err(malformed(&shown, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(malformed(&shown, &format!("{} bytes: too long for a chain head", meta.len())));
+    }
+    std::fs::read(path).map_err(|error| io_error(path, error))
 }
 
 /// The `parent_hash` of one stored event, read without keeping the rest.
