@@ -8,7 +8,7 @@
 //! bounds memory: at most `QUEUE` batches of at most `BATCH_BYTES` payload bytes (or one
 //! event, if larger) are in flight.
 
-use super::reader::{Pending, PendingData};
+use super::reader::{PayloadAs, Pending, PendingData};
 use super::{Broken, ChainError, ChainReader, Compression, Container, Event, HashAlg, IntegrityChecker};
 use std::path::Path;
 use std::sync::mpsc;
@@ -47,6 +47,11 @@ pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
 /// Checks a chain from an open reader. `Err` means unreadable or malformed input; an
 /// integrity failure (including a state chain's head mismatch) is an `Ok` with `broken`.
 pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
+    check_reader_with(reader, super::minify::available())
+}
+
+/// As [`check_reader`]; `canonical`: whether payloads are handed over as canonical text.
+fn check_reader_with(reader: ChainReader, canonical: bool) -> Result<CheckOutcome, ChainError> {
     let (container, compression) = (reader.container(), reader.compression());
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Pending>, ChainError>>(QUEUE);
     // Checked batches go back to the scanner, which reuses their buffers: nothing is
@@ -54,7 +59,7 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
     let (back_tx, back_rx) = mpsc::channel::<Vec<Pending>>();
     let path = reader.name().to_owned();
     std::thread::scope(|scope| {
-        scope.spawn(move || produce(reader, &tx, &back_rx));
+        scope.spawn(move || produce(reader, canonical, &tx, &back_rx));
         let mut checker = IntegrityChecker::new();
         // One event's worth of buffers, reused: each pending event's fields are swapped in,
         // checked, and swapped back out to be returned.
@@ -66,9 +71,14 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
                         std::mem::swap(&mut event.hash, &mut pending.hash);
                         std::mem::swap(&mut event.parent_hash, &mut pending.parent_hash);
                         std::mem::swap(&mut event.event_type, &mut pending.event_type);
+                        let mut data_text = None;
                         let parsed = match &mut pending.data {
                             PendingData::Bytes(data) => {
                                 std::mem::swap(&mut event.data, data);
+                                Ok(())
+                            }
+                            PendingData::Canonical(text) => {
+                                data_text = Some(&text[..]);
                                 Ok(())
                             }
                             PendingData::Raw(text, offset) => {
@@ -80,7 +90,11 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
                             }
                         };
                         parsed?;
-                        if let Err(broken) = checker.push(&event) {
+                        let verdict = match data_text {
+                            Some(text) => checker.push_with_data_text(&event, text),
+                            None => checker.push(&event),
+                        };
+                        if let Err(broken) = verdict {
                             let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
                             // Dropping the receiver (on return) stops the scanner thread.
                             return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
@@ -111,6 +125,7 @@ pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
 /// hanging up.
 fn produce(
     mut reader: ChainReader,
+    canonical: bool,
     tx: &mpsc::SyncSender<Result<Vec<Pending>, ChainError>>,
     back: &mpsc::Receiver<Vec<Pending>>,
 ) {
@@ -125,13 +140,22 @@ fn produce(
     };
     let mut batch = Vec::with_capacity(BATCH_EVENTS);
     let mut bytes = 0;
-    let mut defer = false;
-    while let Some(item) = reader.next_pending(defer) {
-        defer = !defer;
+    // Payloads as canonical text where the vectorized pass is available (nothing is left
+    // to parse, and the hashing thread's digest takes about as long as the scan);
+    // otherwise every other payload raw, for the hashing thread to parse.
+    let mut raw = false;
+    loop {
+        let payload = match (canonical, raw) {
+            (true, _) => PayloadAs::Canonical,
+            (false, false) => PayloadAs::Bytes,
+            (false, true) => PayloadAs::Raw,
+        };
+        raw = !raw;
+        let Some(item) = reader.next_pending(payload) else { break };
         match item {
             Ok(event) => {
                 bytes += match &event.data {
-                    PendingData::Bytes(data) => data.len(),
+                    PendingData::Bytes(data) | PendingData::Canonical(data) => data.len(),
                     PendingData::Raw(text, _) => text.len(),
                 };
                 batch.push(event);
@@ -158,5 +182,94 @@ fn produce(
     }
     if !batch.is_empty() {
         let _ = tx.send(Ok(batch));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{ChainWriter, Layout};
+
+    type Verdict = Result<(u64, Option<(u64, super::super::BrokenReason)>), String>;
+
+    fn verdict(result: Result<CheckOutcome, ChainError>) -> Verdict {
+        result
+            .map(|o| (o.events, o.broken.map(|b| (b.index, b.reason))))
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// The reference: events read one by one and pushed to a checker on this thread.
+    fn one_by_one(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
+        let (container, compression) = (reader.container(), reader.compression());
+        let mut checker = IntegrityChecker::new();
+        for event in reader {
+            let event = match event {
+                Ok(event) => event,
+                Err(e) => match e.integrity() {
+                    Some(broken) => {
+                        return Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
+                    }
+                    None => return Err(e),
+                },
+            };
+            if let Err(broken) = checker.push(&event) {
+                let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
+                return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
+            }
+        }
+        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None })
+    }
+
+    fn open(text: &[u8], file: Option<&Path>) -> Result<ChainReader, ChainError> {
+        match file {
+            Some(path) => {
+                std::fs::write(path, text).unwrap();
+                ChainReader::open(path)
+            }
+            None => ChainReader::from_reader("t", Box::new(std::io::Cursor::new(text.to_vec()))),
+        }
+    }
+
+    fn agree(text: &[u8], what: &str, file: Option<&Path>) {
+        let reference = verdict(open(text, file).and_then(one_by_one));
+        let canonical = verdict(open(text, file).and_then(|r| check_reader_with(r, true)));
+        assert_eq!(canonical, reference, "{what}");
+    }
+
+    /// With payloads handed over as canonical text, `check` gives exactly the verdict, the
+    /// error and its place that reading event by event gives, on every one-byte edit of
+    /// pretty and compact chains (streamed, and mapped for a sample).
+    #[test]
+    fn canonical_payloads_agree_with_reading_event_by_event() {
+        let payloads: Vec<Vec<u8>> = vec![(0..=255).collect(), vec![], vec![0, 100, 9, 10, 255], (0..40u32).map(|b| (b * 7) as u8).collect()];
+        let mut events: Vec<Event> = Vec::new();
+        for data in payloads {
+            let parent = events.last().map(|e| e.hash.clone());
+            events.push(Event::new_linked(HashAlg::Sha1, parent.as_deref(), "x/y".into(), data));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chain.json");
+        // (A compact array's events are laid out as JSON Lines' are: one of the two is enough.)
+        for layout in [Layout::PrettyArray, Layout::JsonLines] {
+            let mut writer = ChainWriter::with_layout(Vec::new(), layout);
+            for event in &events {
+                writer.write(event).unwrap();
+            }
+            let text = writer.finish().unwrap();
+            agree(&text, &format!("{layout:?}"), Some(&file));
+            // Every other byte of the compact layout, every 7th of the pretty one: numbers
+            // vary in length, so a stride still lands on every place within an element.
+            let step = if layout == Layout::PrettyArray { 7 } else { 2 };
+            for at in (0..text.len()).filter(|at| at % step == 0) {
+                for byte in [b' ', b'\n', b'0', b'2', b'5', b'6', b'9', b',', b']', b'['] {
+                    let mut edited = text.clone();
+                    edited[at] = byte;
+                    agree(&edited, &format!("{layout:?}: {byte} at {at}"), (at % 97 == 0).then_some(&*file));
+                }
+                let mut shorter = text.clone();
+                shorter.remove(at);
+                agree(&shorter, &format!("{layout:?}: without {at}"), None);
+            }
+        }
     }
 }

@@ -125,6 +125,21 @@ pub(crate) fn canonical_hash_of_tail(alg: HashAlg, tail: &[u8]) -> Hash {
     }
 }
 
+/// Hashes a canonical form whose payload is given as its canonical text (`[1,2,3]`).
+pub(crate) fn canonical_hash_of_data_text(alg: HashAlg, parent: Option<&[u8]>, event_type: &str, data_text: &[u8]) -> Hash {
+    fn digest<D: Digest>(parent: Option<&[u8]>, event_type: &str, data_text: &[u8]) -> Hash {
+        // The fields before the payload, written as for any event (with no payload bytes).
+        with_canonical_text(parent, event_type, &[], |text| {
+            let before_data = &text[..text.len() - b"[]}".len()];
+            Hash::from_slice(&D::new().chain_update(before_data).chain_update(data_text).chain_update(b"}").finalize())
+        })
+    }
+    match alg {
+        HashAlg::Sha1 => digest::<Sha1>(parent, event_type, data_text),
+        HashAlg::Sha256 => digest::<Sha256>(parent, event_type, data_text),
+    }
+}
+
 /// Writes the canonical form into `text[..len]` and returns `len`.
 ///
 /// `text` keeps its length from call to call, so the bytes are written by index into

@@ -114,6 +114,21 @@ impl IntegrityChecker {
     /// when [`super::ChainReader::canonical_tail`] vouches that they are canonical)
     /// instead of writing the canonical form again.
     pub(crate) fn push_with_tail(&mut self, event: &Event, tail: Option<&[u8]>) -> Result<(), Broken> {
+        self.push_hashed(event, |alg| match tail {
+            Some(tail) => super::hash::canonical_hash_of_tail(alg, tail),
+            None => super::canonical_hash(alg, event.parent_hash.as_deref(), &event.event_type, &event.data),
+        })
+    }
+
+    /// As [`Self::push`], for an event whose payload is given as its canonical text
+    /// (`event.data` is not read): see [`super::ChainReader`]'s canonical payloads.
+    pub(crate) fn push_with_data_text(&mut self, event: &Event, data_text: &[u8]) -> Result<(), Broken> {
+        self.push_hashed(event, |alg| {
+            super::hash::canonical_hash_of_data_text(alg, event.parent_hash.as_deref(), &event.event_type, data_text)
+        })
+    }
+
+    fn push_hashed(&mut self, event: &Event, hash: impl FnOnce(HashAlg) -> super::Hash) -> Result<(), Broken> {
         let index = self.events;
         let broken = |reason, stored: &[u8], computed: Option<&[u8]>| Broken {
             index,
@@ -138,10 +153,7 @@ impl IntegrityChecker {
                 }
             }
         }
-        let computed = match tail {
-            Some(tail) => super::hash::canonical_hash_of_tail(alg, tail),
-            None => super::canonical_hash(alg, event.parent_hash.as_deref(), &event.event_type, &event.data),
-        };
+        let computed = hash(alg);
         if computed != *event.hash.as_slice() {
             return Err(broken(BrokenReason::ContentHashMismatch, &event.hash, Some(computed.as_bytes())));
         }

@@ -13,6 +13,7 @@ mod hash;
 mod integrity;
 #[cfg(unix)]
 mod mapped;
+mod minify;
 mod reader;
 mod scan;
 mod store;

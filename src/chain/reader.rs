@@ -61,6 +61,21 @@ pub(crate) enum PendingData {
     /// The text of a JSON byte array and zero padding ([`Input::raw_byte_array`]), and
     /// the absolute offset of its `[`.
     Raw(Vec<u8>, u64),
+    /// The payload's canonical text (`[1,2,3]`), vouched for by [`Input::canonical_byte_array`]:
+    /// what its hash is computed from, with nothing to parse.
+    Canonical(Vec<u8>),
+}
+
+/// How a JSON event's payload is handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayloadAs {
+    /// Parsed into bytes.
+    Bytes,
+    /// As raw text, for another thread to parse (`check` shares the parsing that way where
+    /// [`PayloadAs::Canonical`] is not available).
+    Raw,
+    /// As its canonical text where the vectorized pass vouches for it, else as bytes.
+    Canonical,
 }
 
 impl Pending {
@@ -75,6 +90,8 @@ impl Pending {
                 })?;
                 data
             }
+            // Vouched for as valid, so this cannot fail; a default keeps it from panicking.
+            PendingData::Canonical(text) => serde_json::from_slice(&text).unwrap_or_default(),
         };
         Ok(Event { hash: self.hash, parent_hash: self.parent_hash, event_type: self.event_type, data })
     }
@@ -319,7 +336,7 @@ impl ChainReader {
     }
 
     /// Advances the state machine until it has an event, the end, or an error.
-    fn step(&mut self, defer: bool) -> Result<Option<Pending>, ChainError> {
+    fn step(&mut self, payload: PayloadAs) -> Result<Option<Pending>, ChainError> {
         self.input.index = self.index;
         loop {
             match self.state {
@@ -334,7 +351,7 @@ impl ChainReader {
                     }
                     Some(b'{') => {
                         self.state = State::ArrayNext { nested };
-                        return self.json_event(defer).map(Some);
+                        return self.json_event(payload).map(Some);
                     }
                     found => return Err(self.expected("an event object or ']'", found)),
                 },
@@ -346,7 +363,7 @@ impl ChainReader {
                     Some(b',') => {
                         self.input.advance(1);
                         match self.input.skip_ws()? {
-                            Some(b'{') => return self.json_event(defer).map(Some),
+                            Some(b'{') => return self.json_event(payload).map(Some),
                             found => return Err(self.expected("an event object", found)),
                         }
                     }
@@ -377,7 +394,7 @@ impl ChainReader {
                     Some(b'{') => {
                         self.state = State::LineEnd;
                         let start = self.input.offset();
-                        let event = self.json_event(defer)?;
+                        let event = self.json_event(payload)?;
                         // One event per line, exactly: an object that spans lines is not
                         // JSON Lines (checked where the event is still buffered: all but
                         // events longer than the read buffer).
@@ -503,12 +520,12 @@ impl ChainReader {
     }
 
     /// One event object in JSON (at its `{`), fields in any order.
-    fn json_event(&mut self, defer: bool) -> Result<Pending, ChainError> {
-        if !defer && self.fast_path && let Some(event) = self.compact_event() {
+    fn json_event(&mut self, payload: PayloadAs) -> Result<Pending, ChainError> {
+        if payload == PayloadAs::Bytes && self.fast_path && let Some(event) = self.compact_event() {
             return Ok(event);
         }
         let mut data = None;
-        let result = self.json_event_fields(defer, &mut data);
+        let result = self.json_event_fields(payload, &mut data);
         match (result, data) {
             // A deferred payload is captured up to its first `]`, unparsed: a nested value
             // (`[1,[2],3]`) ends the capture early and the error surfaces after it, where the
@@ -567,12 +584,12 @@ impl ChainReader {
         Some(self.yielded(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 }))
     }
 
-    fn json_event_fields(&mut self, defer: bool, data: &mut Option<PendingData>) -> Result<Pending, ChainError> {
+    fn json_event_fields(&mut self, payload: PayloadAs, data: &mut Option<PendingData>) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         // Whether the event is laid out exactly as its canonical form after `"hash":[..]`
         // (see `canonical_tail`): fields in canonical order, each key where the previous
         // value ends plus a comma, each value right after its colon.
-        let mut canonical = !defer;
+        let mut canonical = payload != PayloadAs::Raw;
         let mut order = 0;
         let mut expect_at = input.offset() + 1;
         let mut hash_end = 0;
@@ -667,7 +684,7 @@ impl ChainReader {
                     }
                     found => return Err(input.malformed(format!("expected a string for event_type, found {}", describe(found)))),
                 },
-                b"data" if defer => {
+                b"data" if payload == PayloadAs::Raw => {
                     let mut text = self.spare.large(self.raw_hint);
                     let offset = input.raw_byte_array(&mut text, "data")?;
                     self.raw_hint = text.len().min(256 * 1024);
@@ -675,11 +692,19 @@ impl ChainReader {
                 }
                 b"data" => {
                     let mut d = self.spare.large(self.data_hint);
-                    input.byte_array_value(&mut d, "data")?;
-                    self.data_hint = d.len().min(64 * 1024);
-                    // Short-circuit: counting the digits of a payload is not free.
-                    canonical = canonical && input.offset() - value_at == compact_len(&d);
-                    *data = Some(PendingData::Bytes(d));
+                    let value = if payload == PayloadAs::Canonical && input.canonical_byte_array(&mut d)? {
+                        canonical = canonical && input.offset() - value_at == d.len() as u64;
+                        PendingData::Canonical(d)
+                    } else {
+                        input.byte_array_value(&mut d, "data")?;
+                        // Short-circuit: counting the digits of a payload is not free.
+                        canonical = canonical && input.offset() - value_at == compact_len(&d);
+                        PendingData::Bytes(d)
+                    };
+                    if let PendingData::Bytes(d) | PendingData::Canonical(d) = &value {
+                        self.data_hint = d.len().min(64 * 1024);
+                    }
+                    *data = Some(value);
                 }
                 other => {
                     let other = crate::text::clip_bytes(other);
@@ -787,7 +812,7 @@ impl Iterator for ChainReader {
     type Item = Result<Event, ChainError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_pending(false).map(|item| item.and_then(|p| p.into_event(&self.input.name)))
+        self.next_pending(PayloadAs::Bytes).map(|item| item.and_then(|p| p.into_event(&self.input.name)))
     }
 }
 
@@ -810,15 +835,16 @@ impl ChainReader {
             spare.strings.push(event.event_type);
         }
         match event.data {
-            PendingData::Bytes(v) | PendingData::Raw(v, _) => Spare::keep(&mut spare.large, v),
+            PendingData::Bytes(v) | PendingData::Raw(v, _) | PendingData::Canonical(v) => Spare::keep(&mut spare.large, v),
         }
     }
 
-    /// The next event, with its payload left as raw text when `defer` (JSON containers).
-    pub(crate) fn next_pending(&mut self, defer: bool) -> Option<Result<Pending, ChainError>> {
+    /// The next event, with its payload as `payload` asks (JSON containers; other
+    /// containers always give bytes).
+    pub(crate) fn next_pending(&mut self, payload: PayloadAs) -> Option<Result<Pending, ChainError>> {
         self.tail_from = None;
         self.input.release_behind();
-        let step = self.step(defer);
+        let step = self.step(payload);
         if self.input.is_mapped() {
             // No reads to count bytes in: what was parsed is what was read.
             self.counts.bytes.store(self.input.offset(), std::sync::atomic::Ordering::Relaxed);

@@ -377,6 +377,24 @@ impl Input {
         }
     }
 
+    /// The canonical (compact) text of the byte array at the cursor, after whitespace,
+    /// appended to `out` when the vectorized pass of [`super::minify`] vouches for it; then
+    /// the array is consumed and the result is true. False, having consumed nothing but
+    /// whitespace, when it does not (a fault, an array running past the buffered input, no
+    /// SIMD): the exact parser must read it and report any error exactly.
+    pub fn canonical_byte_array(&mut self, out: &mut Vec<u8>) -> Result<bool, ChainError> {
+        if self.skip_ws()? != Some(b'[') {
+            return Ok(false);
+        }
+        match super::minify::canonical_array(&self.buf, self.pos, self.end, out) {
+            Some(after) => {
+                self.pos = after;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// `null` or a byte array.
     pub fn null_or_byte_array(&mut self, what: &str) -> Result<Option<Vec<u8>>, ChainError> {
         match self.skip_ws()? {

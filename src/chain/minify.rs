@@ -1,0 +1,517 @@
+//! The canonical text of a stored JSON byte array, straight from its stored text.
+//!
+//! Why: the hash of an event is the digest of its canonical (compact) form, and for a valid
+//! byte array that form is simply its stored text without whitespace. `check` parsing each
+//! number to a byte and writing it back as decimal for the digest cost two thirds of its
+//! time; validating and removing whitespace 64 bytes at a time costs a fraction of that.
+//!
+//! A block's bytes are classified into bit masks (whitespace, digits, commas, `]`, and the
+//! digits that matter for the 255 limit), the grammar is checked on the masks with a few
+//! shifts and additions, carrying state from block to block, and the bytes that are not
+//! whitespace are packed into the output. Anything the fast check does not vouch for
+//! (bad bytes, an array running past the buffered input, no SIMD at hand) returns `None`,
+//! and the caller parses the array the exact way, which reports the exact error.
+
+/// Whether this machine runs the vectorized pass (AVX-512 VBMI2 or AVX2, detected once).
+pub(crate) fn available() -> bool {
+    kernel().is_some()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kernel {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+fn kernel() -> Option<Kernel> {
+    static KERNEL: std::sync::OnceLock<Option<Kernel>> = std::sync::OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        // For tests and for comparing the kernels: THEATER_REPLAY_SIMD=avx2 or =off.
+        let wanted = std::env::var("THEATER_REPLAY_SIMD").unwrap_or_default();
+        detect(&wanted)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect(wanted: &str) -> Option<Kernel> {
+    let avx512 = is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vbmi2");
+    let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("bmi1");
+    match wanted {
+        "off" => None,
+        "avx2" => avx2.then_some(Kernel::Avx2),
+        _ if avx512 => Some(Kernel::Avx512),
+        _ => avx2.then_some(Kernel::Avx2),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect(_wanted: &str) -> Option<Kernel> {
+    None
+}
+
+/// Appends to `out` the canonical text of the byte array whose `[` is at `buf[at]` and
+/// returns the position after its `]`. `None` (with `out` as it was) when the array is not
+/// plainly valid and complete within `buf[..end]`, or the pass is not available: then the
+/// exact parser must read it. `buf` holds at least 16 readable bytes after `end`.
+pub(crate) fn canonical_array(buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+    canonical_array_with(kernel()?, buf, at, end, out)
+}
+
+fn canonical_array_with(kernel: Kernel, buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+    if buf.get(at) != Some(&b'[') {
+        return None;
+    }
+    // The whitespace after `[`, and an empty array, are left to plain code: the blocks
+    // start at the first number, so that the byte before them is never a digit or comma.
+    let mut first = at + 1;
+    while first < end && matches!(buf[first], b' ' | b'\n' | b'\r' | b'\t') {
+        first += 1;
+    }
+    if first >= end {
+        return None;
+    }
+    if buf[first] == b']' {
+        out.extend_from_slice(b"[]");
+        return Some(first + 1);
+    }
+    // The blocks look two bytes back (for three-digit numbers): there must be two.
+    if !buf[first].is_ascii_digit() || first < 2 {
+        return None;
+    }
+    let len = out.len();
+    out.push(b'[');
+    let done = match kernel {
+        // SAFETY: the kernel was chosen by runtime detection of the features it enables.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { x86::run_avx512(buf, first, end, out) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { x86::run_avx2(buf, first, end, out) },
+    };
+    if done.is_none() {
+        out.truncate(len);
+    }
+    done
+}
+
+/// One 64-byte block as bit masks: bit k stands for the block's byte k.
+#[derive(Clone, Copy, Default)]
+struct Masks {
+    ws: u64,
+    digit: u64,
+    comma: u64,
+    close: u64,
+    /// Bytes k where bytes k-2, k-1, k, if all digits, make a number above 255.
+    over: u64,
+    /// Bytes k whose byte k-1 is `0`.
+    after_zero: u64,
+}
+
+/// What a block needs of the block before it.
+#[derive(Default)]
+struct Carry {
+    digit: u64,
+    comma: u64,
+    /// The previous block ends in whitespace that follows a digit, or a comma.
+    ws_after_digit: bool,
+    ws_after_comma: bool,
+}
+
+/// `cur` moved k bytes on (bit i becomes bit i + k), the previous block's top bytes
+/// filling in below.
+#[inline(always)]
+fn shifted(cur: u64, prev: u64, k: u32) -> u64 {
+    (cur << k) | (prev >> (64 - k))
+}
+
+/// The bytes of one block that break a byte array's grammar, given what came before:
+/// a byte that is none of whitespace, digit, comma or `]`; a number of four digits, with
+/// a leading zero, or over 255; a number or `]` right after whitespace after a number (two
+/// numbers with no comma); anything but a number after a comma. Bits past the array's
+/// `]` mean nothing (everything here only looks backwards, so they do not affect others).
+#[inline(always)]
+fn faults(m: &Masks, carry: &mut Carry) -> u64 {
+    let after_digit = shifted(m.digit, carry.digit, 1);
+    let two_after_digit = shifted(m.digit, carry.digit, 2);
+    let third = m.digit & after_digit & two_after_digit;
+    let mut bad = !(m.ws | m.digit | m.comma | m.close);
+    bad |= third & (shifted(m.digit, carry.digit, 3) | m.over);
+    // A digit after a `0` that starts a number.
+    bad |= m.digit & m.after_zero & !two_after_digit;
+    // The first byte after a run of whitespace that starts right after a digit: adding the
+    // run's first bit to the whitespace mask carries through the run to the bit after it.
+    let (sum, c1) = m.ws.overflowing_add(after_digit & m.ws);
+    let (sum, c2) = sum.overflowing_add(u64::from(carry.ws_after_digit));
+    bad |= sum & !m.ws & !(m.comma | m.close);
+    let after_comma = shifted(m.comma, carry.comma, 1);
+    let (sum, d1) = m.ws.overflowing_add(after_comma & m.ws);
+    let (sum, d2) = sum.overflowing_add(u64::from(carry.ws_after_comma));
+    bad |= ((sum & !m.ws) | (after_comma & !m.ws)) & !m.digit;
+    *carry = Carry { digit: m.digit, comma: m.comma, ws_after_digit: c1 | c2, ws_after_comma: d1 | d2 };
+    bad
+}
+
+/// The verdict on one block: `Err` if it breaks the grammar, `Ok(Some(r))` if its byte r
+/// closes the array, `Ok(None)` to go on. `keep` is set to the bytes to copy out.
+#[inline(always)]
+fn judge(m: &Masks, carry: &mut Carry, keep: &mut u64) -> Result<Option<u32>, ()> {
+    let bad = faults(m, carry);
+    if m.close == 0 {
+        *keep = !m.ws;
+        return if bad == 0 { Ok(None) } else { Err(()) };
+    }
+    let r = m.close.trailing_zeros();
+    let upto = if r == 63 { !0 } else { (2u64 << r) - 1 };
+    *keep = !m.ws & upto;
+    if bad & upto == 0 { Ok(Some(r)) } else { Err(()) }
+}
+
+/// Where packed bytes go: the spare capacity of a vector, kept in registers while a
+/// kernel runs (a `Vec` behind `&mut` is read and written through memory at each use).
+struct Sink<'a> {
+    out: &'a mut Vec<u8>,
+    len: usize,
+    room: usize,
+}
+
+impl<'a> Sink<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Sink<'a> {
+        let len = out.len();
+        let room = out.capacity() - len;
+        Sink { out, len, room }
+    }
+
+    /// A pointer to `want` writable bytes at the end of the packed ones.
+    #[inline(always)]
+    fn reserve(&mut self, want: usize) -> *mut u8 {
+        if self.room < want {
+            // SAFETY: the first `len` bytes are initialized (the vector's, then packed ones).
+            unsafe { self.out.set_len(self.len) };
+            self.out.reserve(want.max(self.len));
+            self.room = self.out.capacity() - self.len;
+        }
+        // SAFETY: `len` is within the allocation (at most its capacity).
+        unsafe { self.out.as_mut_ptr().add(self.len) }
+    }
+
+    /// Counts `n` more bytes, written through [`Sink::reserve`]'s pointer, as packed.
+    #[inline(always)]
+    fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.room);
+        self.len += n;
+        self.room -= n;
+    }
+
+    fn finish(self) {
+        // SAFETY: the bytes up to `len` are initialized: the vector's and the packed ones.
+        unsafe { self.out.set_len(self.len) };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Carry, Masks, Sink, judge};
+    use std::arch::x86_64::*;
+
+    /// The whitespace bytes by their low nibble (`pshufb` gives 0 for bytes >= 0x80, which
+    /// are not whitespace; no other byte equals its entry).
+    const WS_BY_NIBBLE: [u8; 16] = [0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, b'\t', b'\n', 0xff, 0xff, b'\r', 0xff, 0xff];
+
+    /// Reads blocks from `buf[i]` (a digit, with `i >= 2`) until the array's `]`, pushing
+    /// the bytes that are not whitespace to `out`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 BW and VBMI2.
+    #[target_feature(enable = "avx512bw,avx512vbmi2,bmi1,bmi2,popcnt")]
+    pub(super) unsafe fn run_avx512(buf: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+        assert!(i >= 2 && end <= buf.len());
+        let mut carry = Carry::default();
+        let mut sink = Sink::new(out);
+        // SAFETY: a 16-byte read of a 16-byte constant.
+        let ws_table = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(WS_BY_NIBBLE.as_ptr().cast()) });
+        let char = |c: u8| _mm512_set1_epi8(c as i8);
+        let result = loop {
+            if i >= end {
+                break None;
+            }
+            let left = end - i;
+            let present = if left >= 64 { !0u64 } else { _bzhi_u64(!0, left as u32) };
+            let at = buf.as_ptr().wrapping_add(i);
+            // SAFETY: the mask limits each load to `buf[i - 2..end]`, in bounds (`i >= 2`);
+            // masked-off bytes are not read and are zero in the register (not a valid byte).
+            let (x, x1, x2) = unsafe {
+                (
+                    _mm512_maskz_loadu_epi8(present, at.cast()),
+                    _mm512_maskz_loadu_epi8(present, at.sub(1).cast()),
+                    _mm512_maskz_loadu_epi8(present, at.sub(2).cast()),
+                )
+            };
+            let value = _mm512_sub_epi8(x, char(b'0'));
+            // Three digits above 255: x2 > 2, or x2 = 2 and (x1 > 5, or x1 = 5 and x > 5).
+            let x1_high = _mm512_cmpgt_epu8_mask(x1, char(b'5'))
+                | (_mm512_cmpeq_epi8_mask(x1, char(b'5')) & _mm512_cmpgt_epu8_mask(x, char(b'5')));
+            let over = _mm512_cmpgt_epu8_mask(x2, char(b'2')) | (_mm512_cmpeq_epi8_mask(x2, char(b'2')) & x1_high);
+            let m = Masks {
+                ws: _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(ws_table, x), x),
+                digit: _mm512_cmplt_epu8_mask(value, char(10)),
+                comma: _mm512_cmpeq_epi8_mask(x, char(b',')),
+                close: _mm512_cmpeq_epi8_mask(x, char(b']')),
+                over,
+                after_zero: _mm512_cmpeq_epi8_mask(x1, char(b'0')),
+            };
+            let mut keep = 0;
+            let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
+            let dst = sink.reserve(64);
+            // SAFETY: `reserve` gave 64 writable bytes, all of which the store writes; only
+            // the packed ones (`keep`'s count) are counted in.
+            unsafe { _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(keep, x)) };
+            sink.advance(keep.count_ones() as usize);
+            if let Some(r) = verdict {
+                break Some(i + r as usize + 1);
+            }
+            i += 64;
+        };
+        sink.finish();
+        result
+    }
+
+    /// Shuffle indices that pack the bytes whose bits are set in an 8-bit mask, in order.
+    const PACK: [u64; 256] = {
+        let mut table = [0u64; 256];
+        let mut m = 0;
+        while m < 256 {
+            let (mut k, mut n, mut entry) = (0, 0, 0u64);
+            while k < 8 {
+                if m & (1 << k) != 0 {
+                    entry |= (k as u64) << (8 * n);
+                    n += 1;
+                }
+                k += 1;
+            }
+            table[m] = entry;
+            m += 1;
+        }
+        table
+    };
+
+    /// The masks of 32 bytes `x`, with the bytes one and two before them in `x1` and `x2`,
+    /// in [`Masks`]' order.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn classify32(x: __m256i, x1: __m256i, x2: __m256i) -> [u32; 6] {
+        // SAFETY: a 16-byte read of a 16-byte constant.
+        let ws_table = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(WS_BY_NIBBLE.as_ptr().cast()) });
+        let char = |c: u8| _mm256_set1_epi8(c as i8);
+        let bits = |v: __m256i| _mm256_movemask_epi8(v) as u32;
+        // For digits (and for bytes compared only where all three are digits) unsigned and
+        // signed order agree: every byte in question is below 0x80.
+        let above = |v: __m256i, c: u8| _mm256_cmpgt_epi8(v, char(c));
+        let value = _mm256_sub_epi8(x, char(b'0'));
+        let digit = _mm256_cmpeq_epi8(_mm256_max_epu8(value, char(9)), char(9));
+        let x1_high = _mm256_or_si256(above(x1, b'5'), _mm256_and_si256(_mm256_cmpeq_epi8(x1, char(b'5')), above(x, b'5')));
+        let over = _mm256_or_si256(above(x2, b'2'), _mm256_and_si256(_mm256_cmpeq_epi8(x2, char(b'2')), x1_high));
+        [
+            bits(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(ws_table, x), x)),
+            bits(digit),
+            bits(_mm256_cmpeq_epi8(x, char(b','))),
+            bits(_mm256_cmpeq_epi8(x, char(b']'))),
+            bits(over),
+            bits(_mm256_cmpeq_epi8(x1, char(b'0'))),
+        ]
+    }
+
+    /// As [`run_avx512`], with AVX2 compares and byte shuffles from a table.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and BMI1.
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    pub(super) unsafe fn run_avx2(buf: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+        assert!(i >= 2 && end <= buf.len());
+        let mut carry = Carry::default();
+        let mut sink = Sink::new(out);
+        // The last, partial block with the two bytes before it, zeros after the input.
+        let mut tail = [0u8; 66];
+        let result = loop {
+            if i >= end {
+                break None;
+            }
+            let left = end - i;
+            let bytes: &[u8] = if left >= 64 {
+                &buf[i - 2..i + 64]
+            } else {
+                tail[..left + 2].copy_from_slice(&buf[i - 2..end]);
+                tail[left + 2..].fill(0);
+                &tail
+            };
+            let at = bytes.as_ptr();
+            // SAFETY: `bytes` holds 66 bytes: unaligned 32-byte loads at 0 to 34 are in it.
+            let load = |k: usize| unsafe { _mm256_loadu_si256(at.add(k).cast()) };
+            let (a, b) = (classify32(load(2), load(1), load(0)), classify32(load(34), load(33), load(32)));
+            let join = |k: usize| u64::from(a[k]) | (u64::from(b[k]) << 32);
+            let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), after_zero: join(5) };
+            let mut keep = 0;
+            let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
+            // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
+            let dst = sink.reserve(64 + 8);
+            let mut packed = 0;
+            for half in 0..4 {
+                let lo_bits = (keep >> (16 * half)) as u8;
+                let hi_bits = (keep >> (16 * half + 8)) as u8;
+                // SAFETY: 16 bytes at 2 + 16 * half are within `bytes`; each store writes 8
+                // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
+                unsafe {
+                    let chunk = _mm_loadu_si128(at.add(2 + 16 * half).cast());
+                    let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
+                    let shuffled = _mm_shuffle_epi8(chunk, index);
+                    _mm_storel_epi64(dst.add(packed).cast(), shuffled);
+                    packed += lo_bits.count_ones() as usize;
+                    _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
+                    packed += hi_bits.count_ones() as usize;
+                }
+            }
+            sink.advance(packed);
+            if let Some(r) = verdict {
+                break Some(i + r as usize + 1);
+            }
+            i += 64;
+        };
+        sink.finish();
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact parser's verdict, as the canonical text it implies.
+    fn exact(text: &[u8]) -> Option<Vec<u8>> {
+        let mut raw = text.to_vec();
+        raw.extend_from_slice(&[0; 16]);
+        let mut bytes = Vec::new();
+        super::super::scan::parse_raw_byte_array(&raw, &mut bytes, "data").ok()?;
+        Some(serde_json::to_vec(&bytes).unwrap())
+    }
+
+    /// The fast pass's canonical text and where it says the array ends.
+    /// Every kernel this machine can run.
+    fn kernels() -> Vec<Kernel> {
+        ["avx2", ""].iter().filter_map(|wanted| detect(wanted)).collect()
+    }
+
+    fn fast(text: &[u8]) -> Option<(Vec<u8>, usize)> {
+        let verdicts: Vec<_> = kernels().into_iter().map(|kernel| fast_with(kernel, text)).collect();
+        assert!(verdicts.windows(2).all(|w| w[0] == w[1]), "the kernels disagree on {:?}", String::from_utf8_lossy(text));
+        verdicts.into_iter().next().flatten()
+    }
+
+    fn fast_with(kernel: Kernel, text: &[u8]) -> Option<(Vec<u8>, usize)> {
+        // As in a chain: something before the array (a key), the padding after it.
+        let mut buf = b":".to_vec();
+        buf.extend_from_slice(text);
+        buf.extend_from_slice(&[0; 16]);
+        let mut out = b"prefix".to_vec();
+        let end = canonical_array_with(kernel, &buf, 1, text.len() + 1, &mut out);
+        if end.is_none() {
+            assert_eq!(out, b"prefix", "a refusal leaves the output as it was");
+        }
+        Some((out[6..].to_vec(), end? - 1))
+    }
+
+    /// The fast pass never vouches for what the exact parser refuses, and gives the
+    /// canonical text whenever it vouches.
+    fn agrees(text: &[u8]) {
+        if let Some((fast, end)) = fast(text) {
+            assert_eq!(Some(fast), exact(&text[..end]), "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    fn whole(text: &[u8]) -> Option<Vec<u8>> {
+        fast(text).map(|(out, end)| {
+            assert_eq!(end, text.len(), "{}", String::from_utf8_lossy(text));
+            out
+        })
+    }
+
+    fn pretty(bytes: &[u8], indent: usize) -> Vec<u8> {
+        let pad = " ".repeat(indent);
+        let items: Vec<String> = bytes.iter().map(|b| format!("\n{pad}{b}")).collect();
+        format!("[{}\n{}]", items.join(","), " ".repeat(indent.saturating_sub(2))).into_bytes()
+    }
+
+    #[test]
+    fn vouches_for_valid_arrays_in_every_layout() {
+        if kernels().is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = (0..=255).chain((0..300).map(|i| (i * 37 % 256) as u8)).collect();
+        for text in [pretty(&bytes, 6), pretty(&bytes, 0), serde_json::to_vec(&bytes).unwrap(), b"[ 1 ,\t2\r\n, 255 ]".to_vec()] {
+            assert_eq!(whole(&text), exact(&text), "{}", String::from_utf8_lossy(&text));
+            assert!(whole(&text).is_some());
+        }
+        for n in 0..200 {
+            let text = pretty(&bytes[..n], 6);
+            assert_eq!(whole(&text), exact(&text), "{n}");
+        }
+        assert_eq!(whole(b"[ ]").as_deref(), Some(&b"[]"[..]));
+    }
+
+    #[test]
+    fn refuses_every_bad_spelling_at_every_block_offset() {
+        if kernels().is_empty() {
+            return;
+        }
+        let bads = ["256", "300", "260", "0 1", "01", "00", "1000", "1 2", ",", "1,,2", "-1", "1.0", "1e2", "[1]", "\"1\"", "1,]", "999", "2 55"];
+        for bad in bads {
+            for lead in 0..140 {
+                let mut items: Vec<String> = (0..lead).map(|i| ((i * 7) % 256).to_string()).collect();
+                items.push(bad.to_owned());
+                items.push("7".to_owned());
+                for sep in [",", ",\n      "] {
+                    let text = format!("[{}]", items.join(sep));
+                    agrees(text.as_bytes());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_exact_parser_on_every_one_byte_edit() {
+        if kernels().is_empty() {
+            return;
+        }
+        let base = pretty(&[0, 9, 10, 99, 100, 199, 200, 249, 250, 255, 1, 2, 3, 4, 5, 6, 7, 8], 6);
+        for at in 0..base.len() {
+            for b in [b' ', b'\n', b'0', b'1', b'2', b'5', b'6', b'9', b',', b']', b'[', b'x', 0, 0xff] {
+                let mut text = base.clone();
+                text[at] = b;
+                agrees(&text);
+                let mut shorter = base.clone();
+                shorter.remove(at);
+                agrees(&shorter);
+            }
+        }
+    }
+
+    #[test]
+    fn needs_the_whole_array() {
+        if kernels().is_empty() {
+            return;
+        }
+        let text = pretty(&[1; 100], 6);
+        let mut buf = b":".to_vec();
+        buf.extend_from_slice(&text);
+        buf.extend_from_slice(&[0; 16]);
+        let mut out = Vec::new();
+        for kernel in kernels() {
+            for cut in [text.len(), text.len() - 1, 70, 64, 10] {
+                assert_eq!(canonical_array_with(kernel, &buf, 1, cut, &mut out), None, "{cut}");
+                assert!(out.is_empty());
+            }
+            assert_eq!(canonical_array_with(kernel, &buf, 1, text.len() + 1, &mut out), Some(text.len() + 1));
+            out.clear();
+        }
+    }
+}
