@@ -30,8 +30,6 @@ pub(crate) struct Mapping {
     len: usize,
     /// Bytes before this offset (a page multiple) were released.
     released: usize,
-    /// Bytes before this offset were asked to be mapped in ahead of the reader.
-    populated: usize,
 }
 
 // SAFETY: the map is read-only and owned by this value alone; reading it from any thread
@@ -72,9 +70,7 @@ impl Mapping {
         // The file is read front to back: the kernel reads ahead more eagerly.
         // SAFETY: advice on our own mapping; it never changes its contents.
         unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        let mut map = Mapping { ptr, mapped, len, released: 0, populated: 0 };
-        map.populate_ahead(0);
-        Some(map)
+        Some(Mapping { ptr, mapped, len, released: 0 })
     }
 
     /// The file's bytes and the zeros after them.
@@ -93,7 +89,6 @@ impl Mapping {
     /// the system call is rare.
     pub fn release_to(&mut self, offset: usize) {
         const STEP: usize = 1 << 20;
-        self.populate_ahead(offset);
         let page = page_size();
         let to = offset.min(self.len) / page * page;
         if to < self.released + STEP {
@@ -109,24 +104,6 @@ impl Mapping {
             libc::madvise((self.ptr as *mut u8).add(from).cast(), to - from, libc::MADV_DONTNEED);
         }
         self.released = to;
-    }
-
-    /// Maps in the pages a little ahead of `offset`, a few MiB per system call
-    /// (`MADV_POPULATE_READ`, Linux 5.14; where it is refused, pages fault in one by one
-    /// as before). Why: faulting the pages in as the scanner reaches them took one fault
-    /// per 64 KiB, about a fifth of `check`'s CPU time on a 490 MB chain.
-    fn populate_ahead(&mut self, offset: usize) {
-        const AHEAD: usize = 4 << 20;
-        if offset + AHEAD / 2 < self.populated || self.populated >= self.len {
-            return;
-        }
-        let page = page_size();
-        let from = self.populated.max(offset / page * page);
-        let to = (offset + AHEAD).min(self.len).next_multiple_of(page);
-        // SAFETY: advice on a page-aligned range of our own read-only mapping; populating
-        // reads pages in, it never changes them.
-        unsafe { libc::madvise((self.ptr as *mut u8).add(from).cast(), to - from, libc::MADV_POPULATE_READ) };
-        self.populated = to;
     }
 
     /// Newlines in the file before `offset`, counted a few MiB at a time and released again
