@@ -2,9 +2,11 @@
 //!
 //! An event's hash depends only on its own bytes, so a scanner thread parses events and
 //! hands them in batches over a bounded channel to the calling thread, which recomputes
-//! hashes and follows links. Parsing payloads costs more than hashing them, so the scanner
-//! leaves every other payload as raw text (finding its end with a vectorized search) and
-//! the hashing thread parses those: the two threads then do about equal work. The channel
+//! hashes and follows links. Where the CPU allows, payloads are handed over as their
+//! canonical text, validated and compacted by [`super::minify`], and the hashing thread
+//! only digests them. Elsewhere parsing payloads costs more than hashing them, so the
+//! scanner leaves every other payload as raw text (finding its end with a vectorized
+//! search) and the hashing thread parses those: the two threads then do about equal work. The channel
 //! bounds memory: at most `QUEUE` batches of at most `BATCH_BYTES` payload bytes (or one
 //! event, if larger) are in flight.
 
