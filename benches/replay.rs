@@ -137,7 +137,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only == "pack" {
-        pack(&runtime, calls, runs, dir.path());
+        pack(calls, runs, dir.path());
         return;
     }
 
@@ -212,19 +212,21 @@ fn main() {
         breakdown(&runtime, &loaded, &chains, &answers_json, calls, runs);
     }
     if only != "component" {
-        pack(&runtime, calls, runs, dir.path());
+        pack(calls, runs, dir.path());
     }
 }
 
-/// A Pack actor (theater 0.3.8's kind): `chatty(N)` of fixtures/pack/wat/spinner.wat makes
-/// N host calls; its chain (N + 2 events, CGRF payloads, SHA-1, theater's pretty array and
-/// EVENT run log) is built here event by event, then replayed with `verify`.
-fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
+/// theater's Pack chains: spinner.wat's `chatty(N)` (one export call making N host calls),
+/// written as theater 0.3.8 writes it (nested CGRF: pretty JSON array, EVENT run log) and as
+/// theater 0.3.29 writes it (Value payloads: a JSON array, compact and pretty, what a chain
+/// subscriber saves with serde_json), each replayed by `verify` as a whole process.
+/// Targets: 500k events/s for 0.3.8's forms (issue 12); 1M/s compact and 800k/s pretty for
+/// 0.3.29's (issue 21).
+fn pack(calls: u64, runs: usize, dir: &Path) {
     use packr_abi::Value as V;
     use theater_replay::chain::Layout;
-    use theater_replay::dialect::pack::{PackPayload, encode_value};
+    use theater_replay::dialect::pack::{Carried, PackPayload, PayloadForm};
     let actor = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack/wat/spinner.wat");
-    let loaded = runtime.load(&actor).expect("spinner.wat compiles");
     let function = "test:spin/api.chatty".to_string();
     let unit = V::Tuple(vec![]);
     // Each call answered differently, as a real host would (no two events alike).
@@ -239,12 +241,18 @@ fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
     };
     let events = calls + 2;
     println!();
-    println!("pack: spinner.wat chatty({calls}) = {events} events ({calls} host calls), theater 0.3.8's dialect");
+    println!("pack: spinner.wat chatty({calls}) = {events} events ({calls} host calls), whole processes");
     println!();
-    println!("| container  | chain MB | replay s | replay events/s | target (>= 500k/s) |");
-    println!("| ---------- | -------: | -------: | --------------: | ------------------ |");
-    for (layout, name) in [(Layout::PrettyArray, "json-array"), (Layout::EventLog, "event-log")] {
-        let path = dir.join(format!("pack.{name}"));
+    println!("| release | container         | chain MB | replay s | replay events/s | target         |");
+    println!("| ------- | ----------------- | -------: | -------: | --------------: | -------------- |");
+    let cases = [
+        ("0.3.8", PayloadForm::NestedCgrf, Layout::PrettyArray, "json-array-pretty", 500_000.0),
+        ("0.3.8", PayloadForm::NestedCgrf, Layout::EventLog, "event-log", 500_000.0),
+        ("0.3.29", PayloadForm::Values, Layout::CompactArray, "json-array", 1_000_000.0),
+        ("0.3.29", PayloadForm::Values, Layout::PrettyArray, "json-array-pretty", 800_000.0),
+    ];
+    for (release, form, layout, name, target) in cases {
+        let path = dir.join(format!("pack-{release}.{name}"));
         let mut writer = ChainWriter::with_layout(BufWriter::new(File::create(&path).expect("create chain")), layout);
         let mut head: Option<Vec<u8>> = None;
         let mut push = |event_type: &str, data: Vec<u8>| {
@@ -252,30 +260,25 @@ fn pack(runtime: &Runtime, calls: u64, runs: usize, dir: &Path) {
             writer.write(&event).expect("write");
             head = Some(event.hash);
         };
-        let params = encode_value(&V::Tuple(vec![V::U32(calls as u32)]));
+        let params = Carried::new(form, Some(V::Tuple(vec![V::U32(calls as u32)])));
         push("wasm", PackPayload::WasmCall { function: function.clone(), params }.encode());
         for i in 0..calls {
             push("test:spin/host/call", tick(i));
         }
-        push("wasm", PackPayload::WasmResult { function: function.clone(), state: unit.clone(), bytes: vec![] }.encode());
+        // chatty answers no tuple: nothing (0.3.8), `tuple()` (0.3.29).
+        let result = Carried::new(form, None);
+        push("wasm", PackPayload::WasmResult { function: function.clone(), state: unit.clone(), result }.encode());
         writer.finish().expect("finish");
         let size = std::fs::metadata(&path).expect("chain written").len();
-        let replay_time = best_of(runs, || {
-            let t = Instant::now();
-            let chain = ChainReader::open(&path).expect("open chain");
-            let report = verify(runtime, &loaded, chain, &VerifyOptions::default());
-            let elapsed = t.elapsed();
-            assert_eq!(report.status, Status::Verified, "{report:?}");
-            assert_eq!(report.events_verified, events);
-            elapsed
-        });
+        let replay_time = best_of(runs, || verify_process(&actor, &path, events));
         let rate = events as f64 / replay_time.as_secs_f64();
-        let verdict = if rate >= TARGET_EVENTS_PER_SEC { "rate met" } else { "rate MISSED" };
+        let verdict = if rate >= target { "met" } else { "MISSED" };
         println!(
-            "| {name:<10} | {:>8.1} | {:>8.3} | {:>15} | {verdict:<18} |",
+            "| {release:<7} | {name:<17} | {:>8.1} | {:>8.3} | {:>15} | {:>5}k/s {verdict:<6} |",
             size as f64 / 1e6,
             replay_time.as_secs_f64(),
-            thousands(rate)
+            thousands(rate),
+            target as u64 / 1000
         );
     }
 }

@@ -139,6 +139,8 @@ impl Verifier {
                     invocations: options.invocations,
                     answers: options.answers,
                     initial_state: None,
+                    theater: None,
+                    sync_imports: Vec::new(),
                     layout: options.format.into(),
                     limits: options.limits,
                     progress: options.progress,

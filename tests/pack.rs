@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, Layout};
-use theater_replay::dialect::pack::{PackPayload, encode_value};
+use theater_replay::dialect::pack::{Carried, PackPayload, encode_value};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -255,7 +255,7 @@ fn a_guest_that_spins_is_ended_by_the_timeout_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let chain = dir.path().join("spin.json");
     let params = encode_value(&packr_abi::Value::Tuple(vec![]));
-    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:spin/api.spin".into(), params })]);
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:spin/api.spin".into(), params: Carried::Cgrf(params) })]);
     let (code, report) = verify_json(&spinner(), &chain, &["--timeout", "0.2"]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["divergence"]["kind"], "limit_exceeded");
@@ -270,7 +270,7 @@ fn host_calls_answer_from_the_recording_and_a_different_argument_is_caught() {
     let s = |t: &str| packr_abi::Value::String(t.into());
     let call = |arg: &str| PackPayload::WasmCall {
         function: "test:spin/api.echo".into(),
-        params: encode_value(&packr_abi::Value::Tuple(vec![s(arg)])),
+        params: Carried::Cgrf(encode_value(&packr_abi::Value::Tuple(vec![s(arg)]))),
     };
     let host = |arg: &str, answer: i32| PackPayload::HostFunction {
         interface: "test:spin/host".into(),
@@ -283,7 +283,7 @@ fn host_calls_answer_from_the_recording_and_a_different_argument_is_caught() {
     let result = |state: i32| PackPayload::WasmResult {
         function: "test:spin/api.echo".into(),
         state: packr_abi::Value::S32(state),
-        bytes: vec![],
+        result: Carried::Cgrf(vec![]),
     };
     let good = dir.path().join("good.json");
     write_chain(&good, &[("wasm", call("a")), ("test:spin/host/call", host("a", 7)), ("wasm", result(7))]);
@@ -374,7 +374,7 @@ fn an_import_argument_outside_the_guest_memory_is_refused() {
     .unwrap();
     let chain = dir.path().join("wild.json");
     let params = encode_value(&packr_abi::Value::Tuple(vec![]));
-    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:wild/api.go".into(), params })]);
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:wild/api.go".into(), params: Carried::Cgrf(params) })]);
     let (code, report) = verify_json(&actor, &chain, &[]);
     // The call fails (the host answered -1), which the recording does not say.
     assert_eq!(code, 1, "{report}");

@@ -68,9 +68,17 @@ pub struct Args {
     #[arg(long)]
     compress: bool,
     /// A Pack actor's state before the first call, in WAVE, typed by its metadata
-    /// (default: `()`, as theater 0.3.8 passes).
+    /// (default: the release's, `()` for 0.3.8, `none` from 0.3.9).
     #[arg(long, value_name = "VALUE")]
     initial_state: Option<String>,
+    /// Write a Pack actor's chain as this theater release writes it (e.g. `0.3.29`: Value
+    /// payloads, its error texts, async host answers in the guest's memory); default 0.3.8.
+    #[arg(long, value_name = "VERSION", value_parser = super::replay_flags::parse_release)]
+    theater: Option<&'static crate::dialect::release::Release>,
+    /// A host function of your own handler that theater 0.3.29 serves synchronously
+    /// (`interface.function`); repeatable (see `verify --sync-import`).
+    #[arg(long = "sync-import", value_name = "INTERFACE.FUNCTION")]
+    sync_imports: Vec<String>,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
@@ -245,6 +253,9 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
                 if args.initial_state.is_some() {
                     anyhow::bail!("--initial-state is for Pack actors; a component's state is its own");
                 }
+                if args.theater.is_some() || !args.sync_imports.is_empty() {
+                    anyhow::bail!("--theater and --sync-import are for Pack actors; a component is recorded in theater-replay's format");
+                }
                 check_invocations(component, &runtime.engine, &args.invocations)?;
                 let format = match layout {
                     Layout::Json => OutputFormat::JsonArray,
@@ -273,6 +284,8 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
                     invocations: args.invocations.clone(),
                     answers,
                     initial_state: args.initial_state.clone().map(InitialState::Wave),
+                    theater: args.theater,
+                    sync_imports: args.sync_imports.clone(),
                     layout: layout.chain_layout(),
                     limits,
                     progress: Some(progress.clone()),

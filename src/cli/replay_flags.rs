@@ -2,6 +2,7 @@
 //! dialect, and a Pack actor's state before its first call.
 
 use crate::dialect::Dialect;
+use crate::dialect::release::Release;
 use crate::replay::{InitialState, VerifyOptions};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -9,17 +10,28 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReplayFlags {
     /// The chain's payload dialect, when it should not be detected from its first event:
-    /// theater-replay-v1 (ours), theater-0.3.8-pack (theater 0.3.8's CGRF), or
-    /// theater-component-json (theater's component-era chains).
+    /// theater-replay-v1 (ours), theater-0.3.8-pack (theater 0.3.8-0.3.10's CGRF),
+    /// theater-pack-values (theater 0.3.11-0.3.29's CGRF), or theater-component-json
+    /// (theater's component-era chains).
     #[arg(long, value_name = "DIALECT", value_parser = parse_dialect)]
     dialect: Option<Dialect>,
+    /// The theater release that recorded a Pack chain (e.g. `0.3.24`), where its events
+    /// cannot tell: without it the replay follows the newest release the events fit, and
+    /// the report says which releases those are.
+    #[arg(long, value_name = "VERSION", value_parser = parse_release)]
+    theater: Option<&'static Release>,
+    /// A host function of your own handler that theater 0.3.29 serves synchronously
+    /// (`interface.function`, e.g. `my:app/host.lookup`); theater's own handlers are known.
+    /// Repeatable. Without it, such a function is answered as theater's async ones are.
+    #[arg(long = "sync-import", value_name = "INTERFACE.FUNCTION")]
+    sync_imports: Vec<String>,
     /// A Pack actor's state before the first recorded call, in WAVE syntax, typed by the
-    /// actor's own metadata (e.g. `none`, `{count: 0}`); theater 0.3.8 passes `()` unless
-    /// told otherwise, and does not record it.
+    /// actor's own metadata (e.g. `none`, `{count: 0}`); theater does not record it and
+    /// passes `()` (0.3.8) or `none` (0.3.9 on) unless told otherwise.
     #[arg(long, value_name = "VALUE", conflicts_with = "manifest")]
     initial_state: Option<String>,
     /// Take the initial state from a theater manifest (TOML): its `initial_state` string,
-    /// as theater 0.3.8 passes it; `()` when it has none.
+    /// as theater passes it; the release's default when it has none.
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
 }
@@ -28,10 +40,17 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
     s.parse()
 }
 
+/// A `--theater` version: the row of the release table that holds it.
+pub fn parse_release(s: &str) -> Result<&'static Release, String> {
+    Release::find(s)
+}
+
 impl ReplayFlags {
     /// Fills the replay settings these flags give.
     pub fn apply(&self, options: &mut VerifyOptions) -> anyhow::Result<()> {
         options.dialect = self.dialect;
+        options.theater = self.theater;
+        options.sync_imports = self.sync_imports.clone();
         options.initial_state = match (&self.initial_state, &self.manifest) {
             (Some(text), _) => Some(InitialState::Wave(text.clone())),
             (None, Some(manifest)) => manifest_state(manifest)?,
@@ -41,8 +60,8 @@ impl ReplayFlags {
     }
 }
 
-/// What theater 0.3.8 starts an actor with, given its manifest: `initial_state` as a
-/// string value, or `()`.
+/// What theater starts an actor with, given its manifest: `initial_state` as a string
+/// value, or (`None`) the release's default.
 fn manifest_state(path: &Path) -> anyhow::Result<Option<InitialState>> {
     #[derive(serde::Deserialize)]
     struct Manifest {

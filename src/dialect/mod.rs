@@ -2,13 +2,14 @@
 //!
 //! The envelope, hash rule and containers are the same for all of them ([`crate::chain`]);
 //! what differs is the payload. A dialect is detected from a chain's first event (or forced
-//! with `--dialect`) and decides which replay drives the actor. theater's later chain
-//! versions each become one more variant here with its own payload module: 0.3.9's JSON
-//! Lines run log, 0.3.10's Values in place of nested CGRF, 0.3.29's packr 0.11 ABI.
+//! with `--dialect`) and decides which replay drives the actor. What differs between
+//! theater's Pack releases beyond the payload form is data: [`release`]'s table.
 
 pub mod cgrf_check;
 pub mod pack;
 pub mod pack_wave;
+pub mod packr011;
+pub mod release;
 pub mod theater_http;
 pub mod theater_json;
 pub mod theater_types;
@@ -23,9 +24,15 @@ pub enum Dialect {
     /// theater-replay's own recordings (`docs/chain-format.md`): typed JSON values.
     #[serde(rename = "theater-replay-v1")]
     TheaterReplay,
-    /// theater 0.3.8: Pack actors, CGRF v2 payloads (`packr-abi` 0.5).
+    /// theater 0.3.8 to 0.3.10: Pack actors, CGRF v2 payloads with an export call's params
+    /// and result nested as CGRF bytes (`packr-abi` 0.5).
     #[serde(rename = "theater-0.3.8-pack")]
     Pack038,
+    /// theater 0.3.11 to 0.3.29: Pack actors, CGRF v2 payloads holding an export call's
+    /// params and result as Values (`packr-abi` 0.11 for 0.3.29). Which release within the
+    /// range is told by [`release::Releases`].
+    #[serde(rename = "theater-pack-values")]
+    PackValues,
     /// theater's component-era chains: JSON payloads with host values as untyped JSON text
     /// (stored as byte arrays), replayed by [`theater_json`] with the component's types.
     /// Detected from the first event; a replay names the typed variant instead when the
@@ -41,14 +48,20 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, in the order `--dialect` lists them.
-    pub const ALL: [Dialect; 4] =
-        [Dialect::TheaterReplay, Dialect::Pack038, Dialect::TheaterComponentJson, Dialect::TheaterComponentTyped];
+    pub const ALL: [Dialect; 5] = [
+        Dialect::TheaterReplay,
+        Dialect::Pack038,
+        Dialect::PackValues,
+        Dialect::TheaterComponentJson,
+        Dialect::TheaterComponentTyped,
+    ];
 
     /// The name in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Dialect::TheaterReplay => "theater-replay-v1",
             Dialect::Pack038 => "theater-0.3.8-pack",
+            Dialect::PackValues => "theater-pack-values",
             Dialect::TheaterComponentJson => "theater-component-json",
             Dialect::TheaterComponentTyped => "theater-component-typed",
         }
@@ -58,7 +71,14 @@ impl Dialect {
     /// none of them.
     pub fn detect(first: &Event) -> Option<Dialect> {
         if first.data.starts_with(pack::CGRF_MAGIC) {
-            return Some(Dialect::Pack038);
+            // Both Pack forms start with an export call (or its error); its params or
+            // result tell them apart. Anything else CGRF is read as the older form, whose
+            // replay then says what the payload is not.
+            return Some(match pack::PackPayload::decode(&first.data) {
+                Ok(pack::PackPayload::WasmCall { params: pack::Carried::Value(_), .. })
+                | Ok(pack::PackPayload::WasmResult { result: pack::Carried::Value(_), .. }) => Dialect::PackValues,
+                _ => Dialect::Pack038,
+            });
         }
         if first.event_type == payload::RECORDING_EVENT_TYPE {
             return Some(Dialect::TheaterReplay);
@@ -72,6 +92,17 @@ impl Dialect {
                 .ok()
                 .filter(|v| v.get("category").is_some())
                 .map(|_| Dialect::TheaterComponentJson),
+        }
+    }
+}
+
+impl Dialect {
+    /// How a Pack dialect holds an export call's params and result; `None` for the others.
+    pub fn pack_form(self) -> Option<release::PayloadForm> {
+        match self {
+            Dialect::Pack038 => Some(release::PayloadForm::NestedCgrf),
+            Dialect::PackValues => Some(release::PayloadForm::Values),
+            _ => None,
         }
     }
 }
@@ -104,8 +135,13 @@ mod tests {
 
     #[test]
     fn detected_from_the_first_event() {
-        let cgrf = pack::PackPayload::WasmCall { function: "f".into(), params: vec![] }.encode();
+        let cgrf = pack::PackPayload::WasmCall { function: "f".into(), params: pack::Carried::Cgrf(vec![]) }.encode();
         assert_eq!(Dialect::detect(&event("wasm", &cgrf)), Some(Dialect::Pack038));
+        let values = pack::PackPayload::WasmCall {
+            function: "theater:simple/actor.init".into(),
+            params: pack::Carried::Value(packr_abi::Value::Tuple(vec![])),
+        };
+        assert_eq!(Dialect::detect(&event("wasm", &values.encode())), Some(Dialect::PackValues));
         let ours = Payload::Recording { format: "theater-replay".into(), version: 1, component_sha256: "00".into() };
         assert_eq!(Dialect::detect(&event(payload::RECORDING_EVENT_TYPE, &ours.encode())), Some(Dialect::TheaterReplay));
         let theirs = br#"{"category":"Wasm","WasmCall":{"function_name":"init","params":[110,117,108,108]}}"#;

@@ -1,12 +1,14 @@
-//! theater 0.3.8's payloads: every event's `data` is one packr Value in CGRF v2 (the binary
-//! graph encoding of `packr-abi` 0.5, the crate theater 0.3.8 encodes with).
+//! theater's Pack payloads: every event's `data` is one packr Value in CGRF v2 (the binary
+//! graph encoding of `packr-abi`; 0.5 to 0.11 encode alike).
 //!
 //! The root is the variant `chain-event-payload` (`host-function` / `wasm` /
 //! `replay-summary`); a `wasm` payload is the variant `wasm-event-data` with a record per
-//! case. [`PackPayload::to_value`] builds exactly the Value theater builds, so encoding it
-//! with `packr_abi::encode` gives the bytes theater wrote: the replay compares those bytes,
-//! never a decoded approximation of them.
+//! case. An export call's params and result are nested CGRF bytes up to theater 0.3.10 and
+//! the Values themselves from 0.3.11 ([`Carried`], [`PayloadForm`]).
+//! [`PackPayload::to_value`] builds exactly the Value theater builds, so encoding it gives
+//! the bytes theater wrote: the replay compares those bytes, never a decoded approximation.
 
+pub use super::release::PayloadForm;
 use crate::values::diff::Compared;
 use packr_abi::{Value, ValueType};
 use serde_json::json;
@@ -20,17 +22,66 @@ pub const CGRF_ANSWER_PREFIX: &str = "cgrf:";
 /// `event_type` of export calls, results and errors (and of nothing else).
 pub const WASM_EVENT_TYPE: &str = "wasm";
 
-/// One decoded theater 0.3.8 payload.
+/// An export call's params or result as a payload holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Carried {
+    /// CGRF bytes in a `list<u8>` (theater 0.3.8 to 0.3.10); a result's are empty when the
+    /// export returned no tuple, the closing `shutdown`'s params are empty.
+    Cgrf(Vec<u8>),
+    /// The Value itself (theater 0.3.11 on); `tuple()` for no result.
+    Value(Value),
+}
+
+impl Carried {
+    /// An export's params or result in `form`, from its Value (`None`: the export returned
+    /// no tuple, or the runtime's own `shutdown` call).
+    pub fn new(form: PayloadForm, value: Option<Value>) -> Carried {
+        match (form, value) {
+            (PayloadForm::NestedCgrf, Some(v)) => Carried::Cgrf(encode_value(&v)),
+            (PayloadForm::NestedCgrf, None) => Carried::Cgrf(Vec::new()),
+            (PayloadForm::Values, v) => Carried::Value(v.unwrap_or(Value::Tuple(vec![]))),
+        }
+    }
+
+    /// The value held; `Ok(None)` for empty bytes (nothing).
+    pub fn value(&self) -> Result<Option<Value>, PackPayloadError> {
+        match self {
+            Carried::Cgrf(bytes) if bytes.is_empty() => Ok(None),
+            Carried::Cgrf(bytes) => decode_value(bytes).map(Some),
+            Carried::Value(v) => Ok(Some(v.clone())),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Carried::Cgrf(bytes) => cgrf_text(bytes),
+            Carried::Value(v) => to_text(v),
+        }
+    }
+
+    fn args_text(&self) -> String {
+        match self {
+            Carried::Cgrf(bytes) => cgrf_args_text(bytes),
+            Carried::Value(Value::Tuple(items)) => items.iter().map(to_text).collect::<Vec<_>>().join(", "),
+            Carried::Value(v) => to_text(v),
+        }
+    }
+
+    fn is_nothing(&self) -> bool {
+        matches!(self, Carried::Cgrf(bytes) if bytes.is_empty())
+    }
+}
+
+/// One decoded theater Pack payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PackPayload {
     /// The actor called an import and the host answered `output`.
     HostFunction { interface: String, function: String, input: Value, output: Value },
-    /// The runtime called an export; `params` are the caller's CGRF bytes (a tuple of the
-    /// parameters after the state). Also the runtime's own `shutdown` event.
-    WasmCall { function: String, params: Vec<u8> },
-    /// The export returned `ok(tuple(state, result...))`: the new state, and the CGRF bytes
-    /// of the result (empty when the export returned no tuple).
-    WasmResult { function: String, state: Value, bytes: Vec<u8> },
+    /// The runtime called an export with `params` (a tuple of the parameters after the
+    /// state). Also the runtime's own `shutdown` event.
+    WasmCall { function: String, params: Carried },
+    /// The export returned `ok(tuple(state, result...))`: the new state, and the result.
+    WasmResult { function: String, state: Value, result: Carried },
     /// The call failed: a trap, an error the export returned, or theater's validation.
     WasmError { function: String, message: String },
     /// The actor could not be created.
@@ -39,7 +90,7 @@ pub enum PackPayload {
     ReplaySummary(Value),
 }
 
-/// Why bytes are not a theater 0.3.8 payload.
+/// Why bytes are not a theater Pack payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PackPayloadError {
     #[error("not CGRF: {0}")]
@@ -134,7 +185,7 @@ pub fn host_call_bytes(data: &[u8]) -> Option<HostCallBytes> {
 }
 
 impl PackPayload {
-    /// The Value theater 0.3.8 builds for this payload (`ChainEventPayload::into_value`).
+    /// The Value theater builds for this payload (`ChainEventPayload::into_value`).
     pub fn to_value(&self) -> Value {
         let wasm = |case: &str, tag: usize, fields: Vec<(&str, Value)>| {
             let data = variant("wasm-event-data", case, tag, record(case, fields));
@@ -144,20 +195,24 @@ impl PackPayload {
             PackPayload::HostFunction { interface, function, input, output } => {
                 host_function_value(interface, function, input.clone(), output.clone())
             }
-            PackPayload::WasmCall { function, params } => wasm(
-                "wasm-call",
-                0,
-                vec![("function-name", Value::String(function.clone())), ("params", bytes_value(params))],
-            ),
-            PackPayload::WasmResult { function, state, bytes } => wasm(
-                "wasm-result",
-                1,
-                vec![
-                    ("function-name", Value::String(function.clone())),
-                    ("state", state.clone()),
-                    ("bytes", bytes_value(bytes)),
-                ],
-            ),
+            PackPayload::WasmCall { function, params } => {
+                let params = match params {
+                    Carried::Cgrf(bytes) => bytes_value(bytes),
+                    Carried::Value(v) => v.clone(),
+                };
+                wasm("wasm-call", 0, vec![("function-name", Value::String(function.clone())), ("params", params)])
+            }
+            PackPayload::WasmResult { function, state, result } => {
+                let result = match result {
+                    Carried::Cgrf(bytes) => ("bytes", bytes_value(bytes)),
+                    Carried::Value(v) => ("response", v.clone()),
+                };
+                wasm(
+                    "wasm-result",
+                    1,
+                    vec![("function-name", Value::String(function.clone())), ("state", state.clone()), result],
+                )
+            }
             PackPayload::WasmError { function, message } => wasm(
                 "wasm-error",
                 2,
@@ -172,16 +227,25 @@ impl PackPayload {
         }
     }
 
-    /// The bytes theater 0.3.8 stores for this payload.
+    /// The bytes theater stores for this payload.
     pub fn encode(&self) -> Vec<u8> {
         encode_value(&self.to_value())
     }
 
-    /// Reads a payload back. Lenient about names where theater's own reader is (it goes
-    /// by case and field names); the replay compares re-encoded bytes, so leniency here
-    /// never lets a difference through.
+    /// Reads a payload back, in whichever form it is (a `wasm-call`'s params are taken for
+    /// nested CGRF when they are a `list<u8>`). Lenient about names where theater's own
+    /// reader is (it goes by case and field names); the replay compares re-encoded bytes,
+    /// so leniency here never lets a difference through.
     pub fn decode(data: &[u8]) -> Result<PackPayload, PackPayloadError> {
-        let value = decode_value(data)?;
+        Self::decode_as(data, None)
+    }
+
+    /// Reads a payload of a known form (`None`: either).
+    pub fn decode_as(data: &[u8], form: Option<PayloadForm>) -> Result<PackPayload, PackPayloadError> {
+        let value = match form {
+            Some(form) => decode_value_in(form, data)?,
+            None => decode_value(data)?,
+        };
         let shape = |what: &str| PackPayloadError::Shape(what.to_string());
         let Value::Variant { case_name, payload, .. } = value else {
             return Err(shape("the root is not a variant"));
@@ -205,15 +269,30 @@ impl PackPayload {
                     <[Value; 1]>::try_from(payload).map_err(|_| shape("a wasm-event-data case without its record"))?;
                 let mut fields = Fields::of(body, &case_name)?;
                 match case_name.as_str() {
-                    "wasm-call" => Ok(PackPayload::WasmCall {
-                        function: fields.string("function-name")?,
-                        params: fields.bytes("params")?,
-                    }),
-                    "wasm-result" => Ok(PackPayload::WasmResult {
-                        function: fields.string("function-name")?,
-                        state: fields.take("state")?,
-                        bytes: fields.bytes("bytes")?,
-                    }),
+                    "wasm-call" => {
+                        let function = fields.string("function-name")?;
+                        let params = fields.take("params")?;
+                        let params = match form {
+                            Some(PayloadForm::Values) => Carried::Value(params),
+                            Some(PayloadForm::NestedCgrf) => Carried::Cgrf(as_bytes(params, "params")?),
+                            None => match as_bytes(params.clone(), "params") {
+                                Ok(bytes) => Carried::Cgrf(bytes),
+                                Err(_) => Carried::Value(params),
+                            },
+                        };
+                        Ok(PackPayload::WasmCall { function, params })
+                    }
+                    "wasm-result" => {
+                        let function = fields.string("function-name")?;
+                        let state = fields.take("state")?;
+                        let result = match (form, fields.take("bytes"), fields.take("response")) {
+                            (Some(PayloadForm::Values) | None, Err(_), Ok(response)) => Carried::Value(response),
+                            (Some(PayloadForm::NestedCgrf) | None, Ok(bytes), Err(_)) => Carried::Cgrf(as_bytes(bytes, "bytes")?),
+                            (Some(PayloadForm::Values), ..) => return Err(shape("a wasm-result without its field \"response\"")),
+                            _ => return Err(shape("a wasm-result without its field \"bytes\"")),
+                        };
+                        Ok(PackPayload::WasmResult { function, state, result })
+                    }
                     "wasm-error" => Ok(PackPayload::WasmError {
                         function: fields.string("function-name")?,
                         message: fields.string("message")?,
@@ -232,10 +311,8 @@ impl PackPayload {
     pub fn compared(&self) -> Option<Compared> {
         match self {
             PackPayload::HostFunction { input, .. } => Some(Compared::Arguments(arguments(input))),
-            PackPayload::WasmCall { params, .. } => Some(Compared::Arguments(arguments(&decode_value(params).ok()?))),
-            PackPayload::WasmResult { bytes, .. } if !bytes.is_empty() => {
-                Some(Compared::Result(to_val(&decode_value(bytes).ok()?)))
-            }
+            PackPayload::WasmCall { params, .. } => Some(Compared::Arguments(arguments(&params.value().ok()??))),
+            PackPayload::WasmResult { result, .. } => Some(Compared::Result(to_val(&result.value().ok()??))),
             _ => None,
         }
     }
@@ -247,9 +324,9 @@ impl PackPayload {
             PackPayload::HostFunction { interface, function, input, output } => {
                 format!("{interface}/{function}({}) -> {}", to_text(input), to_text(output))
             }
-            PackPayload::WasmCall { function, params } => format!("call {function}({})", cgrf_args_text(params)),
-            PackPayload::WasmResult { function, state, bytes } => {
-                let result = if bytes.is_empty() { "nothing".to_string() } else { cgrf_text(bytes) };
+            PackPayload::WasmCall { function, params } => format!("call {function}({})", params.args_text()),
+            PackPayload::WasmResult { function, state, result } => {
+                let result = if result.is_nothing() { "nothing".to_string() } else { result.text() };
                 format!("{function} returned {result} (state {})", to_text(state))
             }
             PackPayload::WasmError { function, message } => format!("{function} failed: {message:?}"),
@@ -270,11 +347,11 @@ impl PackPayload {
                 "output_cgrf": format!("{CGRF_ANSWER_PREFIX}{}", hex::encode(encode_value(output))),
             }),
             PackPayload::WasmCall { function, params } => json!({
-                "category": "wasm-call", "function": function, "params": cgrf_text(params),
+                "category": "wasm-call", "function": function, "params": params.text(),
             }),
-            PackPayload::WasmResult { function, state, bytes } => json!({
+            PackPayload::WasmResult { function, state, result } => json!({
                 "category": "wasm-result", "function": function, "state": to_text(state),
-                "result": if bytes.is_empty() { serde_json::Value::Null } else { cgrf_text(bytes).into() },
+                "result": if result.is_nothing() { serde_json::Value::Null } else { result.text().into() },
             }),
             PackPayload::WasmError { function, message } => json!({
                 "category": "wasm-error", "function": function, "message": message,
@@ -312,17 +389,20 @@ impl Fields {
         }
     }
 
-    fn bytes(&mut self, name: &str) -> Result<Vec<u8>, PackPayloadError> {
-        match self.take(name)? {
-            Value::List { items, .. } => items
-                .into_iter()
-                .map(|v| match v {
-                    Value::U8(b) => Ok(b),
-                    _ => Err(PackPayloadError::Shape(format!("field {name:?} is not a list of u8"))),
-                })
-                .collect(),
-            _ => Err(PackPayloadError::Shape(format!("field {name:?} is not a list of u8"))),
-        }
+}
+
+/// A `list<u8>` field's bytes.
+fn as_bytes(value: Value, name: &str) -> Result<Vec<u8>, PackPayloadError> {
+    let not_bytes = || PackPayloadError::Shape(format!("field {name:?} is not a list of u8"));
+    match value {
+        Value::List { items, .. } => items
+            .into_iter()
+            .map(|v| match v {
+                Value::U8(b) => Ok(b),
+                _ => Err(not_bytes()),
+            })
+            .collect(),
+        _ => Err(not_bytes()),
     }
 }
 
@@ -334,6 +414,15 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, PackPayloadError> {
     // packr-abi aborts or overflows its stack on some hostile shapes: refused first.
     super::cgrf_check::preflight(bytes).map_err(PackPayloadError::NotCgrf)?;
     packr_abi::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(abi_error_text(&e)))
+}
+
+/// Decodes one CGRF value with the codec of the releases that write `form`: packr-abi 0.5
+/// for nested CGRF, 0.11 (larger limits) for Value payloads.
+pub fn decode_value_in(form: PayloadForm, bytes: &[u8]) -> Result<Value, PackPayloadError> {
+    match form {
+        PayloadForm::NestedCgrf => decode_value(bytes),
+        PayloadForm::Values => super::packr011::decode(bytes),
+    }
 }
 
 /// Encodes one value with packr-abi. Its only failure is a list typed as a primitive with
@@ -389,7 +478,7 @@ fn arguments(value: &Value) -> Vec<Val> {
     }
 }
 
-fn to_val(value: &Value) -> Val {
+pub fn to_val(value: &Value) -> Val {
     match value {
         Value::Bool(v) => Val::Bool(*v),
         Value::U8(v) => Val::U8(*v),
@@ -442,15 +531,27 @@ mod tests {
             input: Value::String("hi".into()),
             output: Value::Tuple(vec![]),
         });
-        roundtrip(PackPayload::WasmCall { function: "f".into(), params: encode_value(&Value::Tuple(vec![])) });
-        roundtrip(PackPayload::WasmCall { function: "shutdown".into(), params: vec![] });
-        roundtrip(PackPayload::WasmResult {
-            function: "f".into(),
-            state: Value::Record { type_name: "s".into(), fields: vec![("count".into(), Value::S32(1))] },
-            bytes: encode_value(&Value::S32(1)),
-        });
+        roundtrip(PackPayload::WasmCall { function: "f".into(), params: Carried::Cgrf(encode_value(&Value::Tuple(vec![]))) });
+        roundtrip(PackPayload::WasmCall { function: "shutdown".into(), params: Carried::Cgrf(vec![]) });
+        roundtrip(PackPayload::WasmCall { function: "shutdown".into(), params: Carried::Value(Value::Tuple(vec![])) });
+        let state = Value::Record { type_name: "s".into(), fields: vec![("count".into(), Value::S32(1))] };
+        roundtrip(PackPayload::WasmResult { function: "f".into(), state: state.clone(), result: Carried::Cgrf(encode_value(&Value::S32(1))) });
+        roundtrip(PackPayload::WasmResult { function: "f".into(), state, result: Carried::Value(Value::S32(1)) });
         roundtrip(PackPayload::WasmError { function: "f".into(), message: "boom".into() });
         roundtrip(PackPayload::CreationError { error: "x".into() });
+    }
+
+    #[test]
+    fn both_forms_summarize_alike() {
+        let args = Value::Tuple(vec![Value::S32(5)]);
+        for form in [PayloadForm::NestedCgrf, PayloadForm::Values] {
+            let call = PackPayload::WasmCall { function: "f".into(), params: Carried::new(form, Some(args.clone())) };
+            assert_eq!(PackPayload::decode(&call.encode()).unwrap().summary(), "call f(5)");
+            let shutdown = PackPayload::WasmCall { function: "shutdown".into(), params: Carried::new(form, None) };
+            assert_eq!(PackPayload::decode(&shutdown.encode()).unwrap().summary(), "call shutdown()");
+            let result = PackPayload::WasmResult { function: "f".into(), state: Value::S32(1), result: Carried::new(form, Some(Value::U8(2))) };
+            assert_eq!(PackPayload::decode_as(&result.encode(), Some(form)).unwrap().summary(), "f returned 2 (state 1)");
+        }
     }
 
     #[test]

@@ -1,19 +1,21 @@
-//! Recording a Pack actor as theater 0.3.8 records it: the same events (CGRF payloads,
-//! SHA-1 hashes, the runtime's closing `shutdown` event) for the same calls and answers, so
-//! that a chain recorded here replays under theater too, and one recorded by theater is
-//! reproduced here byte for byte.
+//! Recording a Pack actor as a theater release records it (0.3.8 unless told otherwise):
+//! the same events (CGRF payloads in the release's form, SHA-1 hashes, the runtime's
+//! closing `shutdown` event) for the same calls and answers, so that a chain recorded here
+//! replays under theater too, and one recorded by theater is reproduced here byte for byte.
 //!
 //! Export arguments and import answers are WAVE, typed by the actor's own metadata
 //! (`__pack_types`); an import whose result is unit is answered `()` without asking.
 
 use super::{Answers, CallOutcome, RecordSummary, parse_invocation};
 use crate::chain::{ChainWriter, Event, HashAlg, Layout};
-use crate::dialect::pack::{CGRF_ANSWER_PREFIX, PackPayload, WASM_EVENT_TYPE, decode_value, encode_value, to_text};
+use crate::dialect::pack::{CGRF_ANSWER_PREFIX, Carried, PackPayload, WASM_EVENT_TYPE, decode_value, decode_value_in, encode_value, to_text};
 use crate::dialect::pack_wave;
+use crate::dialect::release::{RELEASES, Release};
 use crate::replay::InitialState;
 use crate::runtime::pack::theater;
 use crate::runtime::pack::types::{Metadata, Type, TypeDef};
-use crate::runtime::pack::{self, PackActor, PackHost, PackImport, read_metadata};
+use crate::runtime::pack::{self, AnswerAt, PackActor, PackHost, PackImport, read_metadata};
+use crate::dialect::release::PayloadForm;
 use crate::runtime::{self, EpochTicker, Limits, Runtime};
 use packr_abi::Value;
 use std::io::Write;
@@ -30,8 +32,12 @@ pub struct PackRecordOptions {
     /// Export calls in WAVE: `theater:simple/state-actor.add(5)`; the state is not given.
     pub invocations: Vec<String>,
     pub answers: Answers,
-    /// The state before the first call; `None` is theater 0.3.8's `()`.
+    /// The state before the first call; `None` is the release's default.
     pub initial_state: Option<InitialState>,
+    /// The theater release whose chain to write; `None` is 0.3.8.
+    pub theater: Option<&'static Release>,
+    /// Host functions of the user's own handlers answered synchronously under 0.3.29.
+    pub sync_imports: Vec<String>,
     /// Which of theater's containers to write.
     pub layout: Layout,
     pub limits: Limits,
@@ -154,9 +160,10 @@ pub fn record(
     out: Box<dyn Write + Send>,
     options: PackRecordOptions,
 ) -> anyhow::Result<RecordSummary> {
+    let release = options.theater.unwrap_or(&RELEASES[0]);
     let engine = &runtime.engine;
     let mut linker = Linker::new(engine);
-    pack::link(&mut linker, actor, engine)?;
+    pack::link(&mut linker, actor, engine, &AnswerAt::for_imports(actor, release, &options.sync_imports))?;
     let host = RecordHost {
         writer: ChainWriter::with_layout(out, options.layout),
         head: None,
@@ -179,8 +186,13 @@ pub fn record(
     let metadata = read_metadata(&mut store, &instance)
         .map_err(|e| anyhow::anyhow!("cannot read the actor's type metadata (__pack_types): {e}"))?
         .ok_or_else(|| anyhow::anyhow!("the actor has no type metadata (__pack_types); theater 0.3.8 refuses such actors"))?;
-    let calls = options
-        .invocations
+    let mut invocations = options.invocations.clone();
+    // From 0.3.17 the runtime starts the actor with init itself, before any call of ours.
+    let starts_with_init = invocations.first().is_some_and(|text| parse_invocation(text).is_ok_and(|(name, _)| name == INIT));
+    if release.spawn_calls_init && !starts_with_init && metadata.export(INIT).is_some() {
+        invocations.insert(0, format!("{INIT}()"));
+    }
+    let calls = invocations
         .iter()
         .map(|text| invocation(text, &metadata))
         .collect::<Result<Vec<_>, _>>()
@@ -189,7 +201,7 @@ pub fn record(
     store.data_mut().metadata = metadata;
 
     let mut state = match options.initial_state {
-        None => Value::Tuple(vec![]),
+        None => release.default_state.value(),
         Some(InitialState::Value(value)) => value,
         Some(InitialState::Wave(text)) => {
             let first = calls.first().map(|(name, _)| name.as_str()).unwrap_or(INIT);
@@ -199,9 +211,9 @@ pub fn record(
         }
     };
     let (mut results, mut outcomes) = (Vec::new(), Vec::new());
-    for (text, (name, args)) in options.invocations.iter().zip(calls) {
-        let params = encode_value(&Value::Tuple(args.clone()));
-        let call = PackPayload::WasmCall { function: name.clone(), params };
+    let mut calls = invocations.iter().zip(calls);
+    for (text, (name, args)) in calls.by_ref() {
+        let call = PackPayload::WasmCall { function: name.clone(), params: Carried::new(release.payloads, Some(Value::Tuple(args.clone()))) };
         store.data_mut().write(WASM_EVENT_TYPE, &call).map_err(anyhow::Error::msg)?;
         let params = Value::Tuple(args);
         store.set_epoch_deadline(deadline);
@@ -214,7 +226,15 @@ pub fn record(
                 let wave = if bytes.is_empty() { "()".to_string() } else { crate::dialect::pack::cgrf_text(&bytes) };
                 outcomes.push(CallOutcome { call: text.clone(), result: Ok(wave.clone()) });
                 results.push(wave);
-                let payload = PackPayload::WasmResult { function: name.clone(), state: new_state.clone(), bytes };
+                let result = if bytes.is_empty() { None } else { decode_value_in(release.payloads, &bytes).ok() };
+                let payload = PackPayload::WasmResult {
+                    function: name.clone(),
+                    state: new_state.clone(),
+                    result: match release.payloads {
+                        PayloadForm::NestedCgrf => Carried::Cgrf(bytes),
+                        PayloadForm::Values => Carried::new(PayloadForm::Values, result),
+                    },
+                };
                 state = new_state;
                 payload
             }
@@ -222,18 +242,34 @@ pub fn record(
                 if let Some(limit) = failure.trap.as_ref().and_then(|t| t.limit.clone()) {
                     anyhow::bail!("while calling `{name}`: {limit}");
                 }
-                results.push(format!("error: {}", failure.message));
-                outcomes.push(CallOutcome { call: text.clone(), result: Err(failure.message.clone()) });
-                PackPayload::WasmError { function: name.clone(), message: failure.message }
+                let message = failure.error.message(&name, release);
+                results.push(format!("error: {message}"));
+                outcomes.push(CallOutcome { call: text.clone(), result: Err(message.clone()) });
+                PackPayload::WasmError { function: name.clone(), message }
             }
         };
+        let failed = matches!(payload, PackPayload::WasmError { .. });
         store.data_mut().write(WASM_EVENT_TYPE, &payload).map_err(anyhow::Error::msg)?;
         if let Some(progress) = &options.progress {
             progress.call_done();
         }
+        if failed && release.failure_stops_actor {
+            break;
+        }
+    }
+    let skipped: Vec<&String> = calls.map(|(text, _)| text).collect();
+    if !skipped.is_empty() {
+        // As theater does: the actor is stopped, so its chain ends here.
+        tracing::warn!(
+            "theater {} stops an actor whose call failed: {} later call{} not made ({})",
+            release.versions(),
+            skipped.len(),
+            if skipped.len() == 1 { " was" } else { "s were" },
+            crate::text::clip_to(&skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), 200)
+        );
     }
     // theater's runtime closes every actor's chain with this event when it stops it.
-    let shutdown = PackPayload::WasmCall { function: SHUTDOWN.to_string(), params: Vec::new() };
+    let shutdown = PackPayload::WasmCall { function: SHUTDOWN.to_string(), params: Carried::new(release.payloads, None) };
     store.data_mut().write(SHUTDOWN, &shutdown).map_err(anyhow::Error::msg)?;
     tracing::debug!(state = %to_text(&state), "final state");
     let events = store.data().events;

@@ -200,6 +200,9 @@ pub struct VerifyReport {
     pub hash: Option<&'static str>,
     /// Who wrote the chain, by its payloads (see [`Dialect`]); null when unknown.
     pub dialect: Option<Dialect>,
+    /// For theater's Pack chains: the releases whose conventions the chain's events fit,
+    /// and the one the replay followed where they could not tell.
+    pub theater: Option<TheaterReleases>,
     /// SHA-256 of the component replayed.
     pub component_sha256: Option<String>,
     /// SHA-256 of the component the chain was recorded from, when the chain says.
@@ -212,6 +215,33 @@ pub struct VerifyReport {
     pub error: Option<String>,
 }
 
+/// Which theater releases a Pack chain can have come from, as far as its events tell
+/// (see `crate::dialect::release`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TheaterReleases {
+    /// Every release whose conventions the chain's events fit: `0.3.17-0.3.29`.
+    pub releases: String,
+    /// The release whose conventions the replay followed where the events could not tell
+    /// (the newest of them, or the one given with `--theater`).
+    pub replayed_as: String,
+    /// Whether `--theater` gave it.
+    pub given: bool,
+    /// Whether the releases fitting differ in something no event shows (the default
+    /// initial state, where host answers go): `--theater VERSION` settles it.
+    pub ambiguous: bool,
+}
+
+impl TheaterReleases {
+    pub(crate) fn of(releases: &crate::dialect::release::Releases) -> TheaterReleases {
+        TheaterReleases {
+            releases: releases.versions(),
+            replayed_as: releases.assumed().versions(),
+            given: releases.given,
+            ambiguous: releases.ambiguous(),
+        }
+    }
+}
+
 /// Settings of a replay.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -221,9 +251,15 @@ pub struct VerifyOptions {
     pub progress: Option<Arc<crate::progress::Progress>>,
     /// The chain's dialect, when not detected from its first event.
     pub dialect: Option<Dialect>,
-    /// The state a Pack actor's first export call gets (theater 0.3.8 does not record it);
-    /// `None` is theater 0.3.8's own, `()`.
+    /// The state a Pack actor's first export call gets (theater does not record it);
+    /// `None` is the release's default (`()` for 0.3.8, `none` from 0.3.9).
     pub initial_state: Option<InitialState>,
+    /// The theater release that recorded a Pack chain, when its events cannot tell
+    /// (`--theater`); `None`: detected, the newest fitting release where they cannot.
+    pub theater: Option<&'static crate::dialect::release::Release>,
+    /// Host functions (`interface.function`) of the user's own handlers that theater 0.3.29
+    /// serves synchronously (`--sync-import`); theater's own are in the release table.
+    pub sync_imports: Vec<String>,
 }
 
 /// The state before a Pack actor's first recorded call.
@@ -614,7 +650,9 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         (Actor::Component(component), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => {
             component::verify(runtime, component, tracker, options, report)
         }
-        (Actor::Pack(actor), Some(Dialect::Pack038)) => pack::verify(runtime, actor, tracker, options, report),
+        (Actor::Pack(actor), Some(d)) if let Some(form) = d.pack_form() => {
+            pack::verify(runtime, actor, tracker, form, options, report)
+        }
         (actor, dialect) => {
             let message = unreplayable(actor, dialect);
             tracker.report(report, Some(Stop::Error(message)))
@@ -654,6 +692,7 @@ impl VerifyReport {
     pub(crate) fn before_replay(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {
         VerifyReport {
             dialect: None,
+            theater: None,
             status,
             events_verified: 0,
             hash: None,
@@ -669,9 +708,9 @@ impl VerifyReport {
 /// Why this actor cannot replay a chain of this dialect, and what would.
 fn unreplayable(actor: &Actor, dialect: Option<Dialect>) -> String {
     match (actor, dialect) {
-        (_, None) => "event 0: the payload is in no dialect this build reads (theater-replay's typed JSON, theater 0.3.8's CGRF, theater's component-era JSON)".to_string(),
+        (_, None) => "event 0: the payload is in no dialect this build reads (theater-replay's typed JSON, theater's Pack CGRF (0.3.8 to 0.3.29), theater's component-era JSON)".to_string(),
         (Actor::Pack(_), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => "the chain was written by theater's component-era runtime (JSON payloads), but the actor given is a Pack core module: give the component that recorded it".to_string(),
-        (Actor::Component(_), Some(Dialect::Pack038)) => "the chain was written by theater 0.3.8 (a Pack actor's CGRF payloads), but the actor given is a component: give the Pack module (.wasm core module) that recorded it".to_string(),
+        (Actor::Component(_), Some(Dialect::Pack038 | Dialect::PackValues)) => "the chain was written by theater 0.3.8 or later for a Pack actor (CGRF payloads), but the actor given is a component: give the Pack module (.wasm core module) that recorded it".to_string(),
         (Actor::Pack(_), Some(Dialect::TheaterReplay)) => "the chain holds component payloads (theater-replay's format), but the actor given is a Pack core module: give the component that recorded it".to_string(),
         (_, Some(d)) => format!("chains in dialect {d} cannot be replayed against this actor"),
     }

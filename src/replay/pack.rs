@@ -1,15 +1,18 @@
-//! The replay driver for Pack actors (theater 0.3.8): each import answered from the
-//! recording over packr's ABI, each recorded export call driven with theater's calling
+//! The replay driver for Pack actors (theater 0.3.8 to 0.3.29): each import answered from
+//! the recording over packr's ABI, each recorded export call driven with theater's calling
 //! convention, each event theater would have written rebuilt and compared byte for byte.
 //! theater's calling convention is [`crate::runtime::pack::theater`]; a failed call keeps
-//! the state. The state before the first call is not in the chain:
-//! [`VerifyOptions::initial_state`].
+//! the state. What differs between releases (payload form, error texts, the default
+//! state, where answers go) comes from [`crate::dialect::release`]: the chain's releases
+//! narrow as its events tell more. The state before the first call is not in the chain:
+//! [`VerifyOptions::initial_state`], or the release's default.
 
 use super::{DivergenceKind, EventView, InitialState, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
-use crate::dialect::pack::{self as payload, PackPayload, WASM_EVENT_TYPE, decode_value, encode_value};
+use crate::dialect::pack::{self as payload, Carried, PackPayload, PayloadForm, WASM_EVENT_TYPE, decode_value, encode_value};
+use crate::dialect::release::Releases;
 use crate::runtime::pack::theater::{self, Failure};
 use crate::runtime::pack::types::Metadata;
-use crate::runtime::pack::{self, PackActor, PackHost, PackImport};
+use crate::runtime::pack::{self, AnswerAt, PackActor, PackHost, PackImport};
 use crate::runtime::{self, EpochTicker, Runtime, TrapInfo};
 use packr_abi::Value;
 use std::sync::Arc;
@@ -31,6 +34,10 @@ pub(super) fn prepare(event: &crate::chain::Event) -> Option<Prepared> {
 /// The store's data during a Pack replay.
 struct PackReplayHost {
     tracker: Tracker,
+    /// How the chain's payloads hold params and results.
+    form: PayloadForm,
+    /// The releases the chain may come from, narrowed as the replay goes.
+    releases: Releases,
     imports: Arc<[PackImport]>,
     /// Each import's event type, made once rather than on every call.
     event_types: Vec<String>,
@@ -72,7 +79,7 @@ impl PackReplayHost {
         caller: &Caller<'_, Self>,
     ) -> Stop {
         let PackImport { interface, function, .. } = &self.imports[import];
-        let output = match recorded.map(|r| PackPayload::decode(&r.event.data)) {
+        let output = match recorded.map(|r| PackPayload::decode_as(&r.event.data, Some(self.form))) {
             Some(Ok(PackPayload::HostFunction { interface: ri, function: rf, output, .. }))
                 if ri == *interface && rf == *function =>
             {
@@ -80,18 +87,20 @@ impl PackReplayHost {
             }
             _ => Value::Tuple(vec![]),
         };
-        let input = decode_value(input).unwrap_or_else(|_| Value::String(format!("<{} bytes of invalid CGRF>", input.len())));
+        let input = payload::decode_value_in(self.form, input)
+            .unwrap_or_else(|_| Value::String(format!("<{} bytes of invalid CGRF>", input.len())));
         let actual = PackPayload::HostFunction { interface: interface.clone(), function: function.clone(), input, output };
         self.divergence(kind, recorded, Some(&actual), detail, runtime::guest_stack(caller))
     }
 }
 
-fn decode(recorded: &Recorded) -> Result<PackPayload, Stop> {
-    PackPayload::decode(&recorded.event.data).map_err(|e| {
-        Stop::Error(format!(
-            "event {} ({}): not a theater 0.3.8 payload: {e}",
-            recorded.index, recorded.event.event_type
-        ))
+fn decode(recorded: &Recorded, form: PayloadForm) -> Result<PackPayload, Stop> {
+    PackPayload::decode_as(&recorded.event.data, Some(form)).map_err(|e| {
+        let which = match form {
+            PayloadForm::NestedCgrf => "theater 0.3.8-0.3.10 payload (params and results as nested CGRF)",
+            PayloadForm::Values => "theater 0.3.11-0.3.29 payload (params and results as Values)",
+        };
+        Stop::Error(format!("event {} ({}): not a {which}: {e}", recorded.index, recorded.event.event_type))
     })
 }
 
@@ -129,7 +138,7 @@ impl PackHost for PackReplayHost {
             caller.data_mut().tracker.matched(recorded);
             return Ok(answer);
         }
-        let payload = match decode(&recorded) {
+        let payload = match decode(&recorded, host.form) {
             Ok(p) => p,
             Err(stop) => return Err(halt(caller, stop)),
         };
@@ -137,7 +146,7 @@ impl PackHost for PackReplayHost {
             PackPayload::HostFunction { interface: ri, function: rf, input: recorded_input, output }
                 if ri == *interface && rf == *function =>
             {
-                match decode_value(&input) {
+                match payload::decode_value_in(host.form, &input) {
                     Err(e) => (DivergenceKind::DifferentArguments, Some(format!("the guest's argument is not CGRF: {e}"))),
                     Ok(guest_input) => {
                         // The hot path: the event the guest's call makes, with the recorded
@@ -149,7 +158,7 @@ impl PackHost for PackReplayHost {
                             caller.data_mut().tracker.matched(recorded);
                             return Ok(answer);
                         }
-                        let same_input = decode_value(&input).is_ok_and(|v| encode_value(&v) == recorded_input);
+                        let same_input = payload::decode_value_in(host.form, &input).is_ok_and(|v| encode_value(&v) == recorded_input);
                         let kind = if same_input { DivergenceKind::NoncanonicalRecording } else { DivergenceKind::DifferentArguments };
                         (kind, None)
                     }
@@ -165,27 +174,48 @@ impl PackHost for PackReplayHost {
     fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error {
         let PackImport { interface, function, .. } = &caller.data().imports[import];
         let message = format!(
-            "the guest called import {interface}::{function}, whose signature is not the Pack ABI's (in_ptr, in_len, out_ptr_ptr, out_len_ptr: i32) -> i32; theater 0.3.8 cannot have recorded it"
+            "the guest called import {interface}::{function}, whose signature is not the Pack ABI's (in_ptr, in_len, out_ptr_ptr, out_len_ptr: i32) -> i32; theater cannot have recorded it"
         );
         halt(caller, Stop::Error(message))
     }
+
+    fn stopped(caller: &Caller<'_, Self>) -> bool {
+        caller.data().tracker.stop.is_some()
+    }
 }
 
-/// Replays the chain in `tracker` against a Pack actor.
+/// Replays the chain in `tracker` against a Pack actor; `form` is the chain's payload form.
 pub(super) fn verify(
     runtime: &Runtime,
     actor: &PackActor,
     tracker: Tracker,
+    form: PayloadForm,
     options: &VerifyOptions,
     report: VerifyReport,
 ) -> VerifyReport {
+    let releases = match options.theater {
+        Some(release) if release.payloads != form => {
+            let stop = Stop::Error(format!(
+                "--theater {}: that release writes {} payloads, but this chain's are {}: give the release that recorded it",
+                release.versions(),
+                form_words(release.payloads),
+                form_words(form)
+            ));
+            return tracker.report(report, Some(stop));
+        }
+        Some(release) => Releases::given(release),
+        None => Releases::with_form(form),
+    };
     let engine = &runtime.engine;
     let mut linker = Linker::new(engine);
-    if let Err(e) = pack::link(&mut linker, actor, engine) {
+    let answers = AnswerAt::for_imports(actor, releases.assumed(), &options.sync_imports);
+    if let Err(e) = pack::link(&mut linker, actor, engine, &answers) {
         return tracker.report(report, Some(Stop::Error(runtime::one_line(&e))));
     }
     let host = PackReplayHost {
         tracker,
+        form,
+        releases,
         imports: actor.imports.clone(),
         event_types: actor.imports.iter().map(PackImport::event_type).collect(),
         limits: runtime::store_limits(&options.limits),
@@ -193,7 +223,16 @@ pub(super) fn verify(
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
     let outcome = drive(&mut store, actor, &linker, options);
+    let releases = store.data().releases;
+    let report = VerifyReport { theater: Some(super::TheaterReleases::of(&releases)), ..report };
     store.data().tracker.report(report, outcome.err())
+}
+
+fn form_words(form: PayloadForm) -> &'static str {
+    match form {
+        PayloadForm::NestedCgrf => "nested-CGRF",
+        PayloadForm::Values => "Value",
+    }
 }
 
 fn drive(
@@ -219,8 +258,9 @@ fn drive(
     // Known once the first call says which export's state type it has.
     let mut state: Option<Value> = None;
 
+    let form = store.data().form;
     while let Some(recorded) = store.data_mut().tracker.recording.next()? {
-        let payload = decode(&recorded)?;
+        let payload = decode(&recorded, form)?;
         let is_call = recorded.event.event_type == WASM_EVENT_TYPE;
         let (function, params) = match payload {
             PackPayload::WasmCall { function, params } if is_call => (function, params),
@@ -244,8 +284,12 @@ fn drive(
                 continue;
             }
         };
-        let params_value = decode_value(&params)
-            .map_err(|e| Stop::Error(format!("event {}: the recorded params of {function} are not CGRF: {e}", recorded.index)))?;
+        let params_value = match &params {
+            Carried::Cgrf(bytes) => decode_value(bytes).map_err(|e| {
+                Stop::Error(format!("event {}: the recorded params of {function} are not CGRF: {e}", recorded.index))
+            })?,
+            Carried::Value(value) => value.clone(),
+        };
         let call = PackPayload::WasmCall { function: function.clone(), params };
         if !store.data().tracker.reproduces(&recorded, WASM_EVENT_TYPE, &call.encode()) {
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
@@ -254,7 +298,14 @@ fn drive(
 
         let current = match state.take() {
             Some(state) => state,
-            None => initial_state(options.initial_state.as_ref(), metadata.as_ref(), &function)?,
+            None => {
+                // Who started the actor says which releases can have: their init params differ.
+                if function == crate::dialect::release::INIT {
+                    store.data_mut().releases.narrow(|r| r.init_params.matches(&params_value));
+                }
+                let default = store.data().releases.assumed().default_state.value();
+                initial_state(options.initial_state.as_ref(), default, metadata.as_ref(), &function)?
+            }
         };
         let current = state.insert(current);
         store.set_epoch_deadline(deadline);
@@ -263,10 +314,19 @@ fn drive(
             return Err(stop);
         }
         let next = store.data_mut().tracker.recording.next()?;
-        let next_payload = next.as_ref().map(decode).transpose()?;
+        let next_payload = next.as_ref().map(|r| decode(r, form)).transpose()?;
         let actual = match &outcome {
-            Ok((new_state, bytes)) => PackPayload::WasmResult { function: function.clone(), state: new_state.clone(), bytes: bytes.clone() },
-            Err(failure) => PackPayload::WasmError { function: function.clone(), message: failure.message.clone() },
+            Ok((new_state, bytes)) => {
+                PackPayload::WasmResult { function: function.clone(), state: new_state.clone(), result: carried_result(form, bytes) }
+            }
+            Err(failure) => {
+                if let Some(PackPayload::WasmError { message, .. }) = &next_payload {
+                    // The recorded text says which releases can have written it.
+                    store.data_mut().releases.narrow(|r| failure.error.message(&function, r) == *message);
+                }
+                let message = failure.error.message(&function, store.data().releases.assumed());
+                PackPayload::WasmError { function: function.clone(), message }
+            }
         };
         let next = match next {
             Some(r) if store.data().tracker.reproduces(&r, WASM_EVENT_TYPE, &actual.encode()) => {
@@ -279,8 +339,17 @@ fn drive(
             other => other,
         };
         let (kind, detail, stack) = match (&outcome, &next_payload) {
-            (Err(Failure { trap: Some(TrapInfo { limit: Some(limit), stack, .. }), .. }), _) => {
-                (DivergenceKind::LimitExceeded, Some(limit.clone()), stack.clone())
+            (Err(Failure { trap: Some(TrapInfo { limit: Some(limit), stack, .. }), .. }), recorded) => {
+                // theater's own deadline (from 0.3.29: 60 ticks of a second for init, 300 for
+                // other calls) ends a runaway call with a trap too; where it stopped depends
+                // on timing, so such a call can be told apart but never reproduced.
+                let deadline = match recorded {
+                    Some(PackPayload::WasmError { message, .. }) if message.contains(WASM_BACKTRACE) => format!(
+                        "{limit}; the recording ends this call with a trap as well: if theater stopped it at its epoch deadline (60 s for init, 300 s for other calls in theater 0.3.29), the guest ran away under theater too, and the point where it stopped cannot be replayed"
+                    ),
+                    _ => limit.clone(),
+                };
+                (DivergenceKind::LimitExceeded, Some(deadline), stack.clone())
             }
             (Err(f), _) if f.missing => (DivergenceKind::MissingExport, f.detail.clone(), vec![]),
             (_, None) => (DivergenceKind::BeyondRecording, None, vec![]),
@@ -295,10 +364,26 @@ fn drive(
     Ok(())
 }
 
-/// The state of the first call: `()` as theater 0.3.8 passes it, or what the user gave.
-fn initial_state(given: Option<&InitialState>, metadata: Option<&Metadata>, function: &str) -> Result<Value, Stop> {
+/// How theater's wasmtime begins a trap's text when it has a backtrace.
+const WASM_BACKTRACE: &str = "error while executing at wasm backtrace:";
+
+/// An export's result as the chain holds it: the CGRF bytes `theater::call` gave, or (from
+/// theater 0.3.11) their Value, `tuple()` for none, as theater decodes them.
+fn carried_result(form: PayloadForm, bytes: &[u8]) -> Carried {
+    match form {
+        PayloadForm::NestedCgrf => Carried::Cgrf(bytes.to_vec()),
+        PayloadForm::Values => {
+            let value = if bytes.is_empty() { None } else { payload::decode_value_in(form, bytes).ok() };
+            Carried::Value(value.unwrap_or(Value::Tuple(vec![])))
+        }
+    }
+}
+
+/// The state of the first call: the release's default (theater does not record it), or
+/// what the user gave.
+fn initial_state(given: Option<&InitialState>, default: Value, metadata: Option<&Metadata>, function: &str) -> Result<Value, Stop> {
     match given {
-        None => Ok(Value::Tuple(vec![])),
+        None => Ok(default),
         Some(InitialState::Value(value)) => Ok(value.clone()),
         Some(InitialState::Wave(text)) => {
             let sig = metadata.and_then(|m| m.export(function)).ok_or_else(|| {

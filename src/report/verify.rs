@@ -50,6 +50,14 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
             }
         }
     }
+    if let Some(t) = report.theater.as_ref().filter(|t| t.ambiguous && !t.given) {
+        // What no event could tell was taken from one release: say which, and how to pick.
+        let _ = writeln!(
+            out,
+            "  note: recorded by theater {}, as far as its events tell; replayed as {} (`--theater VERSION` if it was another)",
+            t.releases, t.replayed_as
+        );
+    }
     if let (Some(recorded), Some(replayed)) = (&report.recorded_component_sha256, &report.component_sha256)
         && recorded != replayed
         && report.status != Status::Verified
@@ -183,6 +191,7 @@ struct VerifyRecord<'a> {
     /// `hash` is a hex digest. Dropped at schema_version 2.
     hash: Option<&'static str>,
     dialect: Option<crate::dialect::Dialect>,
+    theater: Option<&'a crate::replay::TheaterReleases>,
     component_sha256: Option<&'a str>,
     recorded_component_sha256: Option<&'a str>,
     divergence: Option<&'a Divergence>,
@@ -202,6 +211,7 @@ pub fn json(report: &VerifyReport, path: &str) -> String {
         hash_algorithm: report.hash,
         hash: report.hash,
         dialect: report.dialect,
+        theater: report.theater.as_ref(),
         component_sha256: report.component_sha256.as_deref(),
         recorded_component_sha256: report.recorded_component_sha256.as_deref(),
         divergence: report.divergence.as_ref(),

@@ -118,7 +118,7 @@ impl ComponentCache {
                 CacheOutcome::Miss
             }
             Some(Err(())) => CacheOutcome::Untrusted,
-            Some(Ok(data)) => match open_entry(engine, &data, kind, path) {
+            Some(Ok(data)) => match open_entry(engine, &data, kind, path, &bytes) {
                 Ok(actor) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
                     return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
@@ -218,7 +218,7 @@ fn read_entry(entry: &Path) -> Result<Vec<u8>, Unread> {
 
 /// Checks an entry's magic and digest, then deserializes the artifact as the `kind` of actor
 /// its source is (an artifact of the other kind is refused by wasmtime: rebuilt).
-fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path) -> Result<Actor, String> {
+fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path, source: &[u8]) -> Result<Actor, String> {
     let rest = data.strip_prefix(MAGIC.as_slice()).ok_or("not a theater-replay cache entry (bad header)")?;
     if rest.len() < DIGEST_LEN {
         return Err("truncated entry".to_string());
@@ -237,7 +237,7 @@ fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path) -> Res
         ActorKind::Pack => {
             // SAFETY: as above, for a module's artifact.
             let module = unsafe { Module::deserialize(engine, artifact) }.map_err(refused)?;
-            super::pack_actor(module, path).map_err(|e| e.to_string())
+            super::pack_actor(module, source, path).map_err(|e| e.to_string())
         }
     }
 }

@@ -221,12 +221,12 @@ fn compile_bytes(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Actor, Lo
     let failed = |e: wasmtime::Error| LoadError::NotAComponent { path: shown(), message: one_line(&e.into()) };
     match kind {
         ActorKind::Component => Component::from_binary(engine, binary).map(Actor::Component).map_err(failed),
-        ActorKind::Pack => pack_actor(Module::from_binary(engine, binary).map_err(failed)?, path),
+        ActorKind::Pack => pack_actor(Module::from_binary(engine, binary).map_err(failed)?, binary, path),
     }
 }
 
-fn pack_actor(module: Module, path: &Path) -> Result<Actor, LoadError> {
-    pack::PackActor::new(module)
+fn pack_actor(module: Module, binary: &[u8], path: &Path) -> Result<Actor, LoadError> {
+    pack::PackActor::new(module, binary)
         .map(Actor::Pack)
         .map_err(|message| LoadError::NotAComponent { path: path.display().to_string(), message })
 }

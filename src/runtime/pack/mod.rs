@@ -1,10 +1,12 @@
-//! Pack actors: the core modules theater 0.3.8 runs, speaking packr 0.5's ABI.
+//! Pack actors: the core modules theater runs, speaking packr's ABI (0.5 for theater 0.3.8,
+//! 0.11 for 0.3.29).
 //!
 //! Every import and export of a Pack actor is `(in_ptr, in_len, out_ptr_ptr, out_len_ptr:
 //! i32) -> i32` over CGRF bytes in the guest's `memory`. This module knows that ABI exactly
 //! as packr's host implements it (addresses, call order, frees), so a guest sees the same
-//! memory and the same calls under replay as it saw under theater. What the answers are is
-//! the [`PackHost`]'s business: the recording's (replay) or an answer source's (record).
+//! memory and the same calls under replay as it saw under theater. Where the host puts an
+//! import's answer is the release's ([`AnswerAt`]); what the answers are is the
+//! [`PackHost`]'s business: the recording's (replay) or an answer source's (record).
 
 pub mod theater;
 pub mod types;
@@ -19,6 +21,40 @@ pub const RESULT_LEN_OFFSET: u32 = 16 * 1024 + 4;
 pub const HOST_OUTPUT_OFFSET: u32 = 16 * 1024 + 8;
 /// Where an export's input goes when the guest cannot allocate it.
 pub const INPUT_FALLBACK_OFFSET: u32 = 0;
+/// packr 0.8 and later refuse a synchronous answer larger than this (the fixed buffer's
+/// room); packr 0.5 to 0.7 wrote any size there.
+pub const HOST_OUTPUT_CAPACITY: usize = 32 * 1024;
+
+/// Where the host puts one import's answer and what status it gives the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerAt {
+    /// packr 0.5 to 0.7, every import: at [`HOST_OUTPUT_OFFSET`], any size, status 0.
+    Fixed,
+    /// packr 0.8 and later, a synchronous host function: at [`HOST_OUTPUT_OFFSET`], at most
+    /// [`HOST_OUTPUT_CAPACITY`] bytes, status 0.
+    FixedBounded,
+    /// packr 0.8 and later, an asynchronous host function: in a buffer from the guest's
+    /// `__pack_alloc`, status 1 (the guest owns it and frees it).
+    GuestAllocated,
+}
+
+impl AnswerAt {
+    /// For each import of `actor`, where `release`'s host answers it.
+    pub fn for_imports(actor: &PackActor, release: &crate::dialect::release::Release, sync_imports: &[String]) -> Arc<[AnswerAt]> {
+        use crate::dialect::release::HostAbi;
+        actor
+            .imports
+            .iter()
+            .map(|i| match release.host_abi {
+                HostAbi::FixedAddress => AnswerAt::Fixed,
+                HostAbi::GuestAllocated if release.answers_in_guest_memory(&i.interface, &i.function, sync_imports) => {
+                    AnswerAt::GuestAllocated
+                }
+                HostAbi::GuestAllocated => AnswerAt::FixedBounded,
+            })
+            .collect()
+    }
+}
 
 /// Exports without which a core module is not a Pack actor.
 const REQUIRED_EXPORTS: [&str; 3] = ["memory", "__pack_alloc", "__pack_free"];
@@ -43,6 +79,9 @@ impl PackImport {
 pub struct PackActor {
     pub module: Module,
     pub imports: Arc<[PackImport]>,
+    /// The module carries DWARF (`.debug_info`): theater's wasmtime then adds a note to
+    /// trap texts (see [`theater::theater_trap_text`]).
+    pub debug_info: bool,
 }
 
 fn is_abi(ty: &FuncType) -> bool {
@@ -52,7 +91,7 @@ fn is_abi(ty: &FuncType) -> bool {
 impl PackActor {
     /// Checks that `module` is a Pack actor. The error says what is missing, for a message
     /// that names the file.
-    pub fn new(module: Module) -> Result<PackActor, String> {
+    pub fn new(module: Module, binary: &[u8]) -> Result<PackActor, String> {
         let exports: Vec<_> = module.exports().map(|e| e.name().to_string()).collect();
         let missing: Vec<_> = REQUIRED_EXPORTS.iter().filter(|name| !exports.iter().any(|e| e == *name)).collect();
         if !missing.is_empty() {
@@ -84,7 +123,10 @@ impl PackActor {
                 }
             }
         }
-        Ok(PackActor { module, imports: imports.into() })
+        let debug_info = wasmparser::Parser::new(0).parse_all(binary).any(|payload| {
+            matches!(payload, Ok(wasmparser::Payload::CustomSection(section)) if section.name() == ".debug_info")
+        });
+        Ok(PackActor { module, imports: imports.into(), debug_info })
     }
 
     /// Every export the runtime can call (the ABI's signature, not packr's own helpers),
@@ -111,21 +153,30 @@ pub trait PackHost: Sized + Send + 'static {
 
     /// The guest called an import whose signature is not the Pack ABI.
     fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error;
+
+    /// Whether the host has stopped the guest (a divergence found inside a call the host
+    /// made into the guest, such as a host call from `__pack_alloc`): the error then
+    /// unwinds the guest instead of becoming a status.
+    fn stopped(_caller: &Caller<'_, Self>) -> bool {
+        false
+    }
 }
 
 fn memory<T>(caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
     caller.get_export("memory").and_then(Extern::into_memory)
 }
 
-/// Defines every import of `actor` in `linker`, each routed to `H`.
-pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Engine) -> anyhow::Result<()> {
+/// Defines every import of `actor` in `linker`, each routed to `H`, each answered where
+/// `answers` says (one entry per import; see [`AnswerAt::for_imports`]).
+pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Engine, answers: &[AnswerAt]) -> anyhow::Result<()> {
     for (index, import) in actor.imports.iter().enumerate() {
         if import.abi {
+            let at = answers.get(index).copied().unwrap_or(AnswerAt::Fixed);
             linker.func_wrap(
                 &import.interface,
                 &import.function,
                 move |mut caller: Caller<'_, H>, in_ptr: i32, in_len: i32, out_ptr_ptr: i32, out_len_ptr: i32| {
-                    serve_import(&mut caller, index, [in_ptr, in_len, out_ptr_ptr, out_len_ptr])
+                    serve_import(&mut caller, index, at, [in_ptr, in_len, out_ptr_ptr, out_len_ptr])
                 },
             )?;
         } else {
@@ -143,10 +194,15 @@ pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Eng
     Ok(())
 }
 
-/// packr's host side of one import call: read the input, ask the host, write the answer at
-/// [`HOST_OUTPUT_OFFSET`], then its address and length into the guest's slots. A fault in
-/// the guest's pointers gives the guest -1, as packr does (the guest then panics).
-fn serve_import<H: PackHost>(caller: &mut Caller<'_, H>, import: usize, [in_ptr, in_len, out_ptr_ptr, out_len_ptr]: [i32; 4]) -> wasmtime::Result<i32> {
+/// packr's host side of one import call: read the input, ask the host, write the answer
+/// where `at` says, then its address and length into the guest's slots. A fault in the
+/// guest's pointers gives the guest -1, as packr does (the guest then panics).
+fn serve_import<H: PackHost>(
+    caller: &mut Caller<'_, H>,
+    import: usize,
+    at: AnswerAt,
+    [in_ptr, in_len, out_ptr_ptr, out_len_ptr]: [i32; 4],
+) -> wasmtime::Result<i32> {
     let Some(memory) = memory(caller) else { return Ok(-1) };
     // Bounds first: a guest's length is not allocated before it is known to be in memory.
     let (start, len) = (in_ptr as u32 as usize, in_len as u32 as usize);
@@ -154,10 +210,30 @@ fn serve_import<H: PackHost>(caller: &mut Caller<'_, H>, import: usize, [in_ptr,
         return Ok(-1);
     };
     let output = H::on_import(caller, import, input)?;
-    let written = memory.write(&mut *caller, HOST_OUTPUT_OFFSET as usize, &output).is_ok()
-        && memory.write(&mut *caller, out_ptr_ptr as u32 as usize, &(HOST_OUTPUT_OFFSET as i32).to_le_bytes()).is_ok()
+    let (data_ptr, status) = match at {
+        AnswerAt::Fixed => (HOST_OUTPUT_OFFSET as i32, 0),
+        AnswerAt::FixedBounded if output.len() > HOST_OUTPUT_CAPACITY => return Ok(-1),
+        AnswerAt::FixedBounded => (HOST_OUTPUT_OFFSET as i32, 0),
+        // packr 0.11's `write_host_output_async`: the guest's allocator when it has one
+        // (any pointer it returns is used as is), else the fixed buffer; a trapping
+        // allocator is a failed call for the guest (-1), not a trap of the host call.
+        AnswerAt::GuestAllocated => match caller.get_export("__pack_alloc").and_then(Extern::into_func) {
+            Some(alloc) => {
+                let Ok(alloc) = alloc.typed::<i32, i32>(&*caller) else { return Ok(-1) };
+                match alloc.call(&mut *caller, output.len() as i32) {
+                    Ok(ptr) => (ptr, 1),
+                    Err(e) if H::stopped(caller) => return Err(e),
+                    Err(_) => return Ok(-1),
+                }
+            }
+            None if output.len() > HOST_OUTPUT_CAPACITY => return Ok(-1),
+            None => (HOST_OUTPUT_OFFSET as i32, 0),
+        },
+    };
+    let written = memory.write(&mut *caller, data_ptr as u32 as usize, &output).is_ok()
+        && memory.write(&mut *caller, out_ptr_ptr as u32 as usize, &data_ptr.to_le_bytes()).is_ok()
         && memory.write(&mut *caller, out_len_ptr as u32 as usize, &(output.len() as i32).to_le_bytes()).is_ok();
-    Ok(if written { 0 } else { -1 })
+    Ok(if written { status } else { -1 })
 }
 
 /// How an export call failed. theater 0.3.8 records all of these alike, as "Failed to

@@ -1,22 +1,63 @@
-//! theater 0.3.8's calling convention for Pack actors (`PackInstance::call_function_with_value`
-//! and `decode_function_result`), shared by the replay and by `record`.
+//! theater's calling convention for Pack actors (`PackInstance::call_function_with_value`
+//! and `decode_function_result`, alike from 0.3.8 to 0.3.29), shared by the replay and by
+//! `record`.
 //!
 //! The input of an export is `tuple(state, params...)` (a tuple of params is spliced in);
 //! before the call the state is checked against the export's first parameter type, after
 //! it the output against its result type; the output `ok(tuple(S, R...))` gives the new
-//! state S and the CGRF of R; any failure becomes a `wasm-error` with theater's message.
+//! state S and the CGRF of R; any failure becomes a `wasm-error` with theater's message,
+//! whose wording is the release's ([`TheaterError::message`]).
 
 use super::types::{self, Metadata};
 use super::{CallError, PackActor, call_export};
 use crate::dialect::pack::{abi_error_text, encode_value};
+use crate::dialect::release::{ErrorText, Release, ValueText};
 use crate::runtime::{self, Limits, TrapInfo};
 use packr_abi::Value;
 use wasmtime::{Instance, Store};
 
+/// What went wrong in theater's terms: the parts of a `wasm-error` message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TheaterError {
+    /// The actor's metadata lists exports, but not this one.
+    NotInMetadata,
+    /// The state does not fit the export's first parameter type.
+    StateMismatch(String),
+    /// packr's call failed; `cause` is packr's error as theater's `{:#}` shows it.
+    Call { input: Value, cause: String },
+    /// The output does not fit the export's result type.
+    ReturnViolation(String),
+    /// `decode_function_result`'s own message (`Function returned error: ...`).
+    Returned(String),
+}
+
+impl TheaterError {
+    /// The `wasm-error` message `release` records for a failed call of `function`.
+    pub fn message(&self, function: &str, release: &Release) -> String {
+        match self {
+            TheaterError::NotInMetadata => format!("Function '{function}' not found in cached type metadata"),
+            TheaterError::StateMismatch(e) => format!("State type mismatch for '{function}': {e}"),
+            TheaterError::ReturnViolation(e) => format!("Return type violation from '{function}': {e}"),
+            TheaterError::Returned(message) => message.clone(),
+            TheaterError::Call { input, cause } => {
+                let input = || match release.value_text {
+                    ValueText::Packr05 => input.to_string(),
+                    ValueText::Packr06 => crate::dialect::packr011::display(input),
+                };
+                match release.error_text {
+                    ErrorText::Bare => CallError::theater_message(function),
+                    ErrorText::WithInput => format!("Failed to call function '{function}' with input: {}", input()),
+                    ErrorText::WholeChain => format!("Failed to call function '{function}' with input: {}: {cause}", input()),
+                }
+            }
+        }
+    }
+}
+
 /// Why an export call failed, as theater records it and as our report explains it.
 pub struct Failure {
-    /// theater 0.3.8's `wasm-error` message.
-    pub message: String,
+    /// What theater's `wasm-error` says, in parts.
+    pub error: TheaterError,
     /// What really happened, for the report (theater's message hides it).
     pub detail: Option<String>,
     pub trap: Option<TrapInfo>,
@@ -25,12 +66,12 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn theater(message: String) -> Failure {
-        Failure { message, detail: None, trap: None, missing: false }
+    fn theater(error: TheaterError) -> Failure {
+        Failure { error, detail: None, trap: None, missing: false }
     }
 }
 
-/// One export call as theater 0.3.8's `call_function_with_value` makes it: the state check,
+/// One export call as theater's `call_function_with_value` makes it: the state check,
 /// the call, the result check, then the split into state and result bytes.
 #[allow(clippy::too_many_arguments)]
 // A failure carries its trap and stack for the report; it is the rare path, so unboxed.
@@ -46,49 +87,85 @@ pub fn call<H>(
     limits: &Limits,
 ) -> Result<(Value, Vec<u8>), Failure> {
     let sig = match metadata {
-        Some(m) => Some(m.export(function).ok_or_else(|| {
-            Failure::theater(format!("Function '{function}' not found in cached type metadata"))
-        })?),
+        Some(m) => Some(m.export(function).ok_or_else(|| Failure::theater(TheaterError::NotInMetadata))?),
         None => None,
     };
     if let Some(sig) = sig
         && let Some((_, state_type)) = sig.params.first()
     {
         types::check(state, state_type, &sig.type_defs)
-            .map_err(|e| Failure::theater(format!("State type mismatch for '{function}': {e}")))?;
+            .map_err(|e| Failure::theater(TheaterError::StateMismatch(e.to_string())))?;
     }
     let input = match params {
         Value::Tuple(items) => Value::Tuple(std::iter::once(state.clone()).chain(items).collect()),
         other => Value::Tuple(vec![state.clone(), other]),
     };
-    let failed = |detail: Option<String>, trap: Option<TrapInfo>, missing: bool| Failure {
-        message: CallError::theater_message(function),
+    let encoded = encode_value(&input);
+    let failed = |cause: String, detail: Option<String>, trap: Option<TrapInfo>, missing: bool| Failure {
+        error: TheaterError::Call { input: input.clone(), cause },
         detail,
         trap,
         missing,
     };
-    let output = call_export(store, instance, function, &encode_value(&input)).map_err(|e| match e {
+    // The causes in packr's words (`RuntimeError`'s display, alike from packr 0.5 to 0.11).
+    let output = call_export(store, instance, function, &encoded).map_err(|e| match e {
         CallError::NotFound => {
             let exported = actor.export_names();
-            failed(Some(format!("the actor exports: {}", exported.join(", "))), None, true)
+            let cause = format!("Function not found: failed to find function export `{function}`");
+            failed(cause, Some(format!("the actor exports: {}", exported.join(", "))), None, true)
         }
         CallError::Trap(e) => {
+            // packr keeps the trap error's outermost message (`to_string`): with a wasm
+            // backtrace, the backtrace itself, as theater's wasmtime writes it.
+            let cause = format!("WASM execution error: {}", theater_trap_text(&e, actor.debug_info));
             let trap = runtime::describe_trap(&e, limits);
-            failed(Some(format!("trap: {}", trap.message)), Some(trap), false)
+            failed(cause, Some(format!("trap: {}", trap.message)), Some(trap), false)
         }
-        CallError::Guest(text) => failed(Some(format!("the export returned an error status: {text}")), None, false),
-        CallError::Output(why) => failed(Some(format!("its output cannot be read: {why}")), None, false),
+        CallError::Guest(text) => failed(
+            format!("WASM execution error: function '{function}' returned error: {text}"),
+            Some(format!("the export returned an error status: {text}")),
+            None,
+            false,
+        ),
+        CallError::Output(why) => failed(format!("ABI error: {why}"), Some(format!("its output cannot be read: {why}")), None, false),
     })?;
     if let Some(sig) = sig
         && let Some(result_type) = sig.results.first()
     {
         types::check(&output, result_type, &sig.type_defs)
-            .map_err(|e| Failure::theater(format!("Return type violation from '{function}': {e}")))?;
+            .map_err(|e| Failure::theater(TheaterError::ReturnViolation(e.to_string())))?;
     }
-    split_output(output).map_err(Failure::theater)
+    split_output(output).map_err(|message| Failure::theater(TheaterError::Returned(message)))
 }
 
-/// theater 0.3.8's reading of an export's output (`decode_function_result`): `ok` of a
+/// A trap's outermost message as theater's wasmtime (31, backtrace details off: theater
+/// leaves them to `WASMTIME_BACKTRACE_DETAILS`, unset) writes it: its wasm backtrace, one
+/// frame a line, or the trap itself when there is none. Our engine's own text differs (it
+/// shows source lines, and wasmtime 48 pads offsets wider), so the frames are written here.
+pub fn theater_trap_text(e: &wasmtime::Error, debug_info: bool) -> String {
+    let Some(backtrace) = e.downcast_ref::<wasmtime::WasmBacktrace>().filter(|b| !b.frames().is_empty()) else {
+        return e.to_string();
+    };
+    let mut text = String::from("error while executing at wasm backtrace:");
+    for (i, frame) in backtrace.frames().iter().enumerate() {
+        text.push_str(&format!("\n  {i:>3}: "));
+        if let Some(offset) = frame.module_offset() {
+            text.push_str(&format!("{offset:#6x} - "));
+        }
+        text.push_str(frame.module().name().unwrap_or("<unknown>"));
+        text.push('!');
+        match frame.func_name() {
+            Some(name) => text.push_str(&rustc_demangle::demangle(name).to_string()),
+            None => text.push_str(&format!("<wasm function {}>", frame.func_index())),
+        }
+    }
+    if debug_info {
+        text.push_str("\nnote: using the `WASMTIME_BACKTRACE_DETAILS=1` environment variable may show more debugging information");
+    }
+    text
+}
+
+/// theater's reading of an export's output (`decode_function_result`): `ok` of a
 /// tuple is the new state and the rest, `err` a message; anything else is all state.
 fn split_output(output: Value) -> Result<(Value, Vec<u8>), String> {
     let error_text = |v: Value| match v {
