@@ -317,6 +317,32 @@ fn corrupted_cache_entries_are_rebuilt_never_trusted() {
     f.verify().arg(&good).args(["--no-cache", "--cache-dir"]).arg(&cache).assert().code(2);
 }
 
+/// An entry is bound to the component it was compiled from: another component's entry
+/// copied over this one's (its own digest intact) is refused and rebuilt, never run as
+/// this component's code.
+#[test]
+fn another_components_cache_entry_is_not_run_as_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let (v1, v2, chain) =
+        ("fixtures/components/counter.wat", "fixtures/components/counter-v2.wat", "fixtures/chains/counter.json");
+    let verify = |component: &str| {
+        let out = bin().args(["verify", component, chain, "--cache-dir"]).arg(&cache).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let entries = || -> Vec<PathBuf> { std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect() };
+    assert_eq!(verify(v1).0, Some(0));
+    let [v1_entry] = entries().try_into().unwrap();
+    assert_eq!(verify(v2).0, Some(1), "v2 logs \"adde\"");
+    let v2_entry = entries().into_iter().find(|e| *e != v1_entry).unwrap();
+    std::fs::copy(&v1_entry, &v2_entry).unwrap();
+    let (code, stderr) = verify(v2);
+    assert_eq!(code, Some(1), "v1's code replayed as v2's: {stderr}");
+    assert!(stderr.contains("another component"), "{stderr}");
+    assert_ne!(std::fs::read(&v2_entry).unwrap(), std::fs::read(&v1_entry).unwrap(), "rebuilt");
+    assert_eq!(verify(v2), (Some(1), String::new()), "then a hit, quietly");
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let f = Fixture::new();
