@@ -212,7 +212,12 @@ fn inspect_outputs_match_the_schema() {
         run(&["inspect", "--format", "json", &jsonl]).stdout
     );
 
-    // A stream that fails ends in a status line: broken (exit 3), error (exit 2).
+    // A stream that fails ends in a status line: broken (exit 3), error (exit 2). The event
+    // where the chain breaks is marked, and the events after it are shown.
+    let docs = check_run("inspect", 3, &["inspect", "--format", "json", &m.arg("tampered.json")]);
+    assert_eq!(docs[3]["broken"]["reason"], "content_hash_mismatch");
+    assert_eq!(docs.len(), events(&m.path("tampered.json")).len() + 1);
+    assert_eq!(docs.last().unwrap()["status"], "broken");
     let docs = check_run("inspect", 3, &["inspect", "--format", "json", &m.arg("head-mismatch.state.json")]);
     assert_eq!(docs.last().unwrap()["status"], "broken");
     assert_eq!(docs.last().unwrap()["broken"]["reason"], "head_mismatch");
