@@ -175,7 +175,7 @@ impl PackHost for PackReplayHost {
 pub(super) fn verify(
     runtime: &Runtime,
     actor: &PackActor,
-    tracker: Tracker,
+    mut tracker: Tracker,
     options: &VerifyOptions,
     report: VerifyReport,
 ) -> VerifyReport {
@@ -193,7 +193,7 @@ pub(super) fn verify(
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
     let outcome = drive(&mut store, actor, &linker, options);
-    store.data().tracker.report(report, outcome.err())
+    store.data_mut().tracker.report(report, outcome.err())
 }
 
 fn drive(
@@ -250,7 +250,7 @@ fn drive(
         if !store.data().tracker.reproduces(&recorded, WASM_EVENT_TYPE, &call.encode()) {
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
         }
-        store.data_mut().tracker.matched(recorded);
+        store.data_mut().tracker.matched_call(recorded);
 
         let current = match state.take() {
             Some(state) => state,
