@@ -22,16 +22,22 @@ use std::time::{Duration, Instant};
 /// File name extensions taken as chains when a directory is given (`--chains DIR`).
 pub const CHAIN_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "chain"];
 
+/// Extensions a compressed chain may have after its chain extension (`run.json.zst`): the
+/// compression itself is told by the file's first bytes, as every command reads it.
+pub const COMPRESSED_EXTENSIONS: &[&str] = &["zst", "zstd", "gz"];
+
 /// How severe a verdict is, for the one exit code of a run: broken (3) > error (2) >
-/// diverged (1) > verified (0). A chain that fails its own integrity check is worst: the
-/// evidence itself is untrustworthy. An error (unreadable input) is next: nothing was proved
-/// either way. A divergence is a real, well-evidenced behaviour change.
+/// empty (4) > diverged (1) > verified (0). A chain that fails its own integrity check is
+/// worst: the evidence itself is untrustworthy. An error (unreadable input) is next, then a
+/// chain with no export call: in both, nothing was proved either way. A divergence is a
+/// real, well-evidenced behaviour change.
 pub fn severity(status: Status) -> u8 {
     match status {
         Status::Verified => 0,
         Status::Diverged => 1,
-        Status::Error => 2,
-        Status::Broken => 3,
+        Status::Empty => 2,
+        Status::Error => 3,
+        Status::Broken => 4,
     }
 }
 
@@ -106,10 +112,65 @@ pub struct ListError {
     pub source: std::io::Error,
 }
 
-/// Every chain file under `dir` (recursively; hidden files and directories skipped), sorted
-/// by path. A chain file is one whose extension is in [`CHAIN_EXTENSIONS`].
-pub fn chains_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ListError> {
-    files_in_dir(dir, has_chain_extension)
+/// What `--chains DIR` found under DIR: the chains, and every other entry it passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Sorted by path.
+    pub chains: Vec<PathBuf>,
+    /// Sorted by path: files that are not chains, hidden files and directories (not walked
+    /// into). Each is named on stderr, so nothing under DIR goes unverified unsaid.
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry of a chain directory that is not replayed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub why: &'static str,
+}
+
+/// Every chain under `dir`, recursively, sorted by path: the files named as chains
+/// ([`has_chain_extension`]: `.json`, `.jsonl`, `.ndjson`, `.chain`, each also compressed,
+/// `.json.zst`), and the chains of theater's event stores (the head files in the
+/// `chains/` directory of a directory that also has `events/`; the events themselves are
+/// the store's, neither chains nor skipped). Anything else is [`Skipped`]: hidden entries
+/// (a hidden directory as one entry), pending `.new` chains, other files.
+pub fn chains_in_dir(dir: &Path) -> Result<Listing, ListError> {
+    let mut listing = Listing::default();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let error = |source| ListError { path: current.display().to_string(), source };
+        let store = crate::chain::is_event_store(&current);
+        for entry in std::fs::read_dir(&current).map_err(error)? {
+            let entry = entry.map_err(error)?;
+            let path = entry.path();
+            // Follows symlinks: a directory of golden chains may well link to shared ones.
+            let meta = std::fs::metadata(&path).map_err(error)?;
+            let skip = |why| Skipped { path: path.clone(), why };
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                let why = if meta.is_dir() { "a hidden directory (not searched)" } else { "a hidden file" };
+                listing.skipped.push(skip(why));
+            } else if meta.is_dir() {
+                // A store's events are read through its heads.
+                if !(store && entry.file_name() == "events") {
+                    pending.push(path);
+                }
+            } else if !meta.is_file() {
+                listing.skipped.push(skip("not a regular file"));
+            } else if has_chain_extension(&path) {
+                listing.chains.push(path);
+            } else if crate::pending::is_pending(&path) {
+                listing.skipped.push(skip("a pending chain (.new): see `theater-replay pending`"));
+            } else if crate::chain::is_store_head(&path) {
+                listing.chains.push(path);
+            } else {
+                listing.skipped.push(skip("not named as a chain (.json, .jsonl, .ndjson or .chain, or one of them .zst or .gz)"));
+            }
+        }
+    }
+    listing.chains.sort();
+    listing.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(listing)
 }
 
 /// Every file under `dir` that `keep` takes, by the rules of [`chains_in_dir`].
@@ -137,10 +198,13 @@ pub fn files_in_dir(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<Path
     Ok(found)
 }
 
+/// Whether `path` is named as a chain: `.json`, `.jsonl`, `.ndjson` or `.chain`, optionally
+/// followed by a compression's extension (`.json.zst`, `.chain.gz`).
 pub fn has_chain_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| CHAIN_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))
+    let is = |path: &Path, list: &[&str]| {
+        path.extension().and_then(|e| e.to_str()).is_some_and(|e| list.iter().any(|c| e.eq_ignore_ascii_case(c)))
+    };
+    is(path, CHAIN_EXTENSIONS) || (is(path, COMPRESSED_EXTENSIONS) && is(&path.with_extension(""), CHAIN_EXTENSIONS))
 }
 
 /// Settings of a many-chain run.
@@ -197,8 +261,13 @@ pub struct Summary {
     pub diverged: usize,
     pub broken: usize,
     pub error: usize,
+    /// Chains with no export call in them ([`Status::Empty`]).
+    pub empty: usize,
     /// Not started because `--fail-fast` stopped the run.
     pub not_run: usize,
+    /// Files under `--chains DIR` that are not chains (see [`Listing::skipped`]); set by
+    /// the caller that listed the directory.
+    pub skipped: usize,
 }
 
 impl BatchReport {
@@ -212,6 +281,7 @@ impl BatchReport {
                     Status::Diverged => s.diverged += 1,
                     Status::Broken => s.broken += 1,
                     Status::Error => s.error += 1,
+                    Status::Empty => s.empty += 1,
                 },
             }
         }
@@ -384,7 +454,7 @@ mod tests {
 
     #[test]
     fn severity_order() {
-        let order = [Status::Verified, Status::Diverged, Status::Error, Status::Broken];
+        let order = [Status::Verified, Status::Diverged, Status::Empty, Status::Error, Status::Broken];
         assert!(order.windows(2).all(|w| severity(w[0]) < severity(w[1])));
     }
 }

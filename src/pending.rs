@@ -42,7 +42,7 @@ pub enum FindError {
 }
 
 /// Whether `path` is a pending chain: `<name>.<chain extension>.new`.
-fn is_pending(path: &Path) -> bool {
+pub(crate) fn is_pending(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == EXTENSION)
         && path.file_stem().is_some_and(|stem| batch::has_chain_extension(Path::new(stem)))
 }

@@ -84,8 +84,8 @@ fn bad_chains() -> Vec<(&'static str, Vec<u8>, [i32; 3])> {
         ("deep-nesting.json", format!("[{}", "[".repeat(100_000)).into_bytes(), [2, 2, 2]),
         ("huge-unknown-field.json", with(hash_at - "\"hash\": ".len(), 0, &format!("\"{}\": 1, ", "k".repeat(100_000))), [2, 2, 2]),
         // Valid JSON, hashes wrong: a broken chain; its ANSI event type must not reach the terminal.
-        ("ansi-event-type.json", with(event_type_at, 0, "\\u001b[2K\\r intact "), [3, 0, 3]),
-        ("unsupported-hash-length.json", with(hash_at, hash_end - hash_at, "[1, 2, 3]"), [3, 0, 3]),
+        ("ansi-event-type.json", with(event_type_at, 0, "\\u001b[2K\\r intact "), [3, 3, 3]),
+        ("unsupported-hash-length.json", with(hash_at, hash_end - hash_at, "[1, 2, 3]"), [3, 3, 3]),
         ("two-events-one-line.jsonl", format!("{}{}\n", lines[0], lines[1]).into_bytes(), [2, 2, 2]),
         ("newline-as-space.jsonl", format!("{} {}\n", lines[0], lines[1]).into_bytes(), [2, 2, 2]),
         ("event-over-lines.jsonl", format!("{}\n{}\n", lines[0], lines[1].replacen(",\"data\"", ",\n\"data\"", 1)).into_bytes(), [2, 2, 2]),

@@ -309,7 +309,7 @@ fn text_output_escapes_control_characters_from_the_chain() {
     let (b, i) = (broken.to_str().unwrap(), intact.to_str().unwrap());
     let original = rel("runtime-runtime-test.json");
     let no_controls = |s: &str| s.chars().all(|c| c == '\n' || !c.is_control());
-    for args in [vec!["check", b], vec!["inspect", i], vec!["diff", &original, i]] {
+    for args in [vec!["check", b], vec!["inspect", i], vec!["inspect", b], vec!["diff", &original, i]] {
         let (_, stdout, stderr) = run(&args);
         assert!(no_controls(&stdout) && no_controls(&stderr), "{args:?}: {stdout:?} {stderr:?}");
         assert!(stdout.contains("\\x1b[2K\\rfixtures/x.json: intact"), "{args:?}: {stdout}");
@@ -418,4 +418,48 @@ fn diff_quiet_prints_nothing_and_answers_with_the_exit_code() {
     let (code, stdout, stderr) = run(&["diff", "-q", "/nonexistent/a.json", &rel(NAMES[2])]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// `inspect` checks integrity as it reads, as every command does: an edited event or a
+/// deleted one is marked where the chain breaks (exit 3, as `check`), and every event that
+/// could be read is still shown.
+#[test]
+fn inspect_marks_where_the_chain_breaks_and_exits_3() {
+    let tampered = "fixtures/chains/counter-tampered.json";
+    let (code, stdout, stderr) = run(&["inspect", tampered]);
+    assert_eq!(code, 3, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[3].starts_with("   3  76eda257  demo:agent/host/log  "), "{stdout}");
+    assert!(lines[4].starts_with("      ^ BROKEN here: event 3 (demo:agent/host/log): content hash mismatch: stored 76eda257"), "{stdout}");
+    let count = ChainReader::open(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(tampered)).unwrap().count();
+    assert_eq!(lines.len(), count + 1, "every event shown, and the mark: {stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: {tampered}: broken at event 3 (demo:agent/host/log): content hash mismatch")), "{stderr}");
+    let (code, stdout, _) = run(&["inspect", "--format", "json", tampered]);
+    assert_eq!(code, 3);
+    let docs: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), count + 1);
+    assert_eq!(docs[3]["broken"]["reason"], "content_hash_mismatch");
+    assert!(docs.iter().enumerate().all(|(i, d)| (i == 3) == d.get("broken").is_some_and(|b| b.is_object() && d.get("index").is_some())));
+    assert_eq!(docs.last().unwrap()["status"], "broken");
+    assert_eq!(docs.last().unwrap()["broken"]["index"], 3);
+
+    // An event deleted: the next one's parent link is wrong.
+    let dir = tempfile::tempdir().unwrap();
+    let mut counter: Vec<Event> =
+        ChainReader::open(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/counter.json"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    counter.remove(5);
+    let deleted = dir.path().join("deleted.json");
+    write_pretty(&deleted, &counter);
+    let (code, stdout, _) = run(&["inspect", deleted.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.lines().nth(6).unwrap().starts_with("      ^ BROKEN here: event 5 (demo:agent/host/next-token): wrong parent link"), "{stdout}");
+    assert_eq!(stdout.lines().count(), counter.len() + 1);
+    // An intact chain: exit 0, no mark.
+    let (code, stdout, _) = run(&["inspect", "fixtures/chains/counter.json"]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("BROKEN"));
 }

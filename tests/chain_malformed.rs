@@ -192,7 +192,9 @@ fn cli_exits_2_with_one_located_line_for_each_kind() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((v["status"].as_str(), v["broken_at"].as_u64(), v["reason"].as_str()), (Some("broken"), Some(0), Some("unsupported_hash_length")));
     let out = Command::cargo_bin("theater-replay").unwrap().arg("inspect").arg(&short).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "inspect shows what is stored; check judges it");
+    // inspect shows what is stored and, as every command, judges its integrity too.
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("^ BROKEN here: event 0"));
 
     // A file that does not exist.
     let out = Command::cargo_bin("theater-replay").unwrap().args(["check", "/nonexistent/chain.json"]).output().unwrap();

@@ -110,6 +110,8 @@ impl Made {
         std::fs::copy(root().join("fixtures/chains/counter.json"), chains.join("a.json")).unwrap();
         std::fs::copy(made.path("tampered.json"), chains.join("b.json")).unwrap();
         std::fs::copy(made.path("truncated.json"), chains.join("c.json")).unwrap();
+        std::fs::write(chains.join("notes.txt"), "not a chain\n").unwrap();
+        std::fs::write(made.path("empty.json"), "[]").unwrap();
         made
     }
 
@@ -212,7 +214,12 @@ fn inspect_outputs_match_the_schema() {
         run(&["inspect", "--format", "json", &jsonl]).stdout
     );
 
-    // A stream that fails ends in a status line: broken (exit 3), error (exit 2).
+    // A stream that fails ends in a status line: broken (exit 3), error (exit 2). The event
+    // where the chain breaks is marked, and the events after it are shown.
+    let docs = check_run("inspect", 3, &["inspect", "--format", "json", &m.arg("tampered.json")]);
+    assert_eq!(docs[3]["broken"]["reason"], "content_hash_mismatch");
+    assert_eq!(docs.len(), events(&m.path("tampered.json")).len() + 1);
+    assert_eq!(docs.last().unwrap()["status"], "broken");
     let docs = check_run("inspect", 3, &["inspect", "--format", "json", &m.arg("head-mismatch.state.json")]);
     assert_eq!(docs.last().unwrap()["status"], "broken");
     assert_eq!(docs.last().unwrap()["broken"]["reason"], "head_mismatch");
@@ -260,6 +267,12 @@ fn verify_outputs_match_the_schema() {
     assert_eq!(docs[0]["status"], "verified");
     assert_eq!(docs[0]["path"], COUNTER, "one chain names its path too");
     assert_eq!(docs[0]["hash"], docs[0]["hash_algorithm"]);
+    assert_eq!(docs[0]["head"], hex(&events(&root().join(COUNTER)).last().unwrap().hash));
+    let docs = check_run("verify", 4, &with(&[COUNTER_WAT, &m.arg("empty.json")]));
+    assert_eq!((&docs[0]["status"], &docs[0]["head"]), (&Value::from("empty"), &Value::Null));
+    let other_head = "ab".repeat(32);
+    let docs = check_run("verify", 3, &with(&[COUNTER_WAT, &m.arg("prefix.json"), "--head", &other_head]));
+    assert_eq!(docs[0]["broken"]["reason"], "head_mismatch");
     let docs = check_run("verify", 1, &with(&[&v2, COUNTER]));
     assert_eq!(docs[0]["divergence"]["kind"], "different_import");
     let docs = check_run("verify", 3, &with(&[COUNTER_WAT, &m.arg("tampered.json")]));
@@ -272,6 +285,7 @@ fn verify_outputs_match_the_schema() {
     let docs = check_run("verify", 3, &with(&["-j", "1", COUNTER_WAT, "--chains", &m.arg("chains")]));
     assert_eq!(statuses(&docs), ["verified", "broken", "error", "-"]);
     assert_eq!(docs[3]["summary"]["chains"], 3);
+    assert_eq!(docs[3]["summary"]["skipped"], 1);
     let docs = check_run("verify", 1, &with(&["-j", "1", &v2, COUNTER, COUNTER]));
     assert_eq!(statuses(&docs), ["diverged", "diverged", "-"]);
     let docs = check_run("verify", 1, &with(&["-j", "1", "--fail-fast", &v2, COUNTER, COUNTER]));

@@ -518,3 +518,93 @@ fn an_answers_file_can_repeat_or_cycle_for_a_long_recording() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("6000"), "{out}");
 }
+
+/// A chain with no export call in it is not evidence: `[]`, or only our recording header,
+/// is its own verdict (`EMPTY`, exit 4), never "verified".
+#[test]
+fn a_chain_without_an_export_call_is_empty_not_verified() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let counter = f.path("counter.wat");
+    let nothing = f.path("nothing.json");
+    std::fs::write(&nothing, "[]").unwrap();
+    let header_only = f.path("header-only.json");
+    rewrite(&chain, &header_only, |events| events.truncate(1));
+    for empty in [&nothing, &header_only] {
+        let report = f.verify(&counter, empty);
+        assert_eq!(report.status, Status::Empty, "{report:#?}");
+        let out = cli().args(["verify", "--no-cache"]).arg(&counter).arg(empty).assert().code(4).get_output().stdout.clone();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("EMPTY: "), "{out}");
+        assert!(out.contains("nothing was verified") && out.contains("what to do:"), "{out}");
+        let json = cli().args(["verify", "--no-cache", "--format", "json"]).arg(&counter).arg(empty).assert().code(4);
+        let doc: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+        assert_eq!(doc["status"], "empty");
+    }
+    // With a chain that verifies, the empty one decides the run's exit code.
+    let out = cli().args(["verify", "--no-cache"]).arg(&counter).arg(&chain).arg(&nothing).assert().code(4);
+    let out = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(out.ends_with("summary: 2 chains: 1 verified, 0 diverged, 0 broken, 0 error, 1 empty\n"), "{out}");
+}
+
+/// Every verdict names the chain's head, and `--head` pins it: a golden chain cut at an
+/// event boundary verifies its prefix, but not against the head of the whole chain.
+#[test]
+fn the_head_is_shown_and_a_chain_cut_short_fails_against_head() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let counter = f.path("counter.wat");
+    let all = events(&chain);
+    let head = hex(&all.last().unwrap().hash);
+    let report = f.verify(&counter, &chain);
+    assert_eq!(report.head.as_deref(), Some(head.as_str()));
+    let verify = |chain: &Path, more: &[&str]| {
+        let out = cli().args(["verify", "--no-cache"]).args(more).arg(&counter).arg(chain).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, out, _) = verify(&chain, &[]);
+    assert_eq!(code, Some(0));
+    assert!(out.ends_with(&format!("\n  head: {head}\n")), "{out}");
+    let (_, json, _) = verify(&chain, &["--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap()["head"], head.as_str());
+    // A diverged chain names its head too: the rest of it is read after the divergence.
+    let v2 = f.component("v2.wat", &edit(COUNTER, ADD_LOGS, "(call $log (i32.const 16) (i32.const 4))"));
+    assert_eq!(f.verify(&v2, &chain).head.as_deref(), Some(head.as_str()));
+
+    // The first five events, an intact prefix (the header and the first call, whole).
+    let cut = f.path("cut.json");
+    rewrite(&chain, &cut, |events| events.truncate(5));
+    assert_eq!(events(&cut), all[..5]);
+    assert_eq!(verify(&cut, &[]).0, Some(0), "a prefix replays: only a pinned head tells");
+    let (code, out, _) = verify(&cut, &["--head", &head]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.starts_with(&format!("BROKEN: {} fails its integrity check at event 4 (wasm): the chain ends at head ", cut.display())), "{out}");
+    let (_, json, _) = verify(&cut, &["--head", &head, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((doc["status"].as_str(), doc["broken"]["reason"].as_str()), (Some("broken"), Some("head_mismatch")));
+    assert_eq!(verify(&chain, &["--head", &head.to_uppercase()]).0, Some(0));
+    assert_eq!(verify(&cut, &["--head", &hex(&all[4].hash)]).0, Some(0));
+
+    // A saved state chain names its own head: cut short under it, it is broken.
+    let state = f.path("cut.state.json");
+    let kept: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&cut).unwrap()).unwrap();
+    let head_bytes: Vec<u8> = all.last().unwrap().hash.clone();
+    std::fs::write(&state, serde_json::json!({"events": kept, "current_hash": head_bytes}).to_string()).unwrap();
+    let (code, out, _) = verify(&state, &[]);
+    assert_eq!(code, Some(3), "{out}");
+
+    // One head pins one chain: refused with several.
+    let flag = std::ffi::OsStr::new("--chains");
+    for many in [vec![chain.as_os_str(), cut.as_os_str()], vec![flag, f.dir.path().as_os_str()]] {
+        let out = cli().args(["verify", "--no-cache", "--head", &head]).arg(&counter).args(&many).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--head pins the head of one chain"), "{out:?}");
+    }
+    for bad in ["xyz", "abcd", &head[..63]] {
+        assert_eq!(verify(&chain, &["--head", bad]).0, Some(2), "{bad}");
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -118,9 +118,10 @@ fn one_chain_prints_its_report_alone_as_before() {
     let f = Fixture::new();
     let (out, code) = stdout_of(f.verify().arg(f.path("good.json")));
     assert_eq!(code, Some(0));
-    assert_eq!(out.lines().count(), 1, "the report alone, no summary: {out}");
+    assert_eq!(out.lines().count(), 2, "the report alone (the verdict and the head), no summary: {out}");
     assert!(out.starts_with(&format!("verified: {}: all ", f.path("good.json").display())), "{out}");
-    assert!(out.ends_with(" events replayed and matched\n"), "{out}");
+    assert!(out.lines().next().unwrap().ends_with(" events replayed and matched"), "{out}");
+    assert!(out.lines().nth(1).unwrap().starts_with("  head: "), "{out}");
 
     let (out, code) = stdout_of(f.verify().arg(f.path("diverged.json")).args(["--format", "json"]));
     assert_eq!(code, Some(1));
@@ -135,7 +136,8 @@ fn one_chain_prints_its_report_alone_as_before() {
 fn chains_dir_takes_chain_files_recursively_sorted_by_path() {
     let f = Fixture::new();
     let dir = f.path("golden");
-    // Created out of order; a README, a hidden file and a non-chain extension are skipped.
+    // Created out of order; a README, a hidden file and a non-chain extension are skipped
+    // (and counted in the summary).
     for (from, to) in [("good.json", "golden/b.json"), ("good.json", "golden/a/z.jsonl"), ("good.json", "golden/c.json")] {
         f.copy(from, to);
     }
@@ -150,7 +152,10 @@ fn chains_dir_takes_chain_files_recursively_sorted_by_path() {
     // Positional chains first, then the directory's.
     let (out, _) = stdout_of(f.verify().arg(f.path("diverged.json")).arg("--chains").arg(&dir));
     assert_eq!(verdict_order(&out)[0], f.path("diverged.json").display().to_string());
-    assert!(out.ends_with("summary: 4 chains: 3 verified, 1 diverged, 0 broken, 0 error\n"));
+    assert!(
+        out.ends_with("summary: 4 chains: 3 verified, 1 diverged, 0 broken, 0 error, 3 files skipped (not chains, named above)\n"),
+        "{out}"
+    );
 
     // A directory without chains is almost surely a mistake: exit 2, not "0 chains, fine".
     let empty = f.path("empty");
@@ -181,7 +186,7 @@ fn json_lines_with_path_then_summary_byte_identical_across_runs_and_jobs() {
     assert_eq!(statuses, ["verified", "diverged", "broken", "error", "verified"]);
     assert_eq!(
         text.lines().last().unwrap(),
-        r#"{"schema_version":1,"summary":{"chains":5,"verified":2,"diverged":1,"broken":1,"error":1,"not_run":0}}"#
+        r#"{"schema_version":1,"summary":{"chains":5,"verified":2,"diverged":1,"broken":1,"error":1,"empty":0,"not_run":0,"skipped":0}}"#
     );
 }
 
@@ -235,6 +240,8 @@ fn junit_has_one_case_per_chain_with_the_report_as_failure() {
     assert!(xml.contains(&format!(r#"<failure message="BROKEN: {} "#, chains[2].display())));
     assert!(xml.contains(r#"type="broken">"#));
     assert!(xml.contains(&format!(r#"<error message="error: {}: "#, chains[3].display())));
+    // The head of each chain read to its end, to pin with `verify --head`.
+    assert_eq!(xml.matches(r#"<property name="head" value=""#).count(), 2, "verified and diverged: {xml}");
 
     // Not-run chains are skipped cases.
     let ff = f.path("ff.xml");
@@ -315,6 +322,87 @@ fn corrupted_cache_entries_are_rebuilt_never_trusted() {
     bin().env("XDG_CACHE_HOME", &unused).args(["verify", COUNTER]).arg(&good).assert().success();
     assert_eq!(std::fs::read_dir(unused.join("theater-replay")).unwrap().count(), 1);
     f.verify().arg(&good).args(["--no-cache", "--cache-dir"]).arg(&cache).assert().code(2);
+}
+
+/// An entry is bound to the component it was compiled from: another component's entry
+/// copied over this one's (its own digest intact) is refused and rebuilt, never run as
+/// this component's code.
+#[test]
+fn another_components_cache_entry_is_not_run_as_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let (v1, v2, chain) =
+        ("fixtures/components/counter.wat", "fixtures/components/counter-v2.wat", "fixtures/chains/counter.json");
+    let verify = |component: &str| {
+        let out = bin().args(["verify", component, chain, "--cache-dir"]).arg(&cache).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let entries = || -> Vec<PathBuf> { std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect() };
+    assert_eq!(verify(v1).0, Some(0));
+    let [v1_entry] = entries().try_into().unwrap();
+    assert_eq!(verify(v2).0, Some(1), "v2 logs \"adde\"");
+    let v2_entry = entries().into_iter().find(|e| *e != v1_entry).unwrap();
+    std::fs::copy(&v1_entry, &v2_entry).unwrap();
+    let (code, stderr) = verify(v2);
+    assert_eq!(code, Some(1), "v1's code replayed as v2's: {stderr}");
+    assert!(stderr.contains("another component"), "{stderr}");
+    assert_ne!(std::fs::read(&v2_entry).unwrap(), std::fs::read(&v1_entry).unwrap(), "rebuilt");
+    assert_eq!(verify(v2), (Some(1), String::new()), "then a hit, quietly");
+}
+
+/// `--chains DIR` takes every container the tool reads, compressed ones and theater's
+/// event stores included, and names each file it passes over.
+#[test]
+fn chains_dir_takes_every_container_and_names_what_it_skips() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let golden = dir.path().join("golden");
+    let pack = Path::new("fixtures/theater-0.3.8/chains");
+    std::fs::create_dir_all(golden.join("sub")).unwrap();
+    std::fs::copy(pack.join("state-actor.chain"), golden.join("a.chain")).unwrap();
+    let json = std::fs::read(pack.join("state-actor.json")).unwrap();
+    std::fs::write(golden.join("sub/d.json.zst"), zstd::encode_all(&json[..], 3).unwrap()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(pack.join("state-actor.state.json")).unwrap()).unwrap();
+    std::fs::write(golden.join("sub/e.state.json.gz"), gz.finish().unwrap()).unwrap();
+    // theater's event store: its head is the chain, its events are not chains of their own.
+    for part in ["chains", "events"] {
+        let to = golden.join("home").join(part);
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(pack.join("state-actor.store").join(part)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::write(golden.join("README.md"), "the golden chains\n").unwrap();
+    std::fs::write(golden.join(".hidden.json"), "[]").unwrap();
+    std::fs::copy(pack.join("state-actor.json"), golden.join("sub/f.json.new")).unwrap();
+
+    let run = |format: &str| {
+        let out = bin()
+            .args(["verify", "--no-cache", "-j", "1", "--format", format, "fixtures/pack/state-actor.wasm", "--chains"])
+            .arg(&golden)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, out, err) = run("text");
+    assert_eq!(code, Some(0), "{out}{err}");
+    let chains = ["a.chain", "home/chains/state-actor", "sub/d.json.zst", "sub/e.state.json.gz"];
+    let expected: Vec<String> = chains.iter().map(|c| golden.join(c).display().to_string()).collect();
+    assert_eq!(verdict_order(&out), expected, "{out}");
+    assert!(out.ends_with("summary: 4 chains: 4 verified, 0 diverged, 0 broken, 0 error, 3 files skipped (not chains, named above)\n"), "{out}");
+    for skipped in [".hidden.json", "README.md", "sub/f.json.new"] {
+        let line = format!("warning: skipped {}: ", golden.join(skipped).display());
+        assert!(err.lines().any(|l| l.starts_with(&line)), "{skipped}: {err}");
+    }
+    let (code, out, _) = run("json");
+    assert_eq!(code, Some(0));
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["summary"],
+        serde_json::json!({"chains": 4, "verified": 4, "diverged": 0, "broken": 0, "error": 0, "empty": 0, "not_run": 0, "skipped": 3})
+    );
 }
 
 #[test]

@@ -57,6 +57,17 @@ pub fn locate(path: &Path) -> Result<Option<PathBuf>, ChainError> {
     Ok((in_store && is_head(path)).then(|| path.to_path_buf()))
 }
 
+/// Whether `dir` is an event store: it has a `chains` and an `events` directory.
+pub fn is_store(dir: &Path) -> bool {
+    dir.join("chains").is_dir() && dir.join("events").is_dir()
+}
+
+/// Whether the file `path` is the head of a chain in an event store (what [`locate`] takes
+/// for one).
+pub fn is_store_head(path: &Path) -> bool {
+    !path.is_dir() && matches!(locate(path), Ok(Some(_)))
+}
+
 /// Whether the file holds a chain's head: a JSON byte array (a hash) or `null`, small.
 fn is_head(path: &Path) -> bool {
     let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_HEAD_BYTES);

@@ -1,7 +1,7 @@
 //! `theater-replay inspect CHAIN`: one line per event, streamed.
 
 use super::{CacheArgs, Exit, Global, output};
-use crate::chain::ChainReader;
+use crate::chain::{Broken, ChainReader, IntegrityChecker};
 use crate::report;
 use crate::report::inspect::HostTypes;
 use std::io::{self, BufWriter, Write};
@@ -33,8 +33,10 @@ Examples:
   theater-replay inspect theater-chain.json --component actor.wasm
 
 Exit codes:
-  0  every event was printed (also when stdout closed early, as with `| head`)
-  2  the chain cannot be read or is malformed (or a usage error)";
+  0  every event was printed and the chain is intact (also when stdout closed early, as
+     with `| head`)
+  2  the chain cannot be read or is malformed (or a usage error)
+  3  the chain fails its integrity check: the event where it breaks is marked";
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -91,30 +93,50 @@ fn print(
     types: Option<&HostTypes>,
     out: &mut impl Write,
 ) -> anyhow::Result<Exit> {
+    let name = reader.name().to_owned();
     // Parsing on a thread of its own, formatting here: about twice as fast on two cores.
-    std::thread::scope(|scope| print_events(crate::chain::ReadAhead::start(scope, &mut reader), format, types, out))
+    std::thread::scope(|scope| {
+        print_events(crate::chain::ReadAhead::start(scope, &mut reader), &name, format, types, out)
+    })
 }
 
 fn print_events(
     mut events: crate::chain::ReadAhead,
+    name: &str,
     format: Format,
     types: Option<&HostTypes>,
     out: &mut impl Write,
 ) -> anyhow::Result<Exit> {
+    // Integrity is checked as the events are shown, as every command does: an edited or
+    // deleted event is marked where the chain breaks, and the exit code says so.
+    let mut checker = IntegrityChecker::new();
+    let mut broken: Option<Broken> = None;
     let mut index = 0;
     while let Some(item) = events.next() {
         match item {
             Ok(event) => {
+                // Only the first break: after it every link would be judged against an
+                // event that is not the one before it.
+                let here = if broken.is_none() { checker.push(&event).err() } else { None };
                 let line = match format {
                     Format::Text => report::inspect::human_line_typed(index, &event, types),
-                    Format::Json => report::inspect::json_line_typed(index, &event, types),
+                    Format::Json => report::inspect::json_line_checked(index, &event, types, here.as_ref()),
                 };
                 writeln!(out, "{line}")?;
+                if let Some(here) = here {
+                    if format == Format::Text {
+                        writeln!(out, "{}", report::inspect::human_broken_marker(&here))?;
+                    }
+                    broken = Some(here);
+                }
                 index += 1;
                 events.give_back(event);
             }
             Err(e) => {
                 // Whatever was read is shown before the error.
+                if let Some(broken) = broken {
+                    return end_broken(&broken, Some(&e), name, format, out);
+                }
                 if let Some(broken) = e.integrity() {
                     if format == Format::Json {
                         writeln!(out, "{}", report::inspect::broken_line(&broken))?;
@@ -128,6 +150,27 @@ fn print_events(
             }
         }
     }
+    if let Some(broken) = broken {
+        return end_broken(&broken, None, name, format, out);
+    }
     out.flush()?;
     Ok(Exit::Success)
+}
+
+/// Ends a stream in which the chain broke: the `broken` status line (JSON), one error line
+/// on stderr (a read error after the break is said on it too), exit 3.
+fn end_broken(
+    broken: &Broken,
+    read_error: Option<&crate::chain::ChainError>,
+    name: &str,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<Exit> {
+    if format == Format::Json {
+        writeln!(out, "{}", report::inspect::broken_line(broken))?;
+    }
+    out.flush()?;
+    let after = read_error.map_or(String::new(), |e| format!("; after it: {e}"));
+    output::stderr_line(&format!("error: {name}: broken at {broken}{after}"));
+    Ok(Exit::Integrity)
 }

@@ -27,6 +27,8 @@ pub enum Exit {
     BadInput = 2,
     /// A chain fails its integrity check (a stored hash or parent link is wrong).
     Integrity = 3,
+    /// `verify`: a chain holds no export call, so nothing was verified.
+    Empty = 4,
 }
 
 impl From<Exit> for ExitCode {
@@ -58,7 +60,8 @@ Exit codes (the same for every command):
   0  success: intact, the same, verified
   1  the chains differ, or a replay diverged
   2  a usage error, or input that cannot be read or is malformed
-  3  a chain fails its integrity check")]
+  3  a chain fails its integrity check
+  4  a chain holds no export call to replay: nothing was verified (verify)")]
 struct Cli {
     /// More log output on stderr: -v what the tool does (what it loaded, cache hit or miss,
     /// the chain's dialect), -vv its debug detail; wasmtime's own logs only through RUST_LOG,

@@ -31,10 +31,16 @@ pub struct Args {
     /// Recorded chains (`-` for stdin, only as the one chain of a run).
     #[arg(value_name = "CHAIN", required_unless_present = "chains_dir")]
     chain: Vec<PathBuf>,
-    /// Also every chain file (.json, .jsonl, .ndjson, .chain) under DIR, recursively,
-    /// sorted by path.
+    /// Also every chain under DIR, recursively, sorted by path: .json, .jsonl, .ndjson and
+    /// .chain files, compressed too (.json.zst, .chain.gz), and the chains of theater event
+    /// stores; every other file is named on stderr as skipped.
     #[arg(long = "chains", value_name = "DIR")]
     chains_dir: Option<PathBuf>,
+    /// The head the chain must end at (the last event's hash, in hex, as the verdict shows
+    /// it): a chain that replays but ends elsewhere, cut short or extended, is broken
+    /// (exit 3). One chain only.
+    #[arg(long, value_name = "HASH", value_parser = parse_head)]
+    head: Option<Head>,
     /// `json` prints one JSON document per chain per line, then a summary document (one
     /// chain given as an argument: just its document), each with its `schema_version`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -64,7 +70,12 @@ pub struct Args {
 impl Args {
     /// How each chain is replayed.
     fn verify_options(&self, progress: Option<Arc<Progress>>) -> anyhow::Result<VerifyOptions> {
-        let mut options = VerifyOptions { limits: self.limits.limits(), progress, ..VerifyOptions::default() };
+        let mut options = VerifyOptions {
+            limits: self.limits.limits(),
+            progress,
+            expected_head: self.head.as_ref().map(|h| h.0.clone()),
+            ..VerifyOptions::default()
+        };
         self.replay.apply(&mut options)?;
         Ok(options)
     }
@@ -81,6 +92,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
 const AFTER_HELP: &str = "\
 Examples:
   theater-replay verify actor.wasm golden/run.json
+  theater-replay verify actor.wasm golden/run.json --head 717b7b02f183bcc95534f16ee7a4c2fd35dfdd99eba48b0af09aa2fe02d717d0
   theater-replay verify actor.wasm --chains golden/ -j 2 --junit verify.xml
   theater-replay verify --format json actor.wasm run.json | jq .divergence.diff
   theater-replay verify --accept actor.wasm golden/run.json && theater-replay pending golden/
@@ -89,8 +101,9 @@ Exit codes:
   0  every chain verified
   1  a replay diverged from its recording
   2  input cannot be read or is malformed, or a usage error
-  3  a chain fails its integrity check
-  With several chains, the most severe: 3 > 2 > 1 > 0.";
+  3  a chain fails its integrity check, or does not end at --head
+  4  a chain holds no export call to replay: nothing was verified
+  With several chains, the most severe: 3 > 2 > 4 > 1 > 0.";
 
 /// Errors of a chain are on stderr too (see [`super::json_error`] for the rule): its
 /// report on stdout is a result, the stderr line is what a person or a CI log sees.
@@ -115,6 +128,10 @@ fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
         && args.shard.is_none()
     {
         return run_one(args, chain, &runtime, global, acceptor.as_ref());
+    }
+    if args.head.is_some() {
+        // One head cannot pin several chains; silently checking only some would be worse.
+        anyhow::bail!("--head pins the head of one chain: give exactly one chain, without --chains or --shard");
     }
     run_many(args, &runtime, global, acceptor.as_ref())
 }
@@ -193,18 +210,25 @@ fn run_one(
 
 fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&Acceptor>) -> anyhow::Result<Exit> {
     let mut chains = args.chain.clone();
+    let mut skipped = 0;
     if let Some(dir) = &args.chains_dir {
         super::accept::warn_pending(dir);
         let found = batch::chains_in_dir(dir)?;
-        if found.is_empty() {
+        // Every file passed over is said: a chain saved under a name we do not take would
+        // otherwise never be verified, and no one would know.
+        for skip in &found.skipped {
+            output::stderr_line(&format!("warning: skipped {}: {}", skip.path.display(), skip.why));
+        }
+        skipped = found.skipped.len();
+        if found.chains.is_empty() {
             // Almost surely a wrong path in a CI script; "0 chains, all fine" would hide it.
             anyhow::bail!(
-                "{}: no chain files in it (looked for .{} files)",
+                "{}: no chains in it (looked for .{} files, compressed too, and event stores; {skipped} other entries skipped)",
                 dir.display(),
                 batch::CHAIN_EXTENSIONS.join(", .")
             );
         }
-        chains.extend(found);
+        chains.extend(found.chains);
     }
     if chains.len() > 1 && chains.iter().any(|c| c.as_os_str() == "-") {
         anyhow::bail!("`-` (stdin) can only be the one chain of a run");
@@ -263,7 +287,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
             }
         }
     }
-    let summary = batch.summary();
+    let summary = batch::Summary { skipped, ..batch.summary() };
     let last = match args.format {
         Format::Text => report::verify::summary_human_styled(&summary, global.style),
         Format::Json => format!("{}\n", report::verify::summary_json(&summary)),
@@ -319,18 +343,34 @@ pub fn exit_for(status: Status) -> Exit {
         Status::Diverged => Exit::Differ,
         Status::Error => Exit::BadInput,
         Status::Broken => Exit::Integrity,
+        Status::Empty => Exit::Empty,
     }
 }
 
-/// The more severe of two exit codes, by the order of [`batch::severity`] (3 > 2 > 1 > 0).
+/// The more severe of two exit codes, by the order of [`batch::severity`] (3 > 2 > 4 > 1 > 0).
 fn most_severe(a: Exit, b: Exit) -> Exit {
     let rank = |e: Exit| match e {
         Exit::Success => batch::severity(Status::Verified),
         Exit::Differ => batch::severity(Status::Diverged),
         Exit::BadInput => batch::severity(Status::Error),
         Exit::Integrity => batch::severity(Status::Broken),
+        Exit::Empty => batch::severity(Status::Empty),
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// A hash given with `--head` (a type of its own: clap would take a `Vec<u8>` for many
+/// values).
+#[derive(Debug, Clone)]
+struct Head(Vec<u8>);
+
+/// A head as `--head` takes it: the hex of a SHA-1 or SHA-256 hash, either case.
+fn parse_head(text: &str) -> Result<Head, String> {
+    let bytes = hex::decode(text.trim()).map_err(|e| format!("`{}` is not a hash in hex: {e}", crate::text::clip(text)))?;
+    if !matches!(bytes.len(), 20 | 32) {
+        return Err(format!("`{}`: a head is 40 (SHA-1) or 64 (SHA-256) hex digits", crate::text::clip(text)));
+    }
+    Ok(Head(bytes))
 }
 
 /// At least one chain at a time.

@@ -86,6 +86,10 @@ impl ReplayHost {
         self.tracker.matched(recorded);
     }
 
+    fn matched_call(&mut self, recorded: Recorded) {
+        self.tracker.matched_call(recorded);
+    }
+
     fn view_actual(&self, actual: &Payload) -> EventView {
         let data = actual.encode();
         let payload = serde_json::from_slice(&data).unwrap_or(Value::Null);
@@ -264,7 +268,7 @@ fn actual_input(payload: &Payload) -> Value {
 pub(super) fn verify(
     runtime: &Runtime,
     component: &Component,
-    tracker: Tracker,
+    mut tracker: Tracker,
     options: &VerifyOptions,
     mut report: VerifyReport,
 ) -> VerifyReport {
@@ -290,7 +294,6 @@ pub(super) fn verify(
         }),
         _ => None,
     };
-    let mut tracker = tracker;
     if theater.is_some() {
         // Divergences show theater's untyped host values as values of the component's types.
         tracker.typed = Some(Box::new(HostTypes::of(component, engine)));
@@ -317,7 +320,7 @@ pub(super) fn verify(
             });
         }
     }
-    store.data().tracker.report(report, outcome.err())
+    store.data_mut().tracker.report(report, outcome.err())
 }
 
 /// Takes the reason a guest was stopped, or makes one from a wasmtime error.
@@ -413,7 +416,7 @@ fn drive(
                 vec![],
             ));
         }
-        store.data_mut().matched(recorded);
+        store.data_mut().matched_call(recorded);
 
         let mut results = vec![Val::Bool(false); result_types.len()];
         store.set_epoch_deadline(deadline);
@@ -902,7 +905,7 @@ fn drive_theater(
         let reencoded = if decoded.len() == 1 { Value::Array(vec![reencoded]) } else { reencoded };
         let call_data = theater_json::wasm_call_event(&function, &theater_json::text_bytes(&reencoded));
         reproduced(&store.data().tracker, &recorded, "wasm", &call_data)?;
-        store.data_mut().matched(recorded);
+        store.data_mut().matched_call(recorded);
         args.extend(decoded);
 
         let mut results = vec![Val::Bool(false); result_types.len()];
@@ -1021,7 +1024,7 @@ fn drive_http_handle(
             values::ResourceMap::resource_for(&mut resources, outparam, true, outparam_ty).map_err(Stop::Error)?,
         ),
     ];
-    store.data_mut().matched(recorded);
+    store.data_mut().matched_call(recorded);
 
     store.set_epoch_deadline(deadline);
     let outcome = func.call(&mut *store, &args, &mut []);

@@ -36,6 +36,9 @@ pub enum Status {
     Broken,
     /// The chain or component could not be read, or is not replayable.
     Error,
+    /// The chain holds no export call (no events, or only the runtime's own): nothing was
+    /// replayed, so nothing was verified. Not success: a gate on it would check nothing.
+    Empty,
 }
 
 /// Every way a replay can part from its recording.
@@ -196,6 +199,10 @@ pub struct VerifyReport {
     pub status: Status,
     /// Events checked against the recording, from the start.
     pub events_verified: u64,
+    /// The chain's head, the last event's hash in hex, when the chain was read to its end
+    /// with its integrity intact (verified, empty, diverged); `None` for a broken or
+    /// unreadable chain, or one with no events. What `--head` pins.
+    pub head: Option<String>,
     /// The chain's hash algorithm, `"sha1"` or `"sha256"` (null before the first event).
     pub hash: Option<&'static str>,
     /// Who wrote the chain, by its payloads (see [`Dialect`]); null when unknown.
@@ -260,6 +267,9 @@ pub struct VerifyOptions {
     /// Host functions (`interface.function`) of the user's own handlers that theater 0.3.29
     /// serves synchronously (`--sync-import`); theater's own are in the release table.
     pub sync_imports: Vec<String>,
+    /// The head the chain must end at (`--head`): a chain that replays but ends elsewhere
+    /// (cut short, extended, another chain) is [broken](Status::Broken), `head_mismatch`.
+    pub expected_head: Option<Vec<u8>>,
 }
 
 /// The state before a Pack actor's first recorded call.
@@ -324,6 +334,8 @@ struct Recording {
     /// Index of the next event to come.
     next_index: u64,
     alg: Option<HashAlg>,
+    /// Every event was taken and the reader reached the chain's end without an error.
+    ended: bool,
 }
 
 /// Events in order, each with the range of its canonical text in `tails` if it has one;
@@ -396,6 +408,7 @@ impl Recording {
             pushed_back: None,
             next_index: 0,
             alg: None,
+            ended: false,
         }
     }
 
@@ -422,7 +435,10 @@ impl Recording {
                     let _ = self.spent.try_send(std::mem::replace(&mut self.tails, batch.tails));
                 }
                 // The reading thread is done and everything it sent was taken.
-                Err(_) => return Ok(None),
+                Err(_) => {
+                    self.ended = true;
+                    return Ok(None);
+                }
             }
         }
     }
@@ -445,6 +461,20 @@ impl Recording {
     fn next_index(&self) -> u64 {
         self.pushed_back.as_ref().map_or(self.next_index, |r| r.index)
     }
+
+    /// Reads what is left of the chain, integrity-checked, and returns its head in hex:
+    /// `None` when the rest is broken or unreadable (no head to vouch for) or the chain has
+    /// no events. After a replay that read everything this costs nothing.
+    fn finish(&mut self) -> Option<String> {
+        while !self.ended {
+            match self.next() {
+                Ok(Some(recorded)) => self.give_back(recorded),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+        }
+        self.integrity.head().map(hex::encode)
+    }
 }
 
 fn chain_stop(e: &ChainError) -> Stop {
@@ -465,6 +495,10 @@ impl From<Broken> for BrokenAt {
 struct Tracker {
     recording: Recording,
     verified: u64,
+    /// Export calls replayed: a chain without any proves nothing ([`Status::Empty`]).
+    calls: u64,
+    /// `--head`: where the chain must end.
+    expected_head: Option<Vec<u8>>,
     /// Hash of the last matched event: the parent of the next one.
     head: Option<Vec<u8>>,
     /// The last matched events, formatted only if a report needs them.
@@ -494,8 +528,17 @@ impl TypedView for crate::dialect::theater_types::HostTypes {
 }
 
 impl Tracker {
-    fn new(recording: Recording) -> Tracker {
-        Tracker { recording, verified: 0, head: None, recent: VecDeque::new(), stop: None, typed: None }
+    fn new(recording: Recording, expected_head: Option<Vec<u8>>) -> Tracker {
+        Tracker {
+            recording,
+            verified: 0,
+            calls: 0,
+            expected_head,
+            head: None,
+            recent: VecDeque::new(),
+            stop: None,
+            typed: None,
+        }
     }
 
     /// An event's one-line summary for a report.
@@ -537,6 +580,12 @@ impl Tracker {
             self.recording.give_back(oldest);
         }
         self.recent.push_back(recorded);
+    }
+
+    /// [`Self::matched`], for the event of an export call the replay just made.
+    fn matched_call(&mut self, recorded: Recorded) {
+        self.calls += 1;
+        self.matched(recorded);
     }
 
     /// The replay's event as a report shows it, hashed on the current head.
@@ -590,17 +639,58 @@ impl Tracker {
         }))
     }
 
-    /// The verdict: `stop` if the replay stopped early, else verified.
-    fn report(&self, mut report: VerifyReport, stop: Option<Stop>) -> VerifyReport {
+    /// The verdict: `stop` if the replay stopped early, else verified, or empty when no
+    /// export call was replayed. A chain read to its end has its head checked against
+    /// `--head`.
+    fn report(&mut self, mut report: VerifyReport, stop: Option<Stop>) -> VerifyReport {
+        // A divergence stops the replay, not the reading: the rest of the chain is read
+        // (and checked) so that the verdict still names the chain's head.
+        let head = match &stop {
+            None | Some(Stop::Diverged(_)) => self.recording.finish(),
+            Some(_) => None,
+        };
+        let stop = match stop {
+            None => self.head_mismatch(head.as_deref()).map(Stop::Broken),
+            stop => stop,
+        };
         let (verified, alg) = (self.verified, self.recording.alg);
+        report.head = if matches!(stop, Some(Stop::Broken(_))) { None } else { head };
         match stop {
             Some(stop) => report.with_stop(stop, verified, alg),
             None => {
                 report.events_verified = verified;
                 report.hash = alg.map(HashAlg::name);
+                if self.calls == 0 {
+                    report.status = Status::Empty;
+                }
                 report
             }
         }
+    }
+
+    /// Where a chain that replayed to its end does not end at the head `--head` gave.
+    fn head_mismatch(&self, head: Option<&str>) -> Option<BrokenAt> {
+        let expected = hex::encode(self.expected_head.as_ref()?);
+        if head == Some(expected.as_str()) {
+            return None;
+        }
+        let short = |h: &str| h.get(..16).unwrap_or(h).to_owned();
+        // Every event was matched, so the last one is the last of `recent`.
+        let last = self.recent.back();
+        let message = match head {
+            Some(head) => format!(
+                "the chain ends at head {}, not at the head given with --head ({}): events were cut off, added or replaced",
+                short(head),
+                short(&expected)
+            ),
+            None => format!("the chain has no events, not the head given with --head ({})", short(&expected)),
+        };
+        Some(BrokenAt {
+            index: last.map_or(0, |r| r.index),
+            event_type: last.map(|r| r.event.event_type.clone()).unwrap_or_default(),
+            reason: crate::chain::BrokenReason::HeadMismatch.code(),
+            message,
+        })
     }
 }
 
@@ -629,7 +719,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         chain.container(),
         chain.compression().map_or(String::new(), |c| format!(", {} compressed", c.name()))
     );
-    let mut tracker = Tracker::new(Recording::start(chain));
+    let mut tracker = Tracker::new(Recording::start(chain), options.expected_head.clone());
     let first = match tracker.recording.next() {
         Ok(Some(first)) => first,
         Ok(None) => return tracker.report(report, None),
@@ -695,6 +785,7 @@ impl VerifyReport {
             theater: None,
             status,
             events_verified: 0,
+            head: None,
             hash: None,
             component_sha256: Some(loaded.sha256.clone()),
             recorded_component_sha256: None,

@@ -188,7 +188,7 @@ impl PackHost for PackReplayHost {
 pub(super) fn verify(
     runtime: &Runtime,
     actor: &PackActor,
-    tracker: Tracker,
+    mut tracker: Tracker,
     form: PayloadForm,
     options: &VerifyOptions,
     report: VerifyReport,
@@ -225,7 +225,7 @@ pub(super) fn verify(
     let outcome = drive(&mut store, actor, &linker, options);
     let releases = store.data().releases;
     let report = VerifyReport { theater: Some(super::TheaterReleases::of(&releases)), ..report };
-    store.data().tracker.report(report, outcome.err())
+    store.data_mut().tracker.report(report, outcome.err())
 }
 
 fn form_words(form: PayloadForm) -> &'static str {
@@ -294,7 +294,7 @@ fn drive(
         if !store.data().tracker.reproduces(&recorded, WASM_EVENT_TYPE, &call.encode()) {
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
         }
-        store.data_mut().tracker.matched(recorded);
+        store.data_mut().tracker.matched_call(recorded);
 
         let current = match state.take() {
             Some(state) => state,

@@ -58,7 +58,7 @@ pub struct DiffRecord {
     pub broken_b: Option<BrokenRecord>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrokenRecord {
     pub index: u64,
     pub event_type: String,

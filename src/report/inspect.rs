@@ -43,6 +43,10 @@ pub struct EventRecord {
     /// A host call's values typed by the component (`inspect --component`), when they decode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wave: Option<WaveView>,
+    /// On the event where the chain fails its integrity check (`inspect` only): why. The
+    /// events after it are shown, but nothing vouches for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<super::diff::BrokenRecord>,
 }
 
 pub fn record(index: u64, event: &Event) -> EventRecord {
@@ -56,6 +60,7 @@ pub fn record(index: u64, event: &Event) -> EventRecord {
         payload,
         data_hex,
         wave: None,
+        broken: None,
     }
 }
 
@@ -66,9 +71,26 @@ pub fn json_line(index: u64, event: &Event) -> String {
 
 /// [`json_line`], with a host call's `wave` values when `types` decode them.
 pub fn json_line_typed(index: u64, event: &Event, types: Option<&HostTypes>) -> String {
+    json_line_checked(index, event, types, None)
+}
+
+/// [`json_line_typed`], marked with `broken` when the chain breaks at this event.
+pub fn json_line_checked(
+    index: u64,
+    event: &Event,
+    types: Option<&HostTypes>,
+    broken: Option<&crate::chain::Broken>,
+) -> String {
     let mut record = record(index, event);
     record.wave = types.and_then(|t| t.wave(event));
+    record.broken = broken.map(super::diff::broken_record);
     super::document(record)
+}
+
+/// The line `inspect` prints under the event where the chain breaks.
+pub fn human_broken_marker(broken: &crate::chain::Broken) -> String {
+    let line = format!("      ^ BROKEN here: {broken}; the events after it are shown, but nothing vouches for them");
+    crate::text::escape(&line).into_owned()
 }
 
 /// The last line of a stream that ends in an integrity failure: events up to it were

@@ -7,9 +7,10 @@ use crate::replay::Status;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 /// The report: one suite named after the component, one test case per chain (named by its
-/// path, in input order). Verified chains pass; diverged and broken chains fail (`type`
-/// `diverged` / `broken`); chains that could not be replayed are errors; chains `--fail-fast`
-/// did not start are skipped.
+/// path, in input order, with the chain's head as its property `head` when known). Verified
+/// chains pass; diverged, broken and empty chains fail (`type` `diverged` / `broken` /
+/// `empty`); chains that could not be replayed are errors; chains `--fail-fast` did not
+/// start are skipped.
 pub fn render(component: &str, batch: &BatchReport) -> Result<String, quick_junit::SerializeError> {
     let mut suite = TestSuite::new(component);
     for result in &batch.results {
@@ -28,6 +29,8 @@ pub fn render(component: &str, batch: &BatchReport) -> Result<String, quick_juni
                         let (kind, ty) = match failed {
                             Status::Diverged => (NonSuccessKind::Failure, "diverged"),
                             Status::Broken => (NonSuccessKind::Failure, "broken"),
+                            // Nothing was verified: a gate must not pass on it.
+                            Status::Empty => (NonSuccessKind::Failure, "empty"),
                             _ => (NonSuccessKind::Error, "error"),
                         };
                         let mut status = TestCaseStatus::non_success(kind);
@@ -41,6 +44,10 @@ pub fn render(component: &str, batch: &BatchReport) -> Result<String, quick_juni
                     }
                 };
                 let mut case = TestCase::new(name, status);
+                if let Some(head) = &verdict.report.head {
+                    // What to pin with `verify --head`.
+                    case.add_property(quick_junit::Property::new("head", head.as_str()));
+                }
                 case.set_time(verdict.elapsed);
                 case.set_assertions(usize::try_from(verdict.report.events_verified).unwrap_or(usize::MAX));
                 case

@@ -21,6 +21,21 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
     match report.status {
         Status::Verified => {
             let _ = writeln!(out, "{}: {chain}: all {n} events replayed and matched", style.good("verified"));
+            head(&mut out, report);
+        }
+        Status::Empty => {
+            let what = match n {
+                0 => "the chain has no events".to_string(),
+                1 => "its one event is not an export call".to_string(),
+                n => format!("none of its {n} events is an export call"),
+            };
+            let _ = writeln!(out, "{}: {chain}: {what}: nothing was replayed, so nothing was verified", style.bad("EMPTY"));
+            head(&mut out, report);
+            let _ = writeln!(
+                out,
+                "  {} a chain proves something only with export calls in it: record it again (`theater-replay record ACTOR --invoke ...`) or restore it from where it is kept; `verify --head` pins a chain so that one cut short fails",
+                style.heading("what to do:")
+            );
         }
         Status::Broken => {
             if let Some(b) = &report.broken {
@@ -33,10 +48,17 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
                     b.message
                 );
             }
-            let _ = writeln!(
-                out,
-                "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more"
-            );
+            if report.broken.as_ref().is_some_and(|b| b.reason == "head_mismatch") {
+                let _ = writeln!(
+                    out,
+                    "  the chain does not end where it should: it was cut short, extended or replaced after its head was taken; restore it from where it is kept"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  the chain was altered or damaged after it was recorded; `theater-replay check {chain}` says more"
+                );
+            }
         }
         Status::Error => {
             let message = escape(report.error.as_deref().unwrap_or("unknown error"));
@@ -46,7 +68,7 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
         }
         Status::Diverged => {
             if let Some(d) = &report.divergence {
-                divergence(&mut out, d, chain, n, style);
+                divergence(&mut out, d, chain, n, report.head.as_deref(), style);
             }
         }
     }
@@ -72,6 +94,13 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
     out
 }
 
+/// The chain's head, for a CI job to pin with `--head`.
+fn head(out: &mut String, report: &VerifyReport) {
+    if let Some(head) = &report.head {
+        let _ = writeln!(out, "  head: {head}");
+    }
+}
+
 fn short(hex: &str) -> &str {
     hex.get(..16).unwrap_or(hex)
 }
@@ -88,7 +117,7 @@ fn clip(summary: &str) -> std::borrow::Cow<'_, str> {
     format!("{} ... ({rest} more characters; --format json shows all)", escape(&summary[..cut])).into()
 }
 
-fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, style: Style) {
+fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, head: Option<&str>, style: Style) {
     let _ = writeln!(
         out,
         "{}: {chain}: event {} ({}): {}",
@@ -98,6 +127,9 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, styl
         d.kind.describe()
     );
     let _ = writeln!(out, "  verified before it: {verified} events");
+    if let Some(head) = head {
+        let _ = writeln!(out, "  chain head: {head}");
+    }
     // The label padded before it is painted: escape codes would count in the width.
     let view =
         |label: &str, paint: fn(Style, &str) -> String, v: &Option<EventView>, missing: &str, out: &mut String| {
@@ -186,6 +218,9 @@ struct VerifyRecord<'a> {
     path: &'a str,
     status: Status,
     events_verified: u64,
+    /// The last event's hash in hex (what `--head` takes), when the chain was read to its
+    /// end intact.
+    head: Option<&'a str>,
     hash_algorithm: Option<&'static str>,
     /// The old name of `hash_algorithm`, kept for the scripts that read it: everywhere else
     /// `hash` is a hex digest. Dropped at schema_version 2.
@@ -208,6 +243,7 @@ pub fn json(report: &VerifyReport, path: &str) -> String {
         path,
         status: report.status,
         events_verified: report.events_verified,
+        head: report.head.as_deref(),
         hash_algorithm: report.hash,
         hash: report.hash,
         dialect: report.dialect,
@@ -242,8 +278,15 @@ pub fn summary_human_styled(s: &crate::batch::Summary, style: Style) -> String {
         count(s.broken, "broken", Style::broken),
         count(s.error, "error", Style::bad)
     );
+    if s.empty > 0 {
+        let _ = write!(out, ", {}", count(s.empty, "empty", Style::bad));
+    }
     if s.not_run > 0 {
         let _ = write!(out, ", {} not run (--fail-fast)", s.not_run);
+    }
+    if s.skipped > 0 {
+        let files = if s.skipped == 1 { "file" } else { "files" };
+        let _ = write!(out, ", {} {files} skipped (not chains, named above)", s.skipped);
     }
     out.push('\n');
     out

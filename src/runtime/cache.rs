@@ -9,10 +9,14 @@
 //!
 //! Deserializing an artifact is `unsafe` in wasmtime: it is machine code that is mapped and
 //! run as is. An entry is therefore never trusted on its name alone. Each file starts with a
-//! magic string and the SHA-256 of the artifact that follows; the file is read once, the
-//! digest checked on those very bytes, and only then handed to wasmtime (no window in which
-//! the file could change between check and use). A short, torn, truncated or altered entry
-//! fails the check, is logged, recompiled and overwritten. Entries are written to a temporary
+//! magic string, the SHA-256 of the component it was compiled from, the engine key (a
+//! SHA-256 of the engine's compatibility hash), then a SHA-256 over all of those and the
+//! artifact that follows; the file is read once, the digest checked on those very bytes,
+//! the component and engine checked to be the ones being loaded, and only then is it handed
+//! to wasmtime (no window in which the file could change between check and use). A short,
+//! torn, truncated or altered entry fails the check, and so does another component's entry
+//! copied over this one's (its digest is intact, but it binds the other component): each is
+//! logged, recompiled and overwritten. Entries are written to a temporary
 //! file and renamed into place, so a reader (another shard on the same machine) sees a whole
 //! old entry or a whole new one, never half of one.
 //!
@@ -35,9 +39,13 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
-/// The first bytes of every entry; bump the version when the layout changes.
-const MAGIC: &[u8; 16] = b"theater-replay\x00\x01";
+/// The first bytes of every entry; bump the version when the layout changes. Version 2
+/// binds the component and the engine inside what the digest covers (version 1 entries
+/// fail the header check and are rebuilt).
+const MAGIC: &[u8; 16] = b"theater-replay\x00\x02";
 const DIGEST_LEN: usize = 32;
+/// After the magic: the component's SHA-256, the engine key, the digest of everything.
+const HEADER_LEN: usize = MAGIC.len() + 3 * DIGEST_LEN;
 
 /// Where compiled components are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,12 +89,12 @@ impl ComponentCache {
 
     /// The file an entry for `component_sha256` under `engine` lives in.
     pub fn entry_path(&self, engine: &Engine, component_sha256: &str) -> PathBuf {
-        let mut key = Sha256Hasher(Sha256::new());
+        let mut key = Sha256::new();
         // Domain-separate our key from any other use of the same digest.
-        key.write(MAGIC);
-        key.write(component_sha256.as_bytes());
-        engine.precompile_compatibility_hash().hash(&mut key);
-        self.dir.join(format!("{}.cwasm", hex::encode(key.0.finalize())))
+        key.update(MAGIC);
+        key.update(component_sha256.as_bytes());
+        key.update(engine_key(engine));
+        self.dir.join(format!("{}.cwasm", hex::encode(key.finalize())))
     }
 
     /// Reads `path` and returns its compiled component, from the cache when a valid entry
@@ -100,6 +108,7 @@ impl ComponentCache {
             let actor = super::compile_bytes(engine, &bytes, path)?;
             return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Untrusted));
         }
+        let binding = Binding { component: hex::decode(&sha256).unwrap_or_default(), engine: engine_key(engine) };
         let found = match read_entry(&entry) {
             Ok(data) => Some(Ok(data)),
             Err(Unread::Missing) => None,
@@ -118,7 +127,7 @@ impl ComponentCache {
                 CacheOutcome::Miss
             }
             Some(Err(())) => CacheOutcome::Untrusted,
-            Some(Ok(data)) => match open_entry(engine, &data, kind, path, &bytes) {
+            Some(Ok(data)) => match open_entry(engine, &data, &binding, kind, path, &bytes) {
                 Ok(actor) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
                     return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
@@ -130,7 +139,7 @@ impl ComponentCache {
             },
         };
         let actor = super::compile_bytes(engine, &bytes, path)?;
-        match self.store(&entry, &actor) {
+        match self.store(&entry, &binding, &actor) {
             Ok(()) => tracing::debug!("compile cache: stored {}", entry.display()),
             Err(e) => tracing::warn!("compile cache: cannot write {}: {e}", entry.display()),
         }
@@ -139,7 +148,7 @@ impl ComponentCache {
 
     /// Writes an entry atomically: a temporary file in the same directory, renamed over the
     /// entry, so concurrent runs never see a partial file.
-    fn store(&self, entry: &Path, actor: &Actor) -> anyhow::Result<()> {
+    fn store(&self, entry: &Path, binding: &Binding, actor: &Actor) -> anyhow::Result<()> {
         let artifact = match actor {
             Actor::Component(component) => component.serialize()?,
             Actor::Pack(pack) => pack.module.serialize()?,
@@ -152,7 +161,9 @@ impl ComponentCache {
         let (tmp, mut file) = tempfile_in(&self.dir)?;
         let written = file
             .write_all(MAGIC)
-            .and_then(|()| file.write_all(&Sha256::digest(&artifact)))
+            .and_then(|()| file.write_all(&binding.component))
+            .and_then(|()| file.write_all(&binding.engine))
+            .and_then(|()| file.write_all(&binding.digest(&artifact)))
             .and_then(|()| file.write_all(&artifact))
             .and_then(|()| file.flush());
         drop(file);
@@ -163,6 +174,34 @@ impl ComponentCache {
         }
         Ok(result?)
     }
+}
+
+/// What an entry is for: the component's SHA-256 and the engine's key. Both are inside the
+/// entry and under its digest, so an entry is only ever loaded for the very component and
+/// engine it was compiled from, whatever file name it is found under.
+struct Binding {
+    component: Vec<u8>,
+    engine: [u8; DIGEST_LEN],
+}
+
+impl Binding {
+    /// The digest an entry stores: over the magic, both bindings and the artifact.
+    fn digest(&self, artifact: &[u8]) -> [u8; DIGEST_LEN] {
+        let mut digest = Sha256::new();
+        digest.update(MAGIC);
+        digest.update(&self.component);
+        digest.update(self.engine);
+        digest.update(artifact);
+        digest.finalize().into()
+    }
+}
+
+/// A SHA-256 of the engine's compatibility hash (target, compiler flags, tunables, wasm
+/// features, wasmtime version).
+fn engine_key(engine: &Engine) -> [u8; DIGEST_LEN] {
+    let mut key = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut key);
+    key.0.finalize().into()
 }
 
 enum Unread {
@@ -216,21 +255,40 @@ fn read_entry(entry: &Path) -> Result<Vec<u8>, Unread> {
     Ok(data)
 }
 
-/// Checks an entry's magic and digest, then deserializes the artifact as the `kind` of actor
+/// Checks an entry's magic, digest and binding (the component and engine it was compiled
+/// for must be the ones being loaded), then deserializes the artifact as the `kind` of actor
 /// its source is (an artifact of the other kind is refused by wasmtime: rebuilt).
-fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path, source: &[u8]) -> Result<Actor, String> {
-    let rest = data.strip_prefix(MAGIC.as_slice()).ok_or("not a theater-replay cache entry (bad header)")?;
-    if rest.len() < DIGEST_LEN {
+fn open_entry(engine: &Engine, data: &[u8], binding: &Binding, kind: ActorKind, path: &Path, source: &[u8]) -> Result<Actor, String> {
+    if !data.starts_with(MAGIC.as_slice()) {
+        return Err("not a theater-replay cache entry of this version (bad header)".to_string());
+    }
+    if data.len() < HEADER_LEN {
         return Err("truncated entry".to_string());
     }
-    let (digest, artifact) = rest.split_at(DIGEST_LEN);
-    if Sha256::digest(artifact).as_slice() != digest {
-        return Err("the artifact does not match its SHA-256 (corrupted)".to_string());
+    let (header, artifact) = data.split_at(HEADER_LEN);
+    let (component, rest) = header[MAGIC.len()..].split_at(DIGEST_LEN);
+    let (engine_key, digest) = rest.split_at(DIGEST_LEN);
+    let stored = Binding { component: component.to_vec(), engine: engine_key.try_into().unwrap_or_default() };
+    if stored.digest(artifact).as_slice() != digest {
+        return Err("the entry does not match its SHA-256 (corrupted)".to_string());
+    }
+    // Intact, but perhaps another component's entry under this one's name (copied, swapped
+    // or restored from elsewhere): its code would replay the wrong component.
+    if stored.component != binding.component {
+        return Err(format!(
+            "it holds the code of another component (sha256 {}), not of this one ({})",
+            short_hex(&stored.component),
+            short_hex(&binding.component)
+        ));
+    }
+    if stored.engine != binding.engine {
+        return Err("it was compiled for other engine settings or another wasmtime".to_string());
     }
     // SAFETY: `artifact` is exactly the bytes this program wrote from `Component::serialize`
-    // (its SHA-256, stored when it was written, was just checked on this in-memory copy, which
-    // nothing else can change). wasmtime itself refuses artifacts built for another engine
-    // configuration or version; the key also includes both.
+    // for this component under this engine (the SHA-256 over both and the artifact, stored
+    // when it was written, was just checked on this in-memory copy, which nothing else can
+    // change). wasmtime itself refuses artifacts built for another engine configuration or
+    // version; the binding also includes both.
     let refused = |e: wasmtime::Error| format!("wasmtime refused it: {e}");
     match kind {
         ActorKind::Component => unsafe { Component::deserialize(engine, artifact) }.map(Actor::Component).map_err(refused),
@@ -240,6 +298,10 @@ fn open_entry(engine: &Engine, data: &[u8], kind: ActorKind, path: &Path, source
             super::pack_actor(module, source, path).map_err(|e| e.to_string())
         }
     }
+}
+
+fn short_hex(bytes: &[u8]) -> String {
+    hex::encode(&bytes[..bytes.len().min(8)])
 }
 
 /// A uniquely named new file in `dir` (create_new, so two writers never share one).
@@ -305,10 +367,27 @@ mod tests {
         assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Rebuilt);
         assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
 
-        for garbage in [&b""[..], &b"junk"[..], &MAGIC[..], &[MAGIC.as_slice(), &[0u8; 40]].concat()[..]] {
+        for garbage in [&b""[..], &b"junk"[..], &MAGIC[..], &[MAGIC.as_slice(), &[0u8; 140]].concat()[..]] {
             std::fs::write(&entry, garbage).unwrap();
             assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Rebuilt);
         }
+    }
+
+    /// Another component's intact entry copied over this one's is not loaded: it would run
+    /// the other component's code under this one's name.
+    #[test]
+    fn an_entry_copied_from_another_component_is_rebuilt() {
+        let (dir, component, engine) = setup();
+        let other = dir.path().join("other.wat");
+        std::fs::write(&other, "(component (core module (func (export \"g\"))))").unwrap();
+        let cache = ComponentCache::new(dir.path().join("cache"));
+        let (mine, _) = cache.load(&engine, &component).unwrap();
+        let (theirs, _) = cache.load(&engine, &other).unwrap();
+        let (mine, theirs) = (cache.entry_path(&engine, &mine.sha256), cache.entry_path(&engine, &theirs.sha256));
+        std::fs::copy(&theirs, &mine).unwrap();
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Rebuilt);
+        assert_ne!(std::fs::read(&mine).unwrap(), std::fs::read(&theirs).unwrap(), "replaced by its own");
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
     }
 
     #[test]
