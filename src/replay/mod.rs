@@ -107,7 +107,7 @@ impl DivergenceKind {
                 "the component's interface changed since the recording: record a new golden chain, or restore the old interface"
             }
             DivergenceKind::LimitExceeded => {
-                "raise --timeout / --max-memory if the work is legitimate, otherwise look for a loop or leak at the guest stack shown"
+                "if the work is legitimate, raise the limit with the flag named above (wasmtime's hostcall limit and the object counts are fixed); otherwise look for a loop or leak at the guest stack shown"
             }
             DivergenceKind::NoncanonicalRecording => {
                 "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
