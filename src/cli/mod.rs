@@ -158,6 +158,22 @@ impl LimitArgs {
     }
 }
 
+/// What one event of a chain may hold, shared by the commands that read chains.
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// MiB one event may take in a chain's text (decompressed); a larger event is refused as
+    /// it is read, with exit code 2.
+    #[arg(long, value_name = "MIB", default_value_t = crate::chain::DEFAULT_MAX_EVENT_SIZE >> 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_event_size: u64,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> crate::chain::ReadOptions {
+        crate::chain::ReadOptions { max_event_size: self.max_event_size.saturating_mul(1 << 20) }
+    }
+}
+
 /// The compile cache, shared by `verify` and `record`.
 #[derive(clap::Args)]
 pub struct CacheArgs {

@@ -221,6 +221,8 @@ pub struct VerifyOptions {
     pub progress: Option<Arc<crate::progress::Progress>>,
     /// The chain's dialect, when not detected from its first event.
     pub dialect: Option<Dialect>,
+    /// How the chain is read (the most one event may take), when the replay opens it.
+    pub read: crate::chain::ReadOptions,
     /// The state a Pack actor's first export call gets (theater 0.3.8 does not record it);
     /// `None` is theater 0.3.8's own, `()`.
     pub initial_state: Option<InitialState>,
