@@ -203,7 +203,10 @@ impl Input {
             return Ok(false);
         }
         #[cfg(unix)]
-        if let Buf::Mapped(_) = &self.buf {
+        if let Buf::Mapped(map) = &mut self.buf {
+            // Within a long event too, the pages read are let go (they are read again from
+            // the page cache if needed), as a stream lets go of its buffer.
+            map.release_to(self.pos);
             self.show_mapped(MAPPED_STEP);
             return Ok(true);
         }
