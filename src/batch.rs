@@ -399,7 +399,7 @@ fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
 pub fn verify_one(runtime: &Runtime, loaded: &Loaded, path: &Path, options: &VerifyOptions) -> ChainVerdict {
     let start = Instant::now();
     let options = VerifyOptions { progress: None, ..options.clone() };
-    let opened = ChainReader::open_or_stdin(path);
+    let opened = ChainReader::open_or_stdin_with(path, options.read);
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         replay::verify_opened(runtime, loaded, opened, &options)
     }))

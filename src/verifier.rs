@@ -86,7 +86,7 @@ impl Verifier {
     /// read is a report too: [`Status::Error`](crate::Status::Error) with the reason in
     /// `error`, or [`Status::Broken`](crate::Status::Broken) when its integrity fails.
     pub fn verify_path(&self, path: impl AsRef<Path>) -> VerifyReport {
-        self.verify_opened(ChainReader::open_or_stdin(path.as_ref()))
+        self.verify_opened(ChainReader::open_or_stdin_with(path.as_ref(), self.options.read))
     }
 
     /// Replays a chain from any byte stream (plain, zstd or gzip, told by content); `name`
@@ -103,7 +103,7 @@ impl Verifier {
     /// # Ok::<(), theater_replay::LoadError>(())
     /// ```
     pub fn verify_reader(&self, name: &str, chain: impl Read + Send + 'static) -> VerifyReport {
-        self.verify_opened(ChainReader::from_reader(name, Box::new(chain)))
+        self.verify_opened(ChainReader::from_reader_with(name, Box::new(chain), self.options.read))
     }
 
     fn verify_opened(&self, opened: Result<ChainReader, ChainError>) -> VerifyReport {

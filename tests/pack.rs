@@ -431,3 +431,52 @@ fn a_payload_that_would_abort_packrs_decoder_is_a_clear_error() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("claims 4294967295 items"), "{text}");
 }
+
+/// A Pack actor by hand whose export `test:lim/api.run` does `body` and returns an empty
+/// output; `fields` are more module fields.
+fn limit_actor(dir: &Path, fields: &str, body: &str) -> PathBuf {
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  {fields}
+  (func (export "__pack_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "__pack_free") (param i32 i32))
+  (func (export "test:lim/api.run") (param i32 i32 i32 i32) (result i32)
+    {body}
+    (unreachable)))"#
+    );
+    let path = dir.join("actor.wat");
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+/// A chain of one call to `test:lim/api.run`.
+fn run_chain(dir: &Path) -> PathBuf {
+    let chain = dir.join("run.json");
+    let params = encode_value(&packr_abi::Value::Tuple(vec![]));
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:lim/api.run".into(), params })]);
+    chain
+}
+
+/// A Pack actor is held to the same limits as a component: table elements and the total
+/// of its memories, with the limit and its flag named.
+#[test]
+fn a_pack_actor_is_stopped_at_the_table_and_memory_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = run_chain(dir.path());
+    let table = limit_actor(dir.path(), "(table $t 0 funcref)", "(drop (table.grow $t (ref.null func) (i32.const 2000)))");
+    let (code, report) = verify_json(&table, &chain, &["--max-table-elements", "1000"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["kind"], "limit_exceeded", "{report}");
+    assert!(report["divergence"]["detail"].as_str().unwrap().contains("--max-table-elements"), "{report}");
+
+    let memories = limit_actor(
+        dir.path(),
+        "(memory $extra 1)",
+        "(drop (memory.grow $extra (i32.const 96))) (drop (memory.grow 0 (i32.const 96)))",
+    );
+    let (code, report) = verify_json(&memories, &chain, &["--max-memory", "8"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["kind"], "limit_exceeded", "{report}");
+    assert!(report["divergence"]["detail"].as_str().unwrap().contains("in all, beyond the 8 MiB limit (--max-memory)"), "{report}");
+}

@@ -607,4 +607,119 @@ fn the_head_is_shown_and_a_chain_cut_short_fails_against_head() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// `verify --format json` of `component` against `chain` with `flags`: the exit code and
+/// the report.
+fn verify_json(component: &Path, chain: &Path, flags: &[&str]) -> (i32, serde_json::Value) {
+    let out = cli().args(["verify", "--no-cache", "--format", "json"]).args(flags).arg(component).arg(chain).output().unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+/// The counter with `add` doing `body` before it traps, instead of its host calls:
+/// whatever `body` does, the recording's log call (event 3) is never made.
+fn counter_doing(f: &Fixture, name: &str, module_fields: &str, body: &str) -> PathBuf {
+    let wat = edit(COUNTER, ADD_RETURNS, &format!("{body} (unreachable))"));
+    let wat = edit(&wat, "(global $total (mut i32) (i32.const 0))", &format!("(global $total (mut i32) (i32.const 0)) {module_fields}"));
+    f.component(name, &wat)
+}
+
+/// Asserts a `limit_exceeded` divergence at event 3 whose detail names `flag`.
+fn assert_limit(code: i32, report: &serde_json::Value, flag: &str) {
+    assert_eq!(code, 1, "{report}");
+    let d = &report["divergence"];
+    assert_eq!((d["kind"].as_str(), d["index"].as_u64()), (Some("limit_exceeded"), Some(3)), "{report}");
+    assert!(d["detail"].as_str().unwrap().contains(flag), "{report}");
+}
+
+/// Tables are limited as memory is: a guest growing a table is stopped at the limit, with
+/// the limit and its flag named, before the host allocates the elements (2^24 elements are
+/// 128 MiB of host memory; without a limit, 2^28 took 2.1 GB).
+#[test]
+fn a_guest_growing_its_tables_is_stopped_at_the_limit() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let grow = |n: u32| format!("(drop (table.grow $t (ref.null func) (i32.const {n})))");
+    let small = counter_doing(&f, "table.wat", "(table $t 0 funcref)", &grow(2000));
+    let (code, report) = verify_json(&small, &chain, &["--max-table-elements", "1000"]);
+    assert_limit(code, &report, "--max-table-elements");
+    assert!(report["divergence"]["detail"].as_str().unwrap().contains("2000 elements in all, beyond the limit of 1000"), "{report}");
+    // Within the limit, the grow succeeds and the guest traps as written.
+    let (code, report) = verify_json(&small, &chain, &["--max-table-elements", "2000"]);
+    assert_eq!((code, report["divergence"]["kind"].as_str()), (1, Some("unexpected_trap")), "{report}");
+    // The default limit holds too; tables of several instances are counted together.
+    let large = counter_doing(&f, "large.wat", "(table $t 0 funcref)", &grow(1 << 24));
+    let (code, report) = verify_json(&large, &chain, &[]);
+    assert_limit(code, &report, "--max-table-elements");
+    let two = counter_doing(&f, "two.wat", "(table $t 600 funcref) (table $u 0 funcref)", "(drop (table.grow $u (ref.null func) (i32.const 600)))");
+    let (code, report) = verify_json(&two, &chain, &["--max-table-elements", "1000"]);
+    assert_limit(code, &report, "--max-table-elements");
+}
+
+/// `--max-memory` is the total of the guest's linear memories, not a limit on each: two
+/// memories of 6 MiB do not pass `--max-memory 8`.
+#[test]
+fn max_memory_is_the_total_of_all_memories() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let body = "(drop (memory.grow $extra (i32.const 96))) (drop (memory.grow 0 (i32.const 96)))";
+    let two = counter_doing(&f, "two.wat", "(memory $extra 1)", body);
+    let (code, report) = verify_json(&two, &chain, &["--max-memory", "8"]);
+    assert_limit(code, &report, "--max-memory");
+    assert!(report["divergence"]["detail"].as_str().unwrap().contains("13 MiB in all, beyond the 8 MiB limit"), "{report}");
+    let (code, report) = verify_json(&two, &chain, &["--max-memory", "13"]);
+    assert_eq!((code, report["divergence"]["kind"].as_str()), (1, Some("unexpected_trap")), "{report}");
+}
+
+/// wasmtime bounds what a guest hands the host in one call (128 MiB of "hostcall fuel"):
+/// that is a limit too, not a change of behaviour.
+#[test]
+fn too_much_data_for_one_host_call_is_a_limit() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    // A 129 MiB string for `log`, in memory grown to hold it (its pages are never touched).
+    let wat = edit(COUNTER, ADD_LOGS, "(drop (memory.grow (i32.const 2100))) (call $log (i32.const 16) (i32.const 0x8100000))");
+    let big = f.component("big.wat", &wat);
+    let (code, report) = verify_json(&big, &chain, &[]);
+    assert_limit(code, &report, "hostcall limit");
+    let detail = report["divergence"]["detail"].as_str().unwrap();
+    assert!(detail.contains("128 MiB") && detail.contains("no flag raises"), "{detail}");
+    let human = cli().args(["verify", "--no-cache"]).arg(&big).arg(&chain).assert().code(1).get_output().stdout.clone();
+    let human = String::from_utf8(human).unwrap();
+    assert!(!human.contains("behaviour changed"), "a limit is not a change of behaviour: {human}");
+}
+
+/// `record` stops at the same limits, naming them, and writes no chain.
+#[test]
+fn record_stops_at_the_table_limit() {
+    let f = Fixture::new();
+    let component = counter_doing(&f, "table.wat", "(table $t 0 funcref)", "(drop (table.grow $t (ref.null func) (i32.const 2000)))");
+    let answers = f.component("answers.json", COUNTER_ANSWERS);
+    let out = f.path("out.json");
+    let record = cli()
+        .args(["record", "--no-cache", "--max-table-elements", "1000", "--invoke", "add(1)", "--answers"])
+        .arg(&answers)
+        .arg(&component)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&record.get_output().stderr);
+    assert!(stderr.contains("--max-table-elements") && stderr.lines().count() == 1, "{stderr}");
+    assert!(!out.exists());
+}
+
+/// Instances, tables and memories are counted over the store: a component that creates
+/// more memories than it may (here 101 instances of a module with one) is refused when it
+/// is instantiated, with the limits named.
+#[test]
+fn a_component_creating_too_many_memories_is_refused() {
+    let f = Fixture::new();
+    let chain = f.counter_chain();
+    let first = "(core instance $memory (instantiate $Memory))";
+    let many = f.component("many.wat", &edit(COUNTER, first, &format!("{first}{}", " (core instance (instantiate $Memory))".repeat(100))));
+    let (code, report) = verify_json(&many, &chain, &[]);
+    assert_eq!(code, 2, "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(message.contains("memory count too high at 101") && message.contains("100 memories"), "{message}");
 }

@@ -57,6 +57,24 @@ pub enum ChainError {
         last: Option<Vec<u8>>,
     },
 
+    /// An event longer than the most one event may take (`--max-event-size`): refused as
+    /// it is read, before it is held in memory, wherever it is (see
+    /// [`super::ReadOptions::max_event_size`]).
+    #[error(
+        "{path}: event {index}, byte {offset}: the event is larger than {}, the most one event may take (--max-event-size raises it)",
+        Size(*limit)
+    )]
+    EventTooLarge {
+        /// The chain's name, as given.
+        path: String,
+        /// The event's index.
+        index: u64,
+        /// Where the event starts (in the decompressed text).
+        offset: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// theater's event store does not hold a whole chain: an event's file is missing or is
     /// no event, the parent links loop, or the head is not a hash.
     #[error("{path}: {message}")]
@@ -89,6 +107,7 @@ impl ChainError {
         match self {
             ChainError::Io { path, .. }
             | ChainError::Malformed { path, .. }
+            | ChainError::EventTooLarge { path, .. }
             | ChainError::HeadMismatch { path, .. }
             | ChainError::BadStore { path, .. } => path,
         }
@@ -99,6 +118,7 @@ impl ChainError {
         match self {
             ChainError::Io { index, .. }
             | ChainError::Malformed { index, .. }
+            | ChainError::EventTooLarge { index, .. }
             | ChainError::HeadMismatch { index, .. } => *index,
             ChainError::BadStore { .. } => 0,
         }
@@ -107,7 +127,9 @@ impl ChainError {
     /// Byte offset of the problem, where there is one.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            ChainError::Io { offset, .. } | ChainError::Malformed { offset, .. } => Some(*offset),
+            ChainError::Io { offset, .. } | ChainError::Malformed { offset, .. } | ChainError::EventTooLarge { offset, .. } => {
+                Some(*offset)
+            }
             ChainError::HeadMismatch { .. } | ChainError::BadStore { .. } => None,
         }
     }
@@ -125,6 +147,19 @@ impl fmt::Display for Location {
             write!(f, " (line {line})")?;
         }
         Ok(())
+    }
+}
+
+/// A size in bytes as a person reads it: MiB when it is a whole number of them (as the
+/// flag takes it), else bytes.
+pub(crate) struct Size(pub u64);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            n if n >= 1 << 20 && n % (1 << 20) == 0 => write!(f, "{} MiB", n >> 20),
+            n => write!(f, "{n} bytes"),
+        }
     }
 }
 

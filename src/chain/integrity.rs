@@ -84,9 +84,11 @@ impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "event {} ({}): {}", self.index, self.event_type, self.reason)?;
         // A hash of unsupported length may be any length: shown clipped (JSON has it whole).
-        let stored = match self.stored.len() {
-            0 => "none".to_owned(),
-            n if n > 64 => format!("{}… ({n} bytes)", hex::encode(&self.stored[..20])),
+        let stored = match (self.stored.len(), self.reason) {
+            (0, BrokenReason::MissingParent) => "null".to_owned(),
+            // Stored, but empty: `"parent_hash": []` is not a missing parent.
+            (0, _) => "[] (an empty array)".to_owned(),
+            (n, _) if n > 64 => format!("{}… ({n} bytes)", hex::encode(&self.stored[..20])),
             _ => hex::encode(&self.stored),
         };
         match &self.computed {
@@ -233,5 +235,22 @@ mod tests {
         let relinked = Event::new_linked(HashAlg::Sha256, Some(&e[2].hash), "x".into(), vec![]);
         e[3] = relinked;
         assert_eq!(first_broken(&e).map(|b| (b.index, b.reason)), Some((3, BrokenReason::MixedHashLengths)));
+    }
+
+    #[test]
+    fn an_empty_parent_hash_is_said_to_be_stored_empty_not_missing() {
+        let base = chain(HashAlg::Sha1, 3);
+        let mut e = base.clone();
+        e[2].parent_hash = Some(vec![]);
+        let text = first_broken(&e).unwrap().to_string();
+        assert!(text.contains("wrong parent link: stored [] (an empty array), expected "), "{text}");
+        let mut e = base.clone();
+        e[0].parent_hash = Some(vec![]);
+        let text = first_broken(&e).unwrap().to_string();
+        assert!(text.ends_with("parent hash on the first event: stored [] (an empty array)"), "{text}");
+        let mut e = base;
+        e[2].parent_hash = None;
+        let text = first_broken(&e).unwrap().to_string();
+        assert!(text.contains("missing parent hash: stored null, expected "), "{text}");
     }
 }

@@ -15,13 +15,20 @@
 //! ([`Mapping::release_to`], `MADV_DONTNEED`; they stay in the page cache), so the resident
 //! set holds the pages near the cursor, not the file.
 //!
+//! The scanner is shown the file a step at a time ([`Mapping::stop_at`]): the `pad` bytes
+//! after the step's end are overwritten with zeros, which only this process sees (the map
+//! is private: a written page is copied for it, and never reaches the file), and put back
+//! when the stop moves on. So a huge event is refused as it is read, as in a stream, and
+//! not read whole first.
+//!
 //! A file truncated by another process while it is mapped would fault (SIGBUS) where a read
 //! would have ended early. Chains are written by replacing the file (a temporary file
 //! renamed over it, as `record` and `verify --accept` do), which leaves a mapped file whole.
 
 use std::fs::File;
 
-/// A read-only private map of a whole file, followed by at least `pad` zero bytes.
+/// A private map of a whole file, followed by at least `pad` zero bytes; written only to
+/// place a stop (see the module's docs).
 pub(crate) struct Mapping {
     ptr: *mut libc::c_void,
     /// Bytes mapped: the file's length plus the zeros.
@@ -30,6 +37,9 @@ pub(crate) struct Mapping {
     len: usize,
     /// Bytes before this offset (a page multiple) were released.
     released: usize,
+    /// Where the zeros of the stop are, and the bytes they cover.
+    stop: Option<(usize, Vec<u8>)>,
+    pad: usize,
 }
 
 // SAFETY: the map is read-only and owned by this value alone; reading it from any thread
@@ -53,15 +63,17 @@ impl Mapping {
         // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing; no
         // existing memory is affected.
         let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
         };
         if ptr == libc::MAP_FAILED {
             return None;
         }
         // SAFETY: replaces the start of the region reserved just above (MAP_FIXED within our
-        // own mapping), read-only, so nothing else can be clobbered.
-        let file_ptr =
-            unsafe { libc::mmap(ptr, len, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_FIXED, file.as_raw_fd(), 0) };
+        // own mapping), so nothing else can be clobbered. Writable but private: a write
+        // (a stop) copies the page for this process and never reaches the file.
+        let file_ptr = unsafe {
+            libc::mmap(ptr, len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_FIXED, file.as_raw_fd(), 0)
+        };
         if file_ptr == libc::MAP_FAILED {
             // SAFETY: unmapping exactly the region mapped above.
             unsafe { libc::munmap(ptr, mapped) };
@@ -70,7 +82,28 @@ impl Mapping {
         // The file is read front to back: the kernel reads ahead more eagerly.
         // SAFETY: advice on our own mapping; it never changes its contents.
         unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Some(Mapping { ptr, mapped, len, released: 0 })
+        Some(Mapping { ptr, mapped, len, released: 0, stop: None, pad })
+    }
+
+    /// Moves the stop to `offset`: the bytes there are read as zeros until it moves on,
+    /// those of the previous stop are the file's again. Returns the offset the bytes now
+    /// end at: `offset`, or the file's length when the stop would be too near its end to
+    /// matter (the zeros after the file end it there).
+    pub fn stop_at(&mut self, offset: usize) -> usize {
+        if let Some((at, saved)) = self.stop.take() {
+            // SAFETY: `at..at + saved.len()` lies inside our mapping (checked when the stop
+            // was placed), which is writable and private; no slice of it is alive, since
+            // `&mut self` is held.
+            unsafe { std::ptr::copy_nonoverlapping(saved.as_ptr(), (self.ptr as *mut u8).add(at), saved.len()) };
+        }
+        if offset.saturating_add(self.pad) >= self.len {
+            return self.len;
+        }
+        let saved = self.bytes()[offset..offset + self.pad].to_vec();
+        // SAFETY: as above: `offset + pad < len`, inside the mapping.
+        unsafe { std::ptr::write_bytes((self.ptr as *mut u8).add(offset), 0, self.pad) };
+        self.stop = Some((offset, saved));
+        offset
     }
 
     /// The file's bytes and the zeros after them.
@@ -85,8 +118,9 @@ impl Mapping {
     }
 
     /// Drops the pages wholly before `offset` from this process's memory (reading them again
-    /// faults them back in from the page cache, with the same bytes). Only every 1 MiB, so
-    /// the system call is rare.
+    /// faults them back in from the page cache, with the same bytes: a stop is always at or
+    /// after the reader's position, so never on a dropped page). Only every 1 MiB, so the
+    /// system call is rare.
     pub fn release_to(&mut self, offset: usize) {
         const STEP: usize = 1 << 20;
         let page = page_size();

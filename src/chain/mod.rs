@@ -27,7 +27,7 @@ pub use diff::{DiffOutcome, diff_readers};
 pub use error::ChainError;
 pub use hash::{Hash, HashAlg, canonical_hash, write_canonical};
 pub use integrity::{Broken, BrokenReason, IntegrityChecker};
-pub use reader::{ChainReader, Container};
+pub use reader::{ChainReader, Container, DEFAULT_MAX_EVENT_SIZE, ReadOptions};
 pub use store::{is_store as is_event_store, is_store_head};
 pub use writer::{ChainWriter, Layout, OutputFormat, write_compact};
 

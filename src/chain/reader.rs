@@ -1,6 +1,7 @@
 //! Reading chains from every container theater writes, auto-detected, one event at a time.
 
 use super::error::ChainError;
+pub use super::scan::DEFAULT_MAX_EVENT_SIZE;
 use super::scan::{CompactParent, Input, compact_len, describe};
 use super::{Compression, Event};
 use crate::progress::{Counted, ReadCounts};
@@ -42,6 +43,22 @@ impl Container {
 impl fmt::Display for Container {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How a chain is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The most bytes one event may take in the chain's text (decompressed), from its first
+    /// byte to its last: a larger event is refused as it is read
+    /// ([`ChainError::EventTooLarge`]), so that one event cannot take the memory of the
+    /// machine. Default: [`DEFAULT_MAX_EVENT_SIZE`], 256 MiB.
+    pub max_event_size: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { max_event_size: DEFAULT_MAX_EVENT_SIZE }
     }
 }
 
@@ -216,10 +233,15 @@ impl ChainReader {
     /// Opens a chain file and detects its container; also a chain in theater's event
     /// store, named by its head file or by the store's directory (see [`super::store`]).
     pub fn open(path: &Path) -> Result<ChainReader, ChainError> {
+        ChainReader::open_with(path, ReadOptions::default())
+    }
+
+    /// [`ChainReader::open`], with `options`.
+    pub fn open_with(path: &Path, options: ReadOptions) -> Result<ChainReader, ChainError> {
         let name = path.display().to_string();
         if let Some(head) = super::store::locate(path)? {
-            let stored = super::store::StoredChain::walk(&head)?;
-            let mut reader = ChainReader::from_reader(&name, Box::new(stored.stream()))?;
+            let stored = super::store::StoredChain::walk(&head, options.max_event_size)?;
+            let mut reader = ChainReader::from_reader_with(&name, Box::new(stored.stream()), options)?;
             reader.event_store = true;
             return Ok(reader);
         }
@@ -232,22 +254,32 @@ impl ChainReader {
             && let Some(input) = Input::mapped(name.clone(), &file, meta.len())
             && super::compress::plain(input.rest())
         {
-            return ChainReader::from_input(input, None, Arc::new(ReadCounts::default()));
+            return ChainReader::from_input(input, None, Arc::new(ReadCounts::default()), options);
         }
-        ChainReader::from_reader(&name, Box::new(file))
+        ChainReader::from_reader_with(&name, Box::new(file), options)
     }
 
     /// Opens a chain file, or standard input for `-`.
     pub fn open_or_stdin(path: &Path) -> Result<ChainReader, ChainError> {
+        ChainReader::open_or_stdin_with(path, ReadOptions::default())
+    }
+
+    /// [`ChainReader::open_or_stdin`], with `options`.
+    pub fn open_or_stdin_with(path: &Path, options: ReadOptions) -> Result<ChainReader, ChainError> {
         if path.as_os_str() == "-" {
-            ChainReader::from_reader("<stdin>", Box::new(std::io::stdin()))
+            ChainReader::from_reader_with("<stdin>", Box::new(std::io::stdin()), options)
         } else {
-            ChainReader::open(path)
+            ChainReader::open_with(path, options)
         }
     }
 
     /// Reads a chain from any byte stream; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>) -> Result<ChainReader, ChainError> {
+        ChainReader::from_reader_with(name, r, ReadOptions::default())
+    }
+
+    /// [`ChainReader::from_reader`], with `options`.
+    pub fn from_reader_with(name: &str, r: Box<dyn Read + Send>, options: ReadOptions) -> Result<ChainReader, ChainError> {
         // Counted beneath the decoder: a bar's total is the file's size on disk.
         let counts = Arc::new(ReadCounts::default());
         let r = Box::new(Counted { inner: r, counts: counts.clone() });
@@ -257,10 +289,16 @@ impl ChainReader {
             offset: 0,
             error,
         })?;
-        ChainReader::from_input(Input::new(name.to_owned(), r), compression, counts)
+        ChainReader::from_input(Input::new(name.to_owned(), r), compression, counts, options)
     }
 
-    fn from_input(mut input: Input, compression: Option<Compression>, counts: Arc<ReadCounts>) -> Result<ChainReader, ChainError> {
+    fn from_input(
+        mut input: Input,
+        compression: Option<Compression>,
+        counts: Arc<ReadCounts>,
+        options: ReadOptions,
+    ) -> Result<ChainReader, ChainError> {
+        input.max_event = options.max_event_size;
         // A UTF-8 byte order mark is harmless; some editors add one.
         if input.starts_with(b"\xEF\xBB\xBF")? {
             input.advance(3);
@@ -521,19 +559,29 @@ impl ChainReader {
 
     /// One event object in JSON (at its `{`), fields in any order.
     fn json_event(&mut self, payload: PayloadAs) -> Result<Pending, ChainError> {
+        self.input.begin_event();
         if payload == PayloadAs::Bytes && self.fast_path && let Some(event) = self.compact_event() {
-            return Ok(event);
+            return self.input.end_event(Ok(event));
         }
+        let limit = self.input.event_limit();
         let mut data = None;
         let result = self.json_event_fields(payload, &mut data);
+        // A deferred payload's fault is found here, or on another thread, not as it is read:
+        // even an event too large is judged by the first fault within its limit, as the
+        // exact parser judges it.
+        let result = self.input.end_event(result);
         match (result, data) {
             // A deferred payload is captured up to its first `]`, unparsed: a nested value
             // (`[1,[2],3]`) ends the capture early and the error surfaces after it, where the
             // rest no longer parses. The fault is in the payload, so that is what is reported.
             (Err(e), Some(PendingData::Raw(text, offset))) => {
+                let before = match &e {
+                    ChainError::EventTooLarge { .. } => limit.saturating_add(1),
+                    other => other.offset().unwrap_or(0),
+                };
                 let mut scratch = Vec::new();
                 match super::scan::parse_raw_byte_array(&text, &mut scratch, "data") {
-                    Err((at, message)) if Some(offset + at as u64) < e.offset() => {
+                    Err((at, message)) if offset + (at as u64) < before => {
                         Err(self.input.malformed_at_offset(offset + at as u64, message))
                     }
                     _ => Err(e),
@@ -733,6 +781,12 @@ impl ChainReader {
 
     /// One EVENT record of a run log.
     fn log_event(&mut self) -> Result<Pending, ChainError> {
+        self.input.begin_event();
+        let result = self.log_event_fields();
+        self.input.end_event(result)
+    }
+
+    fn log_event_fields(&mut self) -> Result<Pending, ChainError> {
         let input = &mut self.input;
         let header_at = input.offset();
         // Header lines are read in place (no copy each): each is used before the next read.

@@ -20,6 +20,12 @@ const PAD: usize = 16;
 /// Bytes read per `read` call. Large enough that syscalls do not matter, small enough
 /// that memory stays far below the 32 MB budget.
 const CHUNK: usize = 256 * 1024;
+/// How far ahead of the last refill a mapped file is shown to the scanner (see
+/// [`Input::fill`]): an event is refused at most this far past its size limit, and the stop
+/// is moved once per this many bytes, which costs nothing measurable.
+const MAPPED_STEP: usize = 16 << 20;
+/// The most bytes one event may take in a chain's text, unless told otherwise.
+pub const DEFAULT_MAX_EVENT_SIZE: u64 = 256 << 20;
 
 /// Where the input's bytes are: a refilled buffer, or a map of the whole file.
 enum Buf {
@@ -55,11 +61,34 @@ pub(crate) struct Input {
     /// Newlines in the input before `buf[0]`.
     lines: u64,
     eof: bool,
+    /// The most bytes one event may take (see [`Input::begin_event`]).
+    pub max_event: u64,
+    /// Where the event being read starts, and the offset it may not read past (`u64::MAX`
+    /// between events).
+    event_start: u64,
+    event_limit: u64,
 }
 
 impl Input {
     pub fn new(name: String, src: Box<dyn Read + Send>) -> Input {
-        Input { name, index: 0, src, buf: Buf::Owned(vec![0; CHUNK + PAD]), pos: 0, end: 0, base: 0, lines: 0, eof: false }
+        Input::with_buf(name, src, Buf::Owned(vec![0; CHUNK + PAD]))
+    }
+
+    fn with_buf(name: String, src: Box<dyn Read + Send>, buf: Buf) -> Input {
+        Input {
+            name,
+            index: 0,
+            src,
+            buf,
+            pos: 0,
+            end: 0,
+            base: 0,
+            lines: 0,
+            eof: false,
+            max_event: DEFAULT_MAX_EVENT_SIZE,
+            event_start: 0,
+            event_limit: u64::MAX,
+        }
     }
 
     /// The whole of a regular file, through a map (see [`super::mapped`]); `None` if it
@@ -67,8 +96,52 @@ impl Input {
     #[cfg(unix)]
     pub fn mapped(name: String, file: &std::fs::File, len: u64) -> Option<Input> {
         let map = super::mapped::Mapping::new(file, len, PAD)?;
-        let end = map.len();
-        Some(Input { name, index: 0, src: Box::new(io::empty()), buf: Buf::Mapped(map), pos: 0, end, base: 0, lines: 0, eof: true })
+        let mut input = Input::with_buf(name, Box::new(io::empty()), Buf::Mapped(map));
+        input.show_mapped(MAPPED_STEP);
+        Some(input)
+    }
+
+    /// Shows the scanner `n` more bytes of a mapped file: up to a stop of zero bytes written
+    /// over the map, as after the end of a buffer (the scanner's loops stop on them), or to
+    /// the end of the file. Why: a map shows the whole file at once, so nothing would stop
+    /// one huge event from being read whole; this way a mapped file is read as a stream is,
+    /// in steps, and [`Input::fill`] can refuse an event that outgrows its limit.
+    #[cfg(unix)]
+    fn show_mapped(&mut self, n: usize) {
+        let Buf::Mapped(map) = &mut self.buf else { return };
+        let to = self.end.saturating_add(n);
+        self.end = map.stop_at(to);
+        self.eof = self.end == map.len();
+    }
+
+    /// Starts an event at the cursor: from here it may take `max_event` bytes.
+    pub fn begin_event(&mut self) {
+        self.event_start = self.offset();
+        self.event_limit = self.event_start.saturating_add(self.max_event);
+    }
+
+    /// Ends the event begun with [`Input::begin_event`], with what reading it gave: an
+    /// event that took more than its limit is refused, whatever else was found after the
+    /// limit (a fault in its first `max_event` bytes is reported as it is). Every way of
+    /// reading an event ends here, so they all refuse the same events with the same error.
+    pub fn end_event<T>(&mut self, result: Result<T, ChainError>) -> Result<T, ChainError> {
+        let over = self.offset() > self.event_limit;
+        self.event_limit = u64::MAX;
+        match result {
+            Err(e @ ChainError::EventTooLarge { .. }) => Err(e),
+            _ if over => Err(self.too_large()),
+            result => result,
+        }
+    }
+
+    /// The error of an event larger than `max_event`: the same wherever it is noticed.
+    pub fn too_large(&self) -> ChainError {
+        ChainError::EventTooLarge { path: self.name.clone(), index: self.index, offset: self.event_start, limit: self.max_event }
+    }
+
+    /// The offset an event's bytes end before, at the latest (`u64::MAX` between events).
+    pub fn event_limit(&self) -> u64 {
+        self.event_limit
     }
 
     /// Lets go of the memory of input before the current position (mapped files; a
@@ -119,12 +192,24 @@ impl Input {
         ChainError::Io { path: self.name.clone(), index: self.index, offset: self.offset(), error }
     }
 
-    /// Reads more input after what is buffered. Returns false at end of input.
+    /// Reads more input after what is buffered. Returns false at end of input. Refuses to
+    /// go on with an event that has taken more than its limit: memory for one event stays
+    /// bounded, in a file, a stream or a map alike.
     fn fill(&mut self) -> Result<bool, ChainError> {
+        if self.offset() > self.event_limit {
+            return Err(self.too_large());
+        }
         if self.eof {
             return Ok(false);
         }
-        // A mapped file is all there from the start (`eof` is set).
+        #[cfg(unix)]
+        if let Buf::Mapped(map) = &mut self.buf {
+            // Within a long event too, the pages read are let go (they are read again from
+            // the page cache if needed), as a stream lets go of its buffer.
+            map.release_to(self.pos);
+            self.show_mapped(MAPPED_STEP);
+            return Ok(true);
+        }
         let Buf::Owned(buf) = &mut self.buf else { return Ok(false) };
         if self.pos > 0 {
             self.lines += count_newlines(&buf[..self.pos]) as u64;
@@ -364,7 +449,21 @@ impl Input {
             }
             out.extend_from_slice(rest);
             self.pos = self.end;
-            if !self.fill()? {
+            let more = match self.fill() {
+                Ok(more) => more,
+                Err(e @ ChainError::EventTooLarge { .. }) => {
+                    // As the exact parser would: a fault within the event's limit first.
+                    out.extend_from_slice(&[0; PAD]);
+                    if let Err((at, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
+                        && start + (at as u64) <= self.event_limit
+                    {
+                        return Err(self.malformed_at_offset(start + at as u64, message));
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            if !more {
                 // A fault before the end (a bad byte, a nested value) is the one to report.
                 out.extend_from_slice(&[0; PAD]);
                 if let Err((at, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)

@@ -79,9 +79,11 @@ const MAX_HEAD_BYTES: u64 = 4096;
 
 impl StoredChain {
     /// Follows the parent links from the head in `head` back to the first event.
-    pub fn walk(head: &Path) -> Result<StoredChain, ChainError> {
+    /// An event's file longer than `max_event` is refused unread (it would be read whole
+    /// to find its parent).
+    pub fn walk(head: &Path, max_event: u64) -> Result<StoredChain, ChainError> {
         let name = head.display().to_string();
-        let current_hash = read_regular(head, MAX_HEAD_BYTES)?;
+        let current_hash = read_regular(head, MAX_HEAD_BYTES, |_| "too long for a chain head".to_string())?;
         let start: Option<Vec<u8>> = serde_json::from_slice(&current_hash).map_err(|e| {
             malformed(&name, &format!("not an event store's chain head (a JSON byte array or null): {e}"))
         })?;
@@ -95,7 +97,10 @@ impl StoredChain {
                 return Err(malformed(&name, &format!("the parent links loop back to event {hex}")));
             }
             let file = events_dir.join(&hex);
-            let text = read_regular(&file, u64::MAX).map_err(|error| match error {
+            let text = read_regular(&file, max_event, |max| {
+                format!("larger than {}, the most one event may take (--max-event-size raises it)", super::error::Size(max))
+            })
+            .map_err(|error| match error {
                 ChainError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound => malformed(
                     &name,
                     &format!(
@@ -132,15 +137,15 @@ impl StoredChain {
 }
 
 /// A regular file's bytes, refused when it is something else (a FIFO would never end) or
-/// longer than `max`.
-fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ChainError> {
+/// longer than `max` (then `too_long` of it says why that is too long).
+fn read_regular(path: &Path, max: u64, too_long: fn(u64) -> String) -> Result<Vec<u8>, ChainError> {
     let meta = std::fs::metadata(path).map_err(|error| io_error(path, error))?;
     let shown = path.display().to_string();
     if !meta.is_file() {
         return Err(malformed(&shown, "not a regular file"));
     }
     if meta.len() > max {
-        return Err(malformed(&shown, &format!("{} bytes: too long for a chain head", meta.len())));
+        return Err(malformed(&shown, &format!("{} bytes: {}", meta.len(), too_long(max))));
     }
     std::fs::read(path).map_err(|error| io_error(path, error))
 }

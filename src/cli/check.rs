@@ -1,7 +1,7 @@
 //! `theater-replay check CHAIN...`: integrity of each chain, one line each.
 
 use super::progress::{Bar, Kind};
-use super::{Exit, Format, Global, output};
+use super::{Exit, Format, Global, ReadArgs, output};
 use crate::chain::{self, ChainReader};
 use crate::progress::Progress;
 use crate::report;
@@ -19,6 +19,8 @@ pub struct Args {
     /// `json` prints one object per chain per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -48,7 +50,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     for path in &args.chains {
         let name = path.display().to_string();
         let started = std::time::Instant::now();
-        let result = ChainReader::open_or_stdin(path).and_then(|reader| {
+        let result = ChainReader::open_or_stdin_with(path, args.read.options()).and_then(|reader| {
             let progress = Arc::new(Progress::new());
             progress.watch(&reader);
             let bar = Bar::start(global, progress, Kind::Read { total: super::progress::file_size(path) });

@@ -1,7 +1,7 @@
 //! `theater-replay diff A B`: where two chains part.
 
 use super::progress::{Bar, Kind};
-use super::{Exit, Format, Global, output};
+use super::{Exit, Format, Global, ReadArgs, output};
 use crate::chain::{self, ChainReader};
 use crate::progress::Progress;
 use crate::report;
@@ -28,6 +28,8 @@ pub struct Args {
     /// `json` prints one object: status, common_prefix, a, b.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -52,8 +54,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
 }
 
 fn compare(args: Args, global: &Global) -> anyhow::Result<Exit> {
-    let mut a = ChainReader::open_or_stdin(&args.a)?;
-    let mut b = ChainReader::open_or_stdin(&args.b)?;
+    let mut a = ChainReader::open_or_stdin_with(&args.a, args.read.options())?;
+    let mut b = ChainReader::open_or_stdin_with(&args.b, args.read.options())?;
     let progress = Arc::new(Progress::new());
     progress.watch(&a);
     progress.watch(&b);

@@ -1,6 +1,6 @@
 //! `theater-replay inspect CHAIN`: one line per event, streamed.
 
-use super::{CacheArgs, Exit, Global, output};
+use super::{CacheArgs, Exit, Global, ReadArgs, output};
 use crate::chain::{Broken, ChainReader, IntegrityChecker};
 use crate::report;
 use crate::report::inspect::HostTypes;
@@ -24,6 +24,8 @@ pub struct Args {
     component: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -74,7 +76,7 @@ fn run_inner(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    let reader = ChainReader::open_or_stdin(&args.chain)?;
+    let reader = ChainReader::open_or_stdin_with(&args.chain, args.read.options())?;
     let mut out = BufWriter::new(io::stdout().lock());
     match print(reader, args.format, types.as_ref(), &mut out) {
         // Only writes fail with an `io::Error` (the reader's errors are `ChainError`s): a

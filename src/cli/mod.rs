@@ -143,9 +143,12 @@ pub struct LimitArgs {
     /// Seconds one export call may run before it is stopped.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     timeout: std::time::Duration,
-    /// MiB of linear memory the component may hold.
+    /// MiB of linear memory the guest may hold, all its memories together.
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     max_memory: usize,
+    /// Elements the guest's tables may hold, all together (each costs the host 8 bytes or so).
+    #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_MAX_TABLE_ELEMENTS)]
+    max_table_elements: usize,
 }
 
 impl LimitArgs {
@@ -153,7 +156,24 @@ impl LimitArgs {
         crate::runtime::Limits {
             timeout: self.timeout,
             max_memory_bytes: self.max_memory.saturating_mul(1 << 20),
+            max_table_elements: self.max_table_elements,
         }
+    }
+}
+
+/// What one event of a chain may hold, shared by the commands that read chains.
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// MiB one event may take in a chain's text (decompressed); a larger event is refused as
+    /// it is read, with exit code 2.
+    #[arg(long, value_name = "MIB", default_value_t = crate::chain::DEFAULT_MAX_EVENT_SIZE >> 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_event_size: u64,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> crate::chain::ReadOptions {
+        crate::chain::ReadOptions { max_event_size: self.max_event_size.saturating_mul(1 << 20) }
     }
 }
 

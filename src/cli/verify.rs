@@ -8,7 +8,7 @@ use super::accept::{AcceptFlags, Acceptor};
 use super::output::{self, Destination, Inputs};
 use super::progress::{Bar, Kind};
 use super::replay_flags::ReplayFlags;
-use super::{CacheArgs, Exit, Format, Global, LimitArgs};
+use super::{CacheArgs, Exit, Format, Global, LimitArgs, ReadArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
 use crate::chain::ChainReader;
 use crate::progress::Progress;
@@ -62,6 +62,8 @@ pub struct Args {
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
     replay: ReplayFlags,
     #[command(flatten)]
     accept: AcceptFlags,
@@ -72,6 +74,7 @@ impl Args {
     fn verify_options(&self, progress: Option<Arc<Progress>>) -> anyhow::Result<VerifyOptions> {
         let mut options = VerifyOptions {
             limits: self.limits.limits(),
+            read: self.read.options(),
             progress,
             expected_head: self.head.as_ref().map(|h| h.0.clone()),
             ..VerifyOptions::default()
@@ -166,10 +169,10 @@ fn run_one(
     acceptor: Option<&Acceptor>,
 ) -> anyhow::Result<Exit> {
     let loaded = load_component(runtime, &args.component, Some(path))?;
-    let chain = ChainReader::open_or_stdin(path)?;
     let progress = Arc::new(Progress::new());
-    let bar = Bar::start(global, progress.clone(), Kind::Read { total: super::progress::file_size(path) });
-    let options = args.verify_options(Some(progress))?;
+    let options = args.verify_options(Some(progress.clone()))?;
+    let chain = ChainReader::open_or_stdin_with(path, options.read)?;
+    let bar = Bar::start(global, progress, Kind::Read { total: super::progress::file_size(path) });
     let started = std::time::Instant::now();
     let outcome = replay::verify(runtime, &loaded, chain, &options);
     let elapsed = started.elapsed();

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use wasmtime::component::{Linker, ResourceAny, ResourceDynamic, Type, Val};
-use wasmtime::{AsContextMut, Store, StoreContextMut, StoreLimits};
+use wasmtime::{AsContextMut, Store, StoreContextMut};
 
 /// Results for imports, by `interface#function` (or `function` at the root): WAVE texts of
 /// the results of successive calls.
@@ -192,7 +192,7 @@ struct RecordHost {
     answers: Answers,
     catalog: ImportCatalog,
     guest_resources: Vec<ResourceAny>,
-    limits: StoreLimits,
+    limits: runtime::GuestLimiter,
     wasi: WasiState,
     forwarding: Option<Forwarding>,
     next_handle: u32,

@@ -20,7 +20,7 @@ use crate::runtime::{self, EpochTicker, Limits, Runtime};
 use packr_abi::Value;
 use std::io::Write;
 use std::sync::Arc;
-use wasmtime::{Caller, Linker, Store, StoreLimits};
+use wasmtime::{Caller, Linker, Store};
 
 /// theater's event type of the runtime's last event, and the export name it carries.
 pub const SHUTDOWN: &str = "shutdown";
@@ -52,7 +52,7 @@ struct RecordHost {
     answers: Answers,
     imports: Arc<[PackImport]>,
     metadata: Metadata,
-    limits: StoreLimits,
+    limits: runtime::GuestLimiter,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
     progress: Option<std::sync::Arc<crate::progress::Progress>>,
@@ -180,7 +180,7 @@ pub fn record(
     let deadline = EpochTicker::ticks(options.limits.timeout);
     store.set_epoch_deadline(deadline);
     let instance = linker.instantiate(&mut store, &actor.module).map_err(|e| {
-        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::one_line(&e.into()));
+        let why = store.data_mut().failure.take().unwrap_or_else(|| runtime::describe_instantiation_error(e, &options.limits));
         anyhow::anyhow!("cannot instantiate the Pack actor: {why}")
     })?;
     let metadata = read_metadata(&mut store, &instance)

@@ -13,14 +13,14 @@ use crate::runtime::{self, EpochTicker, Runtime, exports};
 use crate::values::{self, decode_args, encode_args};
 use serde_json::{Value, json};
 use wasmtime::component::{Component, Instance, Linker, ResourceAny, ResourceType, Type, Val};
-use wasmtime::{AsContextMut, Engine, Store, StoreContextMut, StoreLimits};
+use wasmtime::{AsContextMut, Engine, Store, StoreContextMut};
 
 /// The store's data during a replay.
 struct ReplayHost {
     tracker: Tracker,
     catalog: ImportCatalog,
     guest_resources: Vec<ResourceAny>,
-    limits: StoreLimits,
+    limits: runtime::GuestLimiter,
     /// Reused by [`Payload::recorded_host_output`] on every host call.
     scratch: Vec<u8>,
     /// Set when the chain is theater's own (component era): its payloads are read and

@@ -110,7 +110,7 @@ impl DivergenceKind {
                 "the component's interface changed since the recording: record a new golden chain, or restore the old interface"
             }
             DivergenceKind::LimitExceeded => {
-                "raise --timeout / --max-memory if the work is legitimate, otherwise look for a loop or leak at the guest stack shown"
+                "if the work is legitimate, raise the limit with the flag named above (wasmtime's hostcall limit and the object counts are fixed); otherwise look for a loop or leak at the guest stack shown"
             }
             DivergenceKind::NoncanonicalRecording => {
                 "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
@@ -258,6 +258,8 @@ pub struct VerifyOptions {
     pub progress: Option<Arc<crate::progress::Progress>>,
     /// The chain's dialect, when not detected from its first event.
     pub dialect: Option<Dialect>,
+    /// How the chain is read (the most one event may take), when the replay opens it.
+    pub read: crate::chain::ReadOptions,
     /// The state a Pack actor's first export call gets (theater does not record it);
     /// `None` is the release's default (`()` for 0.3.8, `none` from 0.3.9).
     pub initial_state: Option<InitialState>,

@@ -16,7 +16,7 @@ use crate::runtime::pack::{self, AnswerAt, PackActor, PackHost, PackImport};
 use crate::runtime::{self, EpochTicker, Runtime, TrapInfo};
 use packr_abi::Value;
 use std::sync::Arc;
-use wasmtime::{Caller, Linker, Store, StoreLimits};
+use wasmtime::{Caller, Linker, Store};
 
 /// A recorded host call, checked on the reading thread: where its names lie in the
 /// event's bytes, the bytes a guest sends for the recorded input, and the answer's bytes.
@@ -41,7 +41,7 @@ struct PackReplayHost {
     imports: Arc<[PackImport]>,
     /// Each import's event type, made once rather than on every call.
     event_types: Vec<String>,
-    limits: StoreLimits,
+    limits: runtime::GuestLimiter,
 }
 
 impl PackReplayHost {
@@ -245,8 +245,7 @@ fn drive(
     store.set_epoch_deadline(deadline);
     let instance = linker.instantiate(&mut *store, &actor.module).map_err(|e| {
         store.data_mut().tracker.stop.take().unwrap_or_else(|| {
-            let trap = runtime::describe_trap(&e, &options.limits);
-            let why = trap.limit.unwrap_or_else(|| runtime::one_line(&e.into()));
+            let why = runtime::describe_instantiation_error(e, &options.limits);
             Stop::Error(format!("cannot instantiate the Pack actor: {why}"))
         })
     })?;
