@@ -454,7 +454,7 @@ fn limit_actor(dir: &Path, fields: &str, body: &str) -> PathBuf {
 fn run_chain(dir: &Path) -> PathBuf {
     let chain = dir.join("run.json");
     let params = encode_value(&packr_abi::Value::Tuple(vec![]));
-    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:lim/api.run".into(), params })]);
+    write_chain(&chain, &[("wasm", PackPayload::WasmCall { function: "test:lim/api.run".into(), params: Carried::Cgrf(params) })]);
     chain
 }
 

@@ -607,6 +607,8 @@ fn the_head_is_shown_and_a_chain_cut_short_fails_against_head() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `verify --format json` of `component` against `chain` with `flags`: the exit code and
 /// the report.
 fn verify_json(component: &Path, chain: &Path, flags: &[&str]) -> (i32, serde_json::Value) {
