@@ -69,8 +69,12 @@ pub struct Args {
     compress: bool,
     /// A Pack actor's state before the first call, in WAVE, typed by its metadata
     /// (default: the release's, `()` for 0.3.8, `none` from 0.3.9).
-    #[arg(long, value_name = "VALUE")]
+    #[arg(long, value_name = "VALUE", conflicts_with = "manifest")]
     initial_state: Option<String>,
+    /// Take a Pack actor's initial state from a theater manifest (TOML): its
+    /// `initial_state` string, as theater passes it; the release's default when it has none.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
     /// Write a Pack actor's chain as this theater release writes it (e.g. `0.3.29`: Value
     /// payloads, its error texts, async host answers in the guest's memory); default 0.3.8.
     #[arg(long, value_name = "VERSION", value_parser = super::replay_flags::parse_release)]
@@ -250,8 +254,8 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
     let run_record: Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + '_> =
         match &loaded.actor {
             Actor::Component(component) => {
-                if args.initial_state.is_some() {
-                    anyhow::bail!("--initial-state is for Pack actors; a component's state is its own");
+                if args.initial_state.is_some() || args.manifest.is_some() {
+                    anyhow::bail!("--initial-state and --manifest are for Pack actors; a component's state is its own");
                 }
                 if args.theater.is_some() || !args.sync_imports.is_empty() {
                     anyhow::bail!("--theater and --sync-import are for Pack actors; a component is recorded in theater-replay's format");
@@ -283,7 +287,11 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
                 let options = PackRecordOptions {
                     invocations: args.invocations.clone(),
                     answers,
-                    initial_state: args.initial_state.clone().map(InitialState::Wave),
+                    initial_state: match (&args.initial_state, &args.manifest) {
+                        (Some(text), _) => Some(InitialState::Wave(text.clone())),
+                        (None, Some(manifest)) => super::replay_flags::manifest_state(manifest)?,
+                        (None, None) => None,
+                    },
                     theater: args.theater,
                     sync_imports: args.sync_imports.clone(),
                     layout: layout.chain_layout(),

@@ -62,7 +62,7 @@ impl ReplayFlags {
 
 /// What theater starts an actor with, given its manifest: `initial_state` as a string
 /// value, or (`None`) the release's default.
-fn manifest_state(path: &Path) -> anyhow::Result<Option<InitialState>> {
+pub(super) fn manifest_state(path: &Path) -> anyhow::Result<Option<InitialState>> {
     #[derive(serde::Deserialize)]
     struct Manifest {
         initial_state: Option<String>,

@@ -22,6 +22,8 @@ use std::io::Write;
 use std::sync::Arc;
 use wasmtime::{Caller, Linker, Store};
 
+/// The host function through which an actor stops itself.
+const SELF_SHUTDOWN: (&str, &str) = ("theater:simple/runtime", "shutdown");
 /// theater's event type of the runtime's last event, and the export name it carries.
 pub const SHUTDOWN: &str = "shutdown";
 /// theater-cli calls init with one parameter more than actors declare: the init bytes.
@@ -55,6 +57,8 @@ struct RecordHost {
     limits: runtime::GuestLimiter,
     /// Why recording must stop (kept here: the error that unwinds the guest says less).
     failure: Option<String>,
+    /// The actor asked the runtime to stop it (`theater:simple/runtime.shutdown`).
+    shutdown_requested: bool,
     progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
@@ -107,6 +111,9 @@ impl PackHost for RecordHost {
     fn on_import(caller: &mut Caller<'_, Self>, import: usize, input: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
         let host = caller.data_mut();
         let import = host.imports[import].clone();
+        if (import.interface.as_str(), import.function.as_str()) == SELF_SHUTDOWN {
+            host.shutdown_requested = true;
+        }
         let input = match decode_value(&input) {
             Ok(input) => input,
             Err(e) => return Err(fail(caller, format!("{}: the guest's argument is not CGRF: {e}", import.event_type()))),
@@ -173,6 +180,7 @@ pub fn record(
         metadata: Metadata::default(),
         limits: runtime::store_limits(&options.limits),
         failure: None,
+        shutdown_requested: false,
         progress: options.progress.clone(),
     };
     let mut store = Store::new(engine, host);
@@ -253,24 +261,30 @@ pub fn record(
         if let Some(progress) = &options.progress {
             progress.call_done();
         }
-        if failed && release.failure_stops_actor {
+        // The runtime stops an actor that asked to be stopped once the call returns, and
+        // one whose call failed (from 0.3.9); either way no call of ours comes after.
+        if store.data().shutdown_requested || (failed && release.failure_stops_actor) {
             break;
         }
     }
     let skipped: Vec<&String> = calls.map(|(text, _)| text).collect();
     if !skipped.is_empty() {
         // As theater does: the actor is stopped, so its chain ends here.
+        let why = if store.data().shutdown_requested { "that asked to be stopped" } else { "whose call failed" };
         tracing::warn!(
-            "theater {} stops an actor whose call failed: {} later call{} not made ({})",
+            "theater {} stops an actor {why}: {} later call{} not made ({})",
             release.versions(),
             skipped.len(),
             if skipped.len() == 1 { " was" } else { "s were" },
             crate::text::clip_to(&skipped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), 200)
         );
     }
-    // theater's runtime closes every actor's chain with this event when it stops it.
-    let shutdown = PackPayload::WasmCall { function: SHUTDOWN.to_string(), params: Carried::new(release.payloads, None) };
-    store.data_mut().write(SHUTDOWN, &shutdown).map_err(anyhow::Error::msg)?;
+    // theater's runtime closes the chain of every actor it stops with this event; an actor
+    // that stopped itself has none.
+    if !store.data().shutdown_requested {
+        let shutdown = PackPayload::WasmCall { function: SHUTDOWN.to_string(), params: Carried::new(release.payloads, None) };
+        store.data_mut().write(SHUTDOWN, &shutdown).map_err(anyhow::Error::msg)?;
+    }
     tracing::debug!(state = %to_text(&state), "final state");
     let events = store.data().events;
     let RecordHost { writer, head, .. } = store.into_data();
