@@ -25,6 +25,12 @@ pub struct ReplayFlags {
     /// Repeatable. Without it, such a function is answered as theater's async ones are.
     #[arg(long = "sync-import", value_name = "INTERFACE.FUNCTION")]
     sync_imports: Vec<String>,
+    /// Go on past a divergence: every recorded export call is replayed from the state the
+    /// recording gives it (theater's Pack chains, whose state the runtime passes in), and
+    /// the report lists every call that diverged and a table per export. A component holds
+    /// its own state, so its chain stops at the first divergence as without the flag.
+    #[arg(long)]
+    keep_going: bool,
     /// A Pack actor's state before the first recorded call, in WAVE syntax, typed by the
     /// actor's own metadata (e.g. `none`, `{count: 0}`); theater does not record it and
     /// passes `()` (0.3.8) or `none` (0.3.9 on) unless told otherwise.
@@ -51,6 +57,7 @@ impl ReplayFlags {
         options.dialect = self.dialect;
         options.theater = self.theater;
         options.sync_imports = self.sync_imports.clone();
+        options.keep_going = self.keep_going;
         options.initial_state = match (&self.initial_state, &self.manifest) {
             (Some(text), _) => Some(InitialState::Wave(text.clone())),
             (None, Some(manifest)) => manifest_state(manifest)?,

@@ -42,7 +42,7 @@ pub enum Status {
 }
 
 /// Every way a replay can part from its recording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DivergenceKind {
     /// The guest called another import than the recording's next host call.
@@ -79,6 +79,26 @@ pub enum DivergenceKind {
 }
 
 impl DivergenceKind {
+    /// The kind as JSON names it (`different_result`).
+    pub fn code(self) -> &'static str {
+        match self {
+            DivergenceKind::DifferentImport => "different_import",
+            DivergenceKind::DifferentArguments => "different_arguments",
+            DivergenceKind::MissingHostCalls => "missing_host_calls",
+            DivergenceKind::ExtraHostCall => "extra_host_call",
+            DivergenceKind::DifferentResult => "different_result",
+            DivergenceKind::UnexpectedTrap => "unexpected_trap",
+            DivergenceKind::MissingTrap => "missing_trap",
+            DivergenceKind::DifferentTrap => "different_trap",
+            DivergenceKind::MissingExport => "missing_export",
+            DivergenceKind::SignatureMismatch => "signature_mismatch",
+            DivergenceKind::LimitExceeded => "limit_exceeded",
+            DivergenceKind::BeyondRecording => "beyond_recording",
+            DivergenceKind::NoncanonicalRecording => "noncanonical_recording",
+            DivergenceKind::DifferentHostState => "different_host_state",
+        }
+    }
+
     /// One sentence for people.
     pub fn describe(self) -> &'static str {
         match self {
@@ -216,6 +236,13 @@ pub struct VerifyReport {
     pub recorded_component_sha256: Option<String>,
     /// Where the replay parted from the recording, when it [diverged](Status::Diverged).
     pub divergence: Option<Divergence>,
+    /// With `--keep-going`: every export call that diverged, in chain order, the first
+    /// [`DIVERGENCES_LISTED`] of them (the first is `divergence`); empty otherwise.
+    pub divergences: Vec<Divergence>,
+    /// Diverging calls beyond those listed.
+    pub divergences_omitted: u64,
+    /// With `--keep-going`: per export, the calls replayed and how they went, by name.
+    pub exports: Vec<ExportTally>,
     /// Where the chain fails its integrity check, when it is [broken](Status::Broken).
     pub broken: Option<BrokenAt>,
     /// Why the chain was not replayed, for [`Status::Error`]: one line.
@@ -249,6 +276,70 @@ impl TheaterReleases {
     }
 }
 
+/// How many diverging calls a `--keep-going` report lists in full; the rest are counted.
+pub const DIVERGENCES_LISTED: usize = 20;
+
+/// One export's recorded calls under `--keep-going`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportTally {
+    /// The export's name as the chain records it.
+    pub export: String,
+    /// Recorded calls of it that the replay made.
+    pub calls: u64,
+    /// Calls whose every event matched.
+    pub matched: u64,
+    /// Calls that diverged.
+    pub diverged: u64,
+    /// How they diverged: a count per kind.
+    pub kinds: std::collections::BTreeMap<DivergenceKind, u64>,
+}
+
+/// What `--keep-going` gathers while the replay goes on past divergences.
+#[derive(Default)]
+struct KeepGoing {
+    divergences: Vec<Divergence>,
+    omitted: u64,
+    exports: std::collections::BTreeMap<String, ExportTally>,
+}
+
+impl KeepGoing {
+    fn tally(&mut self, export: &str) -> &mut ExportTally {
+        self.exports.entry(export.to_string()).or_insert_with(|| ExportTally {
+            export: export.to_string(),
+            calls: 0,
+            matched: 0,
+            diverged: 0,
+            kinds: Default::default(),
+        })
+    }
+
+    fn matched(&mut self, export: &str) {
+        let t = self.tally(export);
+        t.calls += 1;
+        t.matched += 1;
+    }
+
+    /// A call of `export` (none: outside any call) diverged. Only the first divergence
+    /// keeps its guest stack and context: the list stays small however many there are.
+    fn diverged(&mut self, export: Option<&str>, mut divergence: Divergence) {
+        if let Some(export) = export {
+            let t = self.tally(export);
+            t.calls += 1;
+            t.diverged += 1;
+            *t.kinds.entry(divergence.kind).or_default() += 1;
+        }
+        if self.divergences.len() < DIVERGENCES_LISTED {
+            if !self.divergences.is_empty() {
+                divergence.guest_stack.clear();
+                divergence.last_matched.clear();
+            }
+            self.divergences.push(divergence);
+        } else {
+            self.omitted += 1;
+        }
+    }
+}
+
 /// Settings of a replay.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -272,6 +363,10 @@ pub struct VerifyOptions {
     /// The head the chain must end at (`--head`): a chain that replays but ends elsewhere
     /// (cut short, extended, another chain) is [broken](Status::Broken), `head_mismatch`.
     pub expected_head: Option<Vec<u8>>,
+    /// Go on past a divergence at the next recorded export call, from its recorded state,
+    /// where the chain's dialect passes the state in (theater's Pack chains); every
+    /// diverging call is reported.
+    pub keep_going: bool,
 }
 
 /// The state before a Pack actor's first recorded call.
@@ -507,6 +602,8 @@ struct Tracker {
     recent: VecDeque<Recorded>,
     /// Why the guest was stopped from inside a host call.
     stop: Option<Stop>,
+    /// `--keep-going`'s findings, when the driver goes on past divergences.
+    keep_going: Option<KeepGoing>,
     /// A dialect's view of events with the actor's types (theater's untyped values in
     /// WAVE); `None` from it, or no hook, is the plain [`crate::decode`] view.
     typed: Option<Box<dyn TypedView>>,
@@ -539,6 +636,7 @@ impl Tracker {
             head: None,
             recent: VecDeque::new(),
             stop: None,
+            keep_going: None,
             typed: None,
         }
     }
@@ -645,6 +743,21 @@ impl Tracker {
     /// export call was replayed. A chain read to its end has its head checked against
     /// `--head`.
     fn report(&mut self, mut report: VerifyReport, stop: Option<Stop>) -> VerifyReport {
+        // Under --keep-going the replay went on past its divergences: the first is the
+        // verdict's (unless something worse ended the replay), all are listed.
+        let stop = match self.keep_going.take() {
+            Some(found) => {
+                report.exports = found.exports.into_values().collect();
+                report.divergences_omitted = found.omitted;
+                let first = found.divergences.first().cloned();
+                report.divergences = found.divergences;
+                match (stop, first) {
+                    (None, Some(first)) => Some(Stop::Diverged(Box::new(first))),
+                    (stop, _) => stop,
+                }
+            }
+            None => stop,
+        };
         // A divergence stops the replay, not the reading: the rest of the chain is read
         // (and checked) so that the verdict still names the chain's head.
         let head = match &stop {
@@ -737,9 +850,17 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
     let report = VerifyReport { dialect, ..report };
     let mut report = match (&loaded.actor, dialect) {
         (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
+            if options.keep_going {
+                tracing::warn!(
+                    "{name}: --keep-going: a component keeps its state in its own instance, which the chain does not record, so the replay cannot go on past the first divergence"
+                );
+            }
             component::verify(runtime, component, tracker, options, report)
         }
         (Actor::Component(component), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => {
+            if options.keep_going {
+                tracing::warn!("{name}: --keep-going: theater's component-era chains stop at the first divergence (not yet replayed call by call)");
+            }
             component::verify(runtime, component, tracker, options, report)
         }
         (Actor::Pack(actor), Some(d)) if let Some(form) = d.pack_form() => {
@@ -792,6 +913,9 @@ impl VerifyReport {
             component_sha256: Some(loaded.sha256.clone()),
             recorded_component_sha256: None,
             divergence: None,
+            divergences: Vec::new(),
+            divergences_omitted: 0,
+            exports: Vec::new(),
             broken,
             error,
         }

@@ -42,6 +42,8 @@ struct PackReplayHost {
     /// Each import's event type, made once rather than on every call.
     event_types: Vec<String>,
     limits: runtime::GuestLimiter,
+    /// The export being called, for `--keep-going`'s tally.
+    call: Option<String>,
 }
 
 impl PackReplayHost {
@@ -212,20 +214,72 @@ pub(super) fn verify(
     if let Err(e) = pack::link(&mut linker, actor, engine, &answers) {
         return tracker.report(report, Some(Stop::Error(runtime::one_line(&e))));
     }
-    let host = PackReplayHost {
+    if options.keep_going {
+        tracker.keep_going = Some(Default::default());
+    }
+    let mut host = PackReplayHost {
         tracker,
         form,
         releases,
         imports: actor.imports.clone(),
         event_types: actor.imports.iter().map(PackImport::event_type).collect(),
         limits: runtime::store_limits(&options.limits),
+        call: None,
     };
-    let mut store = Store::new(engine, host);
-    store.limiter(|host| &mut host.limits);
-    let outcome = drive(&mut store, actor, &linker, options);
-    let releases = store.data().releases;
-    let report = VerifyReport { theater: Some(super::TheaterReleases::of(&releases)), ..report };
-    store.data_mut().tracker.report(report, outcome.err())
+    // The state the next recorded call starts from: theater passes it in, so with the
+    // recorded state any call can be replayed on its own (`--keep-going`).
+    let mut state: Option<Value> = None;
+    let outcome = loop {
+        // A fresh store and instance each time round: a guest stopped inside a call is in
+        // no state to go on, and one store per instance keeps memory flat (and the limits
+        // are the new instance's alone).
+        host.limits = runtime::store_limits(&options.limits);
+        let mut store = Store::new(engine, host);
+        store.limiter(|host| &mut host.limits);
+        let outcome = drive(&mut store, actor, &linker, options, &mut state);
+        host = store.into_data();
+        match outcome {
+            Err(Stop::Diverged(divergence)) if host.tracker.keep_going.is_some() => {
+                let export = host.call.take();
+                if let Some(found) = host.tracker.keep_going.as_mut() {
+                    found.diverged(export.as_deref(), *divergence);
+                }
+                match skip_to_next_call(&mut host, &mut state) {
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(()),
+                    Err(stop) => break Err(stop),
+                }
+            }
+            outcome => break outcome,
+        }
+    };
+    let report = VerifyReport { theater: Some(super::TheaterReleases::of(&host.releases)), ..report };
+    host.tracker.report(report, outcome.err())
+}
+
+/// After a divergence under `--keep-going`: the rest of the diverged call is read (its
+/// events checked, not replayed) up to the next recorded export call or runtime event,
+/// taking the state the recording gives the next call. `false` when the chain ends.
+fn skip_to_next_call(host: &mut PackReplayHost, state: &mut Option<Value>) -> Result<bool, Stop> {
+    loop {
+        let Some(recorded) = host.tracker.recording.next()? else {
+            host.tracker.head = host.tracker.recording.integrity.head().map(<[u8]>::to_vec);
+            return Ok(false);
+        };
+        match PackPayload::decode_as(&recorded.event.data, Some(host.form)) {
+            Ok(PackPayload::WasmResult { state: recorded_state, .. }) => *state = Some(recorded_state),
+            // A failed call keeps the state it started with, which `state` still holds.
+            Ok(PackPayload::HostFunction { .. } | PackPayload::WasmError { .. }) => {}
+            _ => {
+                // The next call, or the runtime's own event: the replay goes on from here,
+                // linked to what the recording has before it (its integrity was checked).
+                host.tracker.head = recorded.event.parent_hash.clone();
+                host.tracker.recording.push_back(recorded);
+                return Ok(true);
+            }
+        }
+        host.tracker.recording.give_back(recorded);
+    }
 }
 
 fn form_words(form: PayloadForm) -> &'static str {
@@ -240,6 +294,7 @@ fn drive(
     actor: &PackActor,
     linker: &Linker<PackReplayHost>,
     options: &VerifyOptions,
+    state: &mut Option<Value>,
 ) -> Result<(), Stop> {
     let deadline = EpochTicker::ticks(options.limits.timeout);
     store.set_epoch_deadline(deadline);
@@ -254,8 +309,6 @@ fn drive(
         .map_err(|e| Stop::Error(format!("cannot read the actor's type metadata (__pack_types): {e}")))?
         // theater checks types only when the metadata lists exports.
         .filter(|m| !m.exports.is_empty());
-    // Known once the first call says which export's state type it has.
-    let mut state: Option<Value> = None;
 
     let form = store.data().form;
     while let Some(recorded) = store.data_mut().tracker.recording.next()? {
@@ -294,6 +347,7 @@ fn drive(
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
         }
         store.data_mut().tracker.matched_call(recorded);
+        store.data_mut().call = Some(function.clone());
 
         let current = match state.take() {
             Some(state) => state,
@@ -332,7 +386,11 @@ fn drive(
                 if let Ok((new_state, _)) = outcome {
                     *current = new_state;
                 }
-                store.data_mut().tracker.matched(r);
+                let host = store.data_mut();
+                host.tracker.matched(r);
+                if let (Some(found), Some(call)) = (host.tracker.keep_going.as_mut(), host.call.take()) {
+                    found.matched(&call);
+                }
                 continue;
             }
             other => other,
@@ -358,6 +416,11 @@ fn drive(
             (Err(_), Some(PackPayload::WasmError { .. })) => (DivergenceKind::DifferentTrap, failure_detail(&outcome), failure_stack(&outcome)),
             (Err(_), Some(_)) => (DivergenceKind::UnexpectedTrap, failure_detail(&outcome), failure_stack(&outcome)),
         };
+        // The call after this one starts from the state the recording gives it
+        // (`--keep-going`); a recorded failure kept the state the call started with.
+        if let Some(PackPayload::WasmResult { state: recorded, .. }) = next_payload {
+            *current = recorded;
+        }
         return Err(store.data().divergence(kind, next.as_ref(), Some(&actual), detail, stack));
     }
     Ok(())

@@ -6,6 +6,31 @@ use crate::batch::{BatchReport, ChainResult};
 use crate::replay::Status;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+/// With `--keep-going`, one more test case per export of a chain (`CHAIN#EXPORT`): failed
+/// when any call of it diverged, with the count per kind. Per export rather than per call:
+/// a chain can hold any number of calls, a CI page should not.
+fn export_cases(suite: &mut TestSuite, chain: &str, report: &crate::replay::VerifyReport) {
+    for tally in &report.exports {
+        let status = if tally.diverged == 0 {
+            TestCaseStatus::success()
+        } else {
+            let kinds: Vec<String> = tally.kinds.iter().map(|(kind, n)| format!("{} {n}", kind.code())).collect();
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("diverged").set_message(format!(
+                "{} of {} calls diverged: {}",
+                tally.diverged,
+                tally.calls,
+                kinds.join(", ")
+            ));
+            status
+        };
+        let mut case = TestCase::new(format!("{chain}#{}", tally.export), status);
+        case.set_classname("theater-replay.verify.export");
+        case.set_assertions(usize::try_from(tally.calls).unwrap_or(usize::MAX));
+        suite.add_test_case(case);
+    }
+}
+
 /// The report: one suite named after the component, one test case per chain (named by its
 /// path, in input order, with the chain's head as its property `head` when known). Verified
 /// chains pass; diverged, broken and empty chains fail (`type` `diverged` / `broken` /
@@ -55,6 +80,9 @@ pub fn render(component: &str, batch: &BatchReport) -> Result<String, quick_juni
         };
         case.set_classname("theater-replay.verify");
         suite.add_test_case(case);
+        if let ChainResult::Finished(verdict) = result {
+            export_cases(&mut suite, &result.path().display().to_string(), &verdict.report);
+        }
     }
     suite.set_time(batch.elapsed);
     let mut report = Report::new("theater-replay verify");

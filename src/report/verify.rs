@@ -70,6 +70,7 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
             if let Some(d) = &report.divergence {
                 divergence(&mut out, d, chain, n, report.head.as_deref(), style);
             }
+            keep_going(&mut out, report, style);
         }
     }
     if let Some(t) = report.theater.as_ref().filter(|t| t.ambiguous && !t.given) {
@@ -173,6 +174,60 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, head
     let _ = writeln!(out, "  {} {}", style.heading("what to do:"), d.kind.advice());
 }
 
+/// Under `--keep-going`: the other calls that diverged, one block each, then a table per
+/// export of the calls replayed and how they went.
+fn keep_going(out: &mut String, report: &VerifyReport, style: Style) {
+    if report.divergences.len() > 1 || report.divergences_omitted > 0 {
+        let more = report.divergences.len().saturating_sub(1) as u64 + report.divergences_omitted;
+        let s = if more == 1 { "" } else { "s" };
+        let _ = writeln!(out, "  {} {more} more call{s} diverged:", style.heading("--keep-going:"));
+        for d in report.divergences.iter().skip(1) {
+            let expected = d.expected.as_ref().map_or("(the recording ends here)".into(), |v| clip(&v.summary));
+            let actual = d.actual.as_ref().map_or("(no event)".into(), |v| clip(&v.summary));
+            let _ = writeln!(out, "    event {}: {}", d.index, d.kind.describe());
+            let _ = writeln!(out, "      {} {expected}", style.expected("expected:"));
+            let _ = writeln!(out, "      {}   {actual}", style.actual("actual:"));
+            if let Some(first) = d.diff.first() {
+                let side =
+                    |v: &Option<String>| v.as_deref().map_or_else(|| "(nothing)".to_string(), |v| escape(v).into_owned());
+                let _ = writeln!(
+                    out,
+                    "      differs at {}: expected {}, actual {}",
+                    escape(&first.path),
+                    side(&first.expected),
+                    side(&first.actual)
+                );
+            }
+        }
+        if report.divergences_omitted > 0 {
+            let _ = writeln!(
+                out,
+                "    ... and {} more (the table below counts them; --format json lists the first {})",
+                report.divergences_omitted,
+                report.divergences.len()
+            );
+        }
+    }
+    if report.exports.is_empty() {
+        return;
+    }
+    let width = report.exports.iter().map(|t| t.export.chars().count()).max().unwrap_or(0).max(6);
+    let _ = writeln!(out, "  {}", style.heading("per export:"));
+    let _ = writeln!(out, "    {:<width$}  {:>7}  {:>7}  {:>8}  kinds", "export", "calls", "matched", "diverged");
+    for t in &report.exports {
+        let kinds: Vec<String> = t.kinds.iter().map(|(kind, n)| format!("{} {n}", kind.code())).collect();
+        let _ = writeln!(
+            out,
+            "    {:<width$}  {:>7}  {:>7}  {:>8}  {}",
+            escape(&t.export),
+            t.calls,
+            t.matched,
+            t.diverged,
+            if kinds.is_empty() { "-".to_string() } else { kinds.join(", ") }
+        );
+    }
+}
+
 /// Where the two values differ, when that says more than the two lines above it.
 fn value_diff(out: &mut String, d: &Divergence, style: Style) {
     /// Differences a person reads before the count of the rest.
@@ -230,6 +285,11 @@ struct VerifyRecord<'a> {
     component_sha256: Option<&'a str>,
     recorded_component_sha256: Option<&'a str>,
     divergence: Option<&'a Divergence>,
+    /// `--keep-going`: every diverging call listed (the first is `divergence`), how many
+    /// more there were, and each export's tally; empty without the flag.
+    divergences: &'a [Divergence],
+    divergences_omitted: u64,
+    exports: &'a [crate::replay::ExportTally],
     broken: Option<&'a crate::replay::BrokenAt>,
     /// The one-line error of status `error`, under the name every command gives it.
     message: Option<&'a str>,
@@ -251,6 +311,9 @@ pub fn json(report: &VerifyReport, path: &str) -> String {
         component_sha256: report.component_sha256.as_deref(),
         recorded_component_sha256: report.recorded_component_sha256.as_deref(),
         divergence: report.divergence.as_ref(),
+        divergences: &report.divergences,
+        divergences_omitted: report.divergences_omitted,
+        exports: &report.exports,
         broken: report.broken.as_ref(),
         message: report.error.as_deref(),
         error: report.error.as_deref(),

@@ -1,0 +1,216 @@
+//! `verify --keep-going`: past a divergence, every recorded export call of a theater Pack
+//! chain is replayed from the state the recording gives it, so every call that changed is
+//! reported, each at its own event, with a table per export; memory and output stay
+//! bounded however many calls diverge.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use theater_replay::chain::{ChainWriter, Event, HashAlg, Layout};
+use theater_replay::dialect::pack::{Carried, PackPayload, encode_value};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
+    cmd.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("keep-going-cache"));
+    cmd
+}
+
+fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = cli().arg("verify").arg(actor).arg(chain).args(["--format", "json"]).args(extra).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", chain.display(), String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+/// (export, calls, matched, diverged) per export, as the report lists them.
+fn tallies(report: &Value) -> Vec<(String, u64, u64, u64)> {
+    report["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let n = |k: &str| t[k].as_u64().unwrap();
+            (t["export"].as_str().unwrap().to_string(), n("calls"), n("matched"), n("diverged"))
+        })
+        .collect()
+}
+
+/// The state actor's v3 changes two exports independently (increment's log, add's result):
+/// on theater 0.3.8's chain and on theater 0.3.29's, both changes are reported, each at its
+/// own event, and init's call still verifies.
+#[test]
+fn two_independent_changes_are_both_reported_on_theaters_chains() {
+    let cases = [
+        ("fixtures/pack/state-actor-v3.wasm", "fixtures/theater-0.3.8/chains/state-actor.json", vec![]),
+        (
+            "fixtures/pack-0.11/state-actor-v3.wasm",
+            "fixtures/theater-0.3.29/chains/state-actor.json",
+            vec!["--manifest", "fixtures/theater-0.3.29/scenarios/state-actor/manifest.toml"],
+        ),
+    ];
+    for (actor, chain, extra) in cases {
+        let (actor, chain) = (root().join(actor), root().join(chain));
+        // Without the flag: the first divergence only, as always.
+        let (code, report) = verify_json(&actor, &chain, &extra);
+        assert_eq!(code, 1);
+        assert_eq!(report["divergences"], serde_json::json!([]), "{report}");
+        let first = report["divergence"]["index"].as_u64().unwrap();
+
+        let mut flags = extra.clone();
+        flags.push("--keep-going");
+        let (code, report) = verify_json(&actor, &chain, &flags);
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(report["status"], "diverged");
+        let listed: Vec<(u64, &str)> = report["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["index"].as_u64().unwrap(), d["kind"].as_str().unwrap()))
+            .collect();
+        // increment (its log), add (its result), increment again: each call on its own.
+        assert_eq!(listed.len(), 3, "{report}");
+        assert_eq!(listed[0], (first, "different_arguments"));
+        assert_eq!(listed[1].1, "different_result");
+        assert_eq!(listed[2].1, "different_arguments");
+        assert!(listed.windows(2).all(|w| w[0].0 < w[1].0), "{listed:?}");
+        assert_eq!(report["divergence"], report["divergences"][0], "the first stays `divergence`");
+        // Each later call started from the recorded state: add sees count 1 + 5 = 6.
+        let add = &report["divergences"][1];
+        assert_eq!(add["diff"][0]["expected"], "6", "{add}");
+        assert_eq!(add["diff"][0]["actual"], "5", "{add}");
+        let third = &report["divergences"][2]["expected"]["summary"];
+        assert!(third.as_str().unwrap().contains("count incremented to 7"), "{third}");
+        assert_eq!(
+            tallies(&report),
+            vec![
+                ("theater:simple/actor.init".to_string(), 1, 1, 0),
+                ("theater:simple/state-actor.add".to_string(), 1, 0, 1),
+                ("theater:simple/state-actor.increment".to_string(), 2, 0, 2),
+            ]
+        );
+        assert_eq!(report["exports"][1]["kinds"], serde_json::json!({"different_result": 1}));
+
+        // The human report lists them all and the table.
+        let out = cli().arg("verify").arg(&actor).arg(&chain).args(&flags).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("--keep-going: 2 more calls diverged:"), "{text}");
+        assert!(text.contains("theater:simple/state-actor.increment        2        0         2  different_arguments 2"), "{text}");
+    }
+}
+
+#[test]
+fn a_chain_that_verifies_verifies_with_keep_going_too() {
+    let actor = root().join("fixtures/pack/state-actor.wasm");
+    let chain = root().join("fixtures/theater-0.3.8/chains/state-actor.chain");
+    let (code, report) = verify_json(&actor, &chain, &["--keep-going"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["divergences"], serde_json::json!([]));
+    assert!(tallies(&report).iter().all(|(_, calls, matched, diverged)| calls == matched && *diverged == 0));
+}
+
+/// A component keeps its state in its instance: the flag says it cannot go on, and the
+/// verdict is the first divergence's, as without it.
+#[test]
+fn a_components_chain_stops_at_its_first_divergence_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("counter.json");
+    let components = root().join("fixtures/components");
+    cli()
+        .arg("record")
+        .arg(components.join("counter.wat"))
+        .arg("--answers")
+        .arg(components.join("counter.answers.json"))
+        .args(["--invoke", "add(1)", "--invoke", "add(2)", "-o"])
+        .arg(&chain)
+        .assert()
+        .success();
+    let out = cli().arg("verify").arg(components.join("counter-v2.wat")).arg(&chain).arg("--keep-going").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot go on past the first divergence"), "{stderr}");
+}
+
+/// An actor whose one export answers the constant 7 (its whole output, so theater takes it
+/// as the new state), whatever state it is given.
+fn constant_actor(dir: &Path) -> PathBuf {
+    let seven = encode_value(&packr_abi::Value::S32(7));
+    let bytes: String = seven.iter().map(|b| format!("\\{b:02x}")).collect();
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 2)
+  (global $bump (mut i32) (i32.const 4096))
+  (data (i32.const 1024) "{bytes}")
+  (func (export "__pack_alloc") (param $n i32) (result i32)
+    (global.get $bump)
+    (global.set $bump (i32.add (global.get $bump) (local.get $n))))
+  (func (export "__pack_free") (param i32 i32))
+  (func (export "test:kg/api.tick") (param i32 i32) (param $rp i32) (param $rl i32) (result i32)
+    ;; memory grows only by what the inputs take: the bump pointer starts over each call
+    (global.set $bump (i32.const 4096))
+    (i32.store (local.get $rp) (i32.const 1024))
+    (i32.store (local.get $rl) (i32.const {len}))
+    (i32.const 0)))"#,
+        len = seven.len()
+    );
+    let path = dir.join("constant.wat");
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+/// 200,000 recorded calls, every tenth of which recorded state 8 where the actor answers 7:
+/// 20,000 divergences, each on a fresh instance, reported in bounded output (the first 20
+/// in full, the rest counted) and in bounded memory.
+#[test]
+fn many_diverging_calls_stay_in_bounded_memory_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let actor = constant_actor(dir.path());
+    let chain = dir.path().join("ticks.json");
+    let calls = 200_000u64;
+    let mut writer = ChainWriter::with_layout(std::io::BufWriter::new(std::fs::File::create(&chain).unwrap()), Layout::CompactArray);
+    let mut head: Option<Vec<u8>> = None;
+    let mut push = |event_type: &str, payload: PackPayload| {
+        let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), payload.encode());
+        writer.write(&event).unwrap();
+        head = Some(event.hash);
+    };
+    let function = "test:kg/api.tick".to_string();
+    for i in 0..calls {
+        push("wasm", PackPayload::WasmCall { function: function.clone(), params: Carried::Value(packr_abi::Value::Tuple(vec![])) });
+        let state = packr_abi::Value::S32(if i % 10 == 9 { 8 } else { 7 });
+        push("wasm", PackPayload::WasmResult { function: function.clone(), state, result: Carried::Value(packr_abi::Value::Tuple(vec![])) });
+    }
+    writer.finish().unwrap();
+
+    let before = peak_rss_of_children_kib();
+    let out = cli().arg("verify").arg(&actor).arg(&chain).args(["--keep-going", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["divergences"].as_array().unwrap().len(), 20);
+    assert_eq!(report["divergences_omitted"], calls / 10 - 20);
+    assert_eq!(report["divergences"][0]["index"], 19, "the tenth call's result is event 19");
+    assert_eq!(tallies(&report), vec![(function.clone(), calls, calls - calls / 10, calls / 10)]);
+    assert!(out.stdout.len() < 64 * 1024, "{} bytes of JSON", out.stdout.len());
+    // The human report too: the first twenty, then a count.
+    let human = cli().arg("verify").arg(&actor).arg(&chain).arg("--keep-going").output().unwrap();
+    assert_eq!(human.status.code(), Some(1), "{}", String::from_utf8_lossy(&human.stderr));
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("... and 19980 more"), "{text}");
+    assert!(text.lines().count() < 200, "{} lines", text.lines().count());
+    // A 20 MB chain and 20,000 fresh instances: memory does not grow with either. (The
+    // peak covers this test's child processes; each replay reads the chain streaming.)
+    let peak = peak_rss_of_children_kib();
+    if peak > before {
+        assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    }
+}
+
+fn peak_rss_of_children_kib() -> i64 {
+    // SAFETY: getrusage writes the struct it is given and nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss
+}
