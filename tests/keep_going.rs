@@ -3,27 +3,21 @@
 //! reported, each at its own event, with a table per export; memory and output stay
 //! bounded however many calls diverge.
 
+mod pack_common;
+
 use assert_cmd::Command;
+use pack_common::root;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use theater_replay::chain::{ChainWriter, Event, HashAlg, Layout};
+use theater_replay::chain::Layout;
 use theater_replay::dialect::pack::{Carried, PackPayload, encode_value};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn cli() -> Command {
-    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
-    cmd.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("keep-going-cache"));
-    cmd
+    pack_common::cli("keep-going-cache")
 }
 
 fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
-    let out = cli().arg("verify").arg(actor).arg(chain).args(["--format", "json"]).args(extra).output().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", chain.display(), String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), report)
+    pack_common::verify_json_with(cli(), actor, chain, extra)
 }
 
 /// (export, calls, matched, diverged) per export, as the report lists them.
@@ -170,20 +164,16 @@ fn many_diverging_calls_stay_in_bounded_memory_and_output() {
     let actor = constant_actor(dir.path());
     let chain = dir.path().join("ticks.json");
     let calls = 200_000u64;
-    let mut writer = ChainWriter::with_layout(std::io::BufWriter::new(std::fs::File::create(&chain).unwrap()), Layout::CompactArray);
-    let mut head: Option<Vec<u8>> = None;
-    let mut push = |event_type: &str, payload: PackPayload| {
-        let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), payload.encode());
-        writer.write(&event).unwrap();
-        head = Some(event.hash);
-    };
     let function = "test:kg/api.tick".to_string();
-    for i in 0..calls {
-        push("wasm", PackPayload::WasmCall { function: function.clone(), params: Carried::Value(packr_abi::Value::Tuple(vec![])) });
+    let unit = || Carried::Value(packr_abi::Value::Tuple(vec![]));
+    let events = (0..calls).flat_map(|i| {
         let state = packr_abi::Value::S32(if i % 10 == 9 { 8 } else { 7 });
-        push("wasm", PackPayload::WasmResult { function: function.clone(), state, result: Carried::Value(packr_abi::Value::Tuple(vec![])) });
-    }
-    writer.finish().unwrap();
+        [
+            ("wasm".to_string(), PackPayload::WasmCall { function: function.clone(), params: unit() }),
+            ("wasm".to_string(), PackPayload::WasmResult { function: function.clone(), state, result: unit() }),
+        ]
+    });
+    pack_common::write_pack_chain(&chain, Layout::CompactArray, events);
 
     let before = peak_rss_of_children_kib();
     let out = cli().arg("verify").arg(&actor).arg(&chain).args(["--keep-going", "--format", "json"]).output().unwrap();

@@ -4,15 +4,14 @@
 //! files: every event's SHA-1 reproduced in every container theater wrote, v2 caught at
 //! the first event that differs, and our `record` writing theater's bytes.
 
+mod pack_common;
+
 use assert_cmd::Command;
+use pack_common::root;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, Layout};
 use theater_replay::dialect::pack::{Carried, PackPayload, encode_value};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn chains_dir() -> PathBuf {
     root().join("fixtures/theater-0.3.8/chains")
@@ -23,10 +22,7 @@ fn actor(name: &str) -> PathBuf {
 }
 
 fn cli() -> Command {
-    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
-    // The compile cache of these tests, apart from the user's.
-    cmd.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("pack-cache"));
-    cmd
+    pack_common::cli("pack-cache")
 }
 
 /// calls.json, written by the generator next to the chains.
@@ -44,11 +40,7 @@ fn containers(name: &str) -> Vec<PathBuf> {
 }
 
 fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
-    let out = cli().arg("verify").arg(actor).arg(chain).args(["--format", "json"]).args(extra).output().unwrap();
-    let code = out.status.code().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", chain.display(), String::from_utf8_lossy(&out.stderr)));
-    (code, report)
+    pack_common::verify_json_with(cli(), actor, chain, extra)
 }
 
 fn event_count(chain: &Path) -> u64 {
@@ -236,14 +228,8 @@ fn record_writes_the_chains_theater_writes() {
 /// A chain of the Pack dialect built event by event (for cases theater's fixtures do not
 /// have), in theater's envelope and hash.
 fn write_chain(path: &Path, events: &[(&str, PackPayload)]) {
-    let mut writer = ChainWriter::with_layout(std::fs::File::create(path).unwrap(), Layout::PrettyArray);
-    let mut head: Option<Vec<u8>> = None;
-    for (event_type, payload) in events {
-        let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), payload.encode());
-        writer.write(&event).unwrap();
-        head = Some(event.hash);
-    }
-    writer.finish().unwrap();
+    let events = events.iter().map(|(event_type, payload)| (event_type.to_string(), payload.clone()));
+    pack_common::write_pack_chain(path, Layout::PrettyArray, events);
 }
 
 fn spinner() -> PathBuf {

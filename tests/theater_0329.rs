@@ -6,13 +6,12 @@
 //! flag, the async host answers given through the guest's allocator as theater gives them,
 //! v2 caught at the first event that differs, and our `record` writing theater's bytes.
 
+mod pack_common;
+
 use assert_cmd::Command;
+use pack_common::root;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn chains_dir() -> PathBuf {
     root().join("fixtures/theater-0.3.29/chains")
@@ -23,10 +22,7 @@ fn actor(name: &str) -> PathBuf {
 }
 
 fn cli() -> Command {
-    let mut cmd = Command::cargo_bin("theater-replay").unwrap();
-    // The compile cache of these tests, apart from the user's.
-    cmd.env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("theater-0329-cache"));
-    cmd
+    pack_common::cli("theater-0329-cache")
 }
 
 /// calls.json, written by the capture program's run.sh next to the chains.
@@ -47,11 +43,7 @@ fn manifest_of(scenario: &Value) -> PathBuf {
 }
 
 fn verify_json(actor: &Path, chain: &Path, extra: &[&str]) -> (i32, Value) {
-    let out = cli().arg("verify").arg(actor).arg(chain).args(["--format", "json"]).args(extra).output().unwrap();
-    let code = out.status.code().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", chain.display(), String::from_utf8_lossy(&out.stderr)));
-    (code, report)
+    pack_common::verify_json_with(cli(), actor, chain, extra)
 }
 
 fn event_count(chain: &Path) -> u64 {
@@ -241,7 +233,7 @@ const ABI_PROBE: &str = r#"(module
 #[test]
 fn async_answers_reach_the_guest_through_its_allocator_as_theater_0329_gives_them() {
     use packr_abi::{Value as V, ValueType};
-    use theater_replay::chain::{ChainWriter, Event, HashAlg, Layout};
+    use theater_replay::chain::Layout;
     use theater_replay::dialect::pack::{Carried, PackPayload};
     let dir = tempfile::tempdir().unwrap();
     let probe = dir.path().join("probe.wat");
@@ -265,14 +257,7 @@ fn async_answers_reach_the_guest_through_its_allocator_as_theater_0329_gives_the
         ("shutdown", PackPayload::WasmCall { function: "shutdown".into(), params: Carried::Value(V::Tuple(vec![])) }),
     ];
     let chain = dir.path().join("probe.json");
-    let mut writer = ChainWriter::with_layout(std::fs::File::create(&chain).unwrap(), Layout::PrettyArray);
-    let mut head: Option<Vec<u8>> = None;
-    for (event_type, payload) in &events {
-        let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), event_type.to_string(), payload.encode());
-        writer.write(&event).unwrap();
-        head = Some(event.hash);
-    }
-    writer.finish().unwrap();
+    pack_common::write_pack_chain(&chain, Layout::PrettyArray, events.map(|(t, p)| (t.to_string(), p)));
     let (code, report) = verify_json(&probe, &chain, &[]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["theater"]["replayed_as"], "0.3.29");

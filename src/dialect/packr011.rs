@@ -41,143 +41,85 @@ fn error_text(e: &v011::AbiError) -> String {
     abi_error_text(&as_v05)
 }
 
-fn type_to_v05(t: v011::ValueType) -> v05::ValueType {
-    use v011::ValueType as T;
-    match t {
-        T::Bool => v05::ValueType::Bool,
-        T::U8 => v05::ValueType::U8,
-        T::U16 => v05::ValueType::U16,
-        T::U32 => v05::ValueType::U32,
-        T::U64 => v05::ValueType::U64,
-        T::S8 => v05::ValueType::S8,
-        T::S16 => v05::ValueType::S16,
-        T::S32 => v05::ValueType::S32,
-        T::S64 => v05::ValueType::S64,
-        T::F32 => v05::ValueType::F32,
-        T::F64 => v05::ValueType::F64,
-        T::Char => v05::ValueType::Char,
-        T::String => v05::ValueType::String,
-        T::List(t) => v05::ValueType::List(Box::new(type_to_v05(*t))),
-        T::Option(t) => v05::ValueType::Option(Box::new(type_to_v05(*t))),
-        T::Result { ok, err } => v05::ValueType::Result { ok: Box::new(type_to_v05(*ok)), err: Box::new(type_to_v05(*err)) },
-        T::Record(name) => v05::ValueType::Record(name),
-        T::Variant(name) => v05::ValueType::Variant(name),
-        T::Tuple(items) => v05::ValueType::Tuple(items.into_iter().map(type_to_v05).collect()),
-        T::Flags => v05::ValueType::Flags,
-    }
+/// The conversion of values (and their types) from one version's `Value` to the other's,
+/// written once for both directions: the two enums have the same cases. Recursion is
+/// bounded: the preflight refused deeper nesting.
+macro_rules! converter {
+    ($doc:literal, $value_fn:ident, $type_fn:ident, $from:ident => $to:ident) => {
+        fn $type_fn(t: $from::ValueType) -> $to::ValueType {
+            use $from::ValueType as T;
+            match t {
+                T::Bool => $to::ValueType::Bool,
+                T::U8 => $to::ValueType::U8,
+                T::U16 => $to::ValueType::U16,
+                T::U32 => $to::ValueType::U32,
+                T::U64 => $to::ValueType::U64,
+                T::S8 => $to::ValueType::S8,
+                T::S16 => $to::ValueType::S16,
+                T::S32 => $to::ValueType::S32,
+                T::S64 => $to::ValueType::S64,
+                T::F32 => $to::ValueType::F32,
+                T::F64 => $to::ValueType::F64,
+                T::Char => $to::ValueType::Char,
+                T::String => $to::ValueType::String,
+                T::List(t) => $to::ValueType::List(Box::new($type_fn(*t))),
+                T::Option(t) => $to::ValueType::Option(Box::new($type_fn(*t))),
+                T::Result { ok, err } => {
+                    $to::ValueType::Result { ok: Box::new($type_fn(*ok)), err: Box::new($type_fn(*err)) }
+                }
+                T::Record(name) => $to::ValueType::Record(name),
+                T::Variant(name) => $to::ValueType::Variant(name),
+                T::Tuple(items) => $to::ValueType::Tuple(items.into_iter().map($type_fn).collect()),
+                T::Flags => $to::ValueType::Flags,
+            }
+        }
+
+        #[doc = $doc]
+        pub fn $value_fn(value: $from::Value) -> $to::Value {
+            use $from::Value as V;
+            match value {
+                V::Bool(v) => $to::Value::Bool(v),
+                V::U8(v) => $to::Value::U8(v),
+                V::U16(v) => $to::Value::U16(v),
+                V::U32(v) => $to::Value::U32(v),
+                V::U64(v) => $to::Value::U64(v),
+                V::S8(v) => $to::Value::S8(v),
+                V::S16(v) => $to::Value::S16(v),
+                V::S32(v) => $to::Value::S32(v),
+                V::S64(v) => $to::Value::S64(v),
+                V::F32(v) => $to::Value::F32(v),
+                V::F64(v) => $to::Value::F64(v),
+                V::Char(v) => $to::Value::Char(v),
+                V::String(v) => $to::Value::String(v),
+                V::List { elem_type, items } => {
+                    $to::Value::List { elem_type: $type_fn(elem_type), items: items.into_iter().map($value_fn).collect() }
+                }
+                V::Option { inner_type, value } => {
+                    $to::Value::Option { inner_type: $type_fn(inner_type), value: value.map(|v| Box::new($value_fn(*v))) }
+                }
+                V::Result { ok_type, err_type, value } => $to::Value::Result {
+                    ok_type: $type_fn(ok_type),
+                    err_type: $type_fn(err_type),
+                    value: match value {
+                        Ok(v) => Ok(Box::new($value_fn(*v))),
+                        Err(v) => Err(Box::new($value_fn(*v))),
+                    },
+                },
+                V::Record { type_name, fields } => {
+                    $to::Value::Record { type_name, fields: fields.into_iter().map(|(n, v)| (n, $value_fn(v))).collect() }
+                }
+                V::Variant { type_name, case_name, tag, payload } => {
+                    $to::Value::Variant { type_name, case_name, tag, payload: payload.into_iter().map($value_fn).collect() }
+                }
+                V::Tuple(items) => $to::Value::Tuple(items.into_iter().map($value_fn).collect()),
+                V::Flags(bits) => $to::Value::Flags(bits),
+            }
+        }
+    };
 }
 
-fn type_to_v011(t: v05::ValueType) -> v011::ValueType {
-    use v05::ValueType as T;
-    match t {
-        T::Bool => v011::ValueType::Bool,
-        T::U8 => v011::ValueType::U8,
-        T::U16 => v011::ValueType::U16,
-        T::U32 => v011::ValueType::U32,
-        T::U64 => v011::ValueType::U64,
-        T::S8 => v011::ValueType::S8,
-        T::S16 => v011::ValueType::S16,
-        T::S32 => v011::ValueType::S32,
-        T::S64 => v011::ValueType::S64,
-        T::F32 => v011::ValueType::F32,
-        T::F64 => v011::ValueType::F64,
-        T::Char => v011::ValueType::Char,
-        T::String => v011::ValueType::String,
-        T::List(t) => v011::ValueType::List(Box::new(type_to_v011(*t))),
-        T::Option(t) => v011::ValueType::Option(Box::new(type_to_v011(*t))),
-        T::Result { ok, err } => {
-            v011::ValueType::Result { ok: Box::new(type_to_v011(*ok)), err: Box::new(type_to_v011(*err)) }
-        }
-        T::Record(name) => v011::ValueType::Record(name),
-        T::Variant(name) => v011::ValueType::Variant(name),
-        T::Tuple(items) => v011::ValueType::Tuple(items.into_iter().map(type_to_v011).collect()),
-        T::Flags => v011::ValueType::Flags,
-    }
-}
-
-/// 0.11's value as 0.5's. Recursion is bounded: the preflight refused deeper nesting.
-pub fn to_v05(value: v011::Value) -> v05::Value {
-    use v011::Value as V;
-    match value {
-        V::Bool(v) => v05::Value::Bool(v),
-        V::U8(v) => v05::Value::U8(v),
-        V::U16(v) => v05::Value::U16(v),
-        V::U32(v) => v05::Value::U32(v),
-        V::U64(v) => v05::Value::U64(v),
-        V::S8(v) => v05::Value::S8(v),
-        V::S16(v) => v05::Value::S16(v),
-        V::S32(v) => v05::Value::S32(v),
-        V::S64(v) => v05::Value::S64(v),
-        V::F32(v) => v05::Value::F32(v),
-        V::F64(v) => v05::Value::F64(v),
-        V::Char(v) => v05::Value::Char(v),
-        V::String(v) => v05::Value::String(v),
-        V::List { elem_type, items } => {
-            v05::Value::List { elem_type: type_to_v05(elem_type), items: items.into_iter().map(to_v05).collect() }
-        }
-        V::Option { inner_type, value } => {
-            v05::Value::Option { inner_type: type_to_v05(inner_type), value: value.map(|v| Box::new(to_v05(*v))) }
-        }
-        V::Result { ok_type, err_type, value } => v05::Value::Result {
-            ok_type: type_to_v05(ok_type),
-            err_type: type_to_v05(err_type),
-            value: match value {
-                Ok(v) => Ok(Box::new(to_v05(*v))),
-                Err(v) => Err(Box::new(to_v05(*v))),
-            },
-        },
-        V::Record { type_name, fields } => {
-            v05::Value::Record { type_name, fields: fields.into_iter().map(|(n, v)| (n, to_v05(v))).collect() }
-        }
-        V::Variant { type_name, case_name, tag, payload } => {
-            v05::Value::Variant { type_name, case_name, tag, payload: payload.into_iter().map(to_v05).collect() }
-        }
-        V::Tuple(items) => v05::Value::Tuple(items.into_iter().map(to_v05).collect()),
-        V::Flags(bits) => v05::Value::Flags(bits),
-    }
-}
-
-/// 0.5's value as 0.11's.
-pub fn to_v011(value: v05::Value) -> v011::Value {
-    use v05::Value as V;
-    match value {
-        V::Bool(v) => v011::Value::Bool(v),
-        V::U8(v) => v011::Value::U8(v),
-        V::U16(v) => v011::Value::U16(v),
-        V::U32(v) => v011::Value::U32(v),
-        V::U64(v) => v011::Value::U64(v),
-        V::S8(v) => v011::Value::S8(v),
-        V::S16(v) => v011::Value::S16(v),
-        V::S32(v) => v011::Value::S32(v),
-        V::S64(v) => v011::Value::S64(v),
-        V::F32(v) => v011::Value::F32(v),
-        V::F64(v) => v011::Value::F64(v),
-        V::Char(v) => v011::Value::Char(v),
-        V::String(v) => v011::Value::String(v),
-        V::List { elem_type, items } => {
-            v011::Value::List { elem_type: type_to_v011(elem_type), items: items.into_iter().map(to_v011).collect() }
-        }
-        V::Option { inner_type, value } => {
-            v011::Value::Option { inner_type: type_to_v011(inner_type), value: value.map(|v| Box::new(to_v011(*v))) }
-        }
-        V::Result { ok_type, err_type, value } => v011::Value::Result {
-            ok_type: type_to_v011(ok_type),
-            err_type: type_to_v011(err_type),
-            value: match value {
-                Ok(v) => Ok(Box::new(to_v011(*v))),
-                Err(v) => Err(Box::new(to_v011(*v))),
-            },
-        },
-        V::Record { type_name, fields } => {
-            v011::Value::Record { type_name, fields: fields.into_iter().map(|(n, v)| (n, to_v011(v))).collect() }
-        }
-        V::Variant { type_name, case_name, tag, payload } => {
-            v011::Value::Variant { type_name, case_name, tag, payload: payload.into_iter().map(to_v011).collect() }
-        }
-        V::Tuple(items) => v011::Value::Tuple(items.into_iter().map(to_v011).collect()),
-        V::Flags(bits) => v011::Value::Flags(bits),
-    }
-}
+converter!("0.11's value as 0.5's.", to_v05, type_to_v05, v011 => v05);
+converter!("0.5's value as 0.11's.", to_v011, type_to_v011, v05 => v011);
 
 #[cfg(test)]
 mod tests {
