@@ -114,18 +114,18 @@ fn each_v2_diverges_at_the_first_event_that_differs() {
 
 /// theater 0.3.29's trap text (the whole error chain, the input in packr 0.6's syntax, the
 /// wasm backtrace as theater's wasmtime writes it) is reproduced, and it tells the releases
-/// apart: only 0.3.17 and later write it so.
+/// apart: only 0.3.12 and later write it so.
 #[test]
 fn a_recorded_trap_is_reproduced_and_narrows_the_releases() {
     let scenarios = scenarios();
     let trap = &scenarios["edge-trap"];
     let (code, report) = verify_json(&actor("edge-actor"), &chains_dir().join("edge-trap.json"), &[]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["theater"]["releases"], "0.3.17-0.3.29", "{report}");
+    assert_eq!(report["theater"]["releases"], "0.3.12-0.3.29", "{report}");
     let message = trap["calls"][2]["outcome"]["error"].as_str().unwrap();
     assert!(message.contains("with input: (edge-state{calls: 1u32}): WASM execution error: error while executing at wasm backtrace:"));
     // Given as another release, the same chain's error text is not that release's.
-    let (code, report) = verify_json(&actor("edge-actor"), &chains_dir().join("edge-trap.json"), &["--theater", "0.3.12"]);
+    let (code, report) = verify_json(&actor("edge-actor"), &chains_dir().join("edge-trap.json"), &["--theater", "0.3.11"]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["divergence"]["kind"], "different_trap", "{report}");
     assert_eq!(report["theater"]["given"], true);
@@ -267,4 +267,32 @@ fn async_answers_reach_the_guest_through_its_allocator_as_theater_0329_gives_the
     // So does a host function named synchronous.
     let (code, report) = verify_json(&probe, &chain, &["--sync-import", "theater:simple/store.get"]);
     assert_eq!((code, report["divergence"]["kind"].as_str()), (1, Some("unexpected_trap")), "{report}");
+}
+
+/// A call theater 0.3.29 ended at its epoch deadline (a runaway guest) recorded a trap at
+/// wherever it had got to: the replay stops the guest at its own `--timeout`, not after
+/// theater's 300 seconds, and says what happened instead of calling it a changed behaviour.
+#[test]
+fn a_call_theater_stopped_at_its_deadline_is_reported_as_such_without_waiting_for_it() {
+    use packr_abi::Value as V;
+    use theater_replay::chain::Layout;
+    use theater_replay::dialect::pack::{Carried, PackPayload};
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("spin.json");
+    let function = "test:spin/api.spin".to_string();
+    let message = format!(
+        "Failed to call function '{function}' with input: (none<bool>): WASM execution error: error while executing at wasm backtrace:\n    0:   0x6b - <unknown>!test:spin/api.spin"
+    );
+    let events = [
+        ("wasm", PackPayload::WasmCall { function: function.clone(), params: Carried::Value(V::Tuple(vec![])) }),
+        ("wasm", PackPayload::WasmError { function, message }),
+    ];
+    pack_common::write_pack_chain(&chain, Layout::PrettyArray, events.map(|(t, p)| (t.to_string(), p)));
+    let spinner = root().join("fixtures/pack/wat/spinner.wat");
+    let (code, report) = verify_json(&spinner, &chain, &["--timeout", "0.2"]);
+    assert_eq!(code, 1, "{report}");
+    let d = &report["divergence"];
+    assert_eq!(d["kind"], "limit_exceeded", "{report}");
+    let detail = d["detail"].as_str().unwrap();
+    assert!(detail.contains("--timeout") && detail.contains("epoch deadline"), "{detail}");
 }

@@ -17,6 +17,7 @@ mod minify;
 mod reader;
 mod scan;
 mod store;
+pub mod runlog;
 mod writer;
 
 #[cfg(feature = "cli")]

@@ -25,6 +25,9 @@ pub enum Container {
     /// theater's event store (`save_chain`): a file per event and a head file (see
     /// [`super::store`]).
     EventStore,
+    /// theater 0.3.9 and 0.3.10's run log: JSON Lines with each payload as its decoded
+    /// packr Value (see [`super::runlog`]).
+    TheaterRunLog,
 }
 
 impl Container {
@@ -36,6 +39,7 @@ impl Container {
             Container::EventLog => "event-log",
             Container::JsonLines => "json-lines",
             Container::EventStore => "event-store",
+            Container::TheaterRunLog => "theater-run-log",
         }
     }
 }
@@ -174,6 +178,8 @@ pub struct ChainReader {
     /// Read from theater's event store, as the state chain it stands for: `container`
     /// says how it is parsed, [`ChainReader::container`] what it is.
     event_store: bool,
+    /// Read from theater 0.3.9's run log (see [`super::runlog`]).
+    run_log: bool,
     /// Buffers of events handed back by [`ChainReader::recycle`].
     spare: Spare,
     /// Whether [`Input::compact_event`] is tried (off only in tests, to compare with the
@@ -229,6 +235,13 @@ const MAX_HEX_LINE: usize = 1024;
 /// Longest event_type line in an EVENT log.
 const MAX_TYPE_LINE: usize = 1 << 20;
 
+/// The first `n` bytes of `r` (fewer at its end), and `r` as it was, those bytes included.
+fn peek(mut r: Box<dyn Read + Send>, n: usize) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = Vec::with_capacity(n);
+    (&mut r).take(n as u64).read_to_end(&mut head)?;
+    Ok((head.clone(), Box::new(std::io::Cursor::new(head).chain(r))))
+}
+
 impl ChainReader {
     /// Opens a chain file and detects its container; also a chain in theater's event
     /// store, named by its head file or by the store's directory (see [`super::store`]).
@@ -253,6 +266,7 @@ impl ChainReader {
             && meta.is_file()
             && let Some(input) = Input::mapped(name.clone(), &file, meta.len())
             && super::compress::plain(input.rest())
+            && !input.rest().starts_with(super::runlog::SIGNATURE)
         {
             return ChainReader::from_input(input, None, Arc::new(ReadCounts::default()), options);
         }
@@ -289,7 +303,23 @@ impl ChainReader {
             offset: 0,
             error,
         })?;
-        ChainReader::from_input(Input::new(name.to_owned(), r), compression, counts, options)
+        // theater 0.3.9's run log is read as the JSON Lines events it stands for.
+        let (head, r) = peek(r, super::runlog::SIGNATURE.len()).map_err(|error| ChainError::Io {
+            path: name.to_owned(),
+            index: 0,
+            offset: 0,
+            error,
+        })?;
+        let run_log = head.starts_with(super::runlog::SIGNATURE);
+        let r: Box<dyn Read + Send> = if run_log {
+            let max_event = usize::try_from(options.max_event_size).unwrap_or(usize::MAX);
+            Box::new(super::runlog::RunLogLines::new(std::io::BufReader::new(r), max_event))
+        } else {
+            r
+        };
+        let mut reader = ChainReader::from_input(Input::new(name.to_owned(), r), compression, counts, options)?;
+        reader.run_log = run_log;
+        Ok(reader)
     }
 
     fn from_input(
@@ -339,6 +369,7 @@ impl ChainReader {
             tail_from: None,
             counts,
             event_store: false,
+            run_log: false,
             spare: Spare::default(),
             fast_path: true,
         })
@@ -346,7 +377,11 @@ impl ChainReader {
 
     /// The container detected from the first bytes.
     pub fn container(&self) -> Container {
-        if self.event_store { Container::EventStore } else { self.container }
+        match (self.event_store, self.run_log) {
+            (true, _) => Container::EventStore,
+            (_, true) => Container::TheaterRunLog,
+            _ => self.container,
+        }
     }
 
     /// How the file was compressed (read through the decoder), if it was.

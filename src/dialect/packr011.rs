@@ -2,9 +2,9 @@
 //! and the rest of this crate speaks.
 //!
 //! The two encode alike (the chain's bytes prove it: see the tests), but 0.11 decodes
-//! larger values (256 MiB where 0.5 stops at 16) and writes values as text differently
-//! (`1s32`, `none<bool>`, `[]<u8>`), which theater 0.3.17 and later put inside `wasm-error`
-//! messages. Both `Value` types have the same shape; these functions carry one into the
+//! larger values (256 MiB where 0.5 stops at 16) and writes values as text as packr-abi
+//! 0.5.3 and later do (`1s32`, `none<bool>`, `[]<u8>`; 0.5.0 wrote `1`, `none`), which theater
+//! 0.3.12 and later put inside `wasm-error` messages. Both `Value` types have the same shape; these functions carry one into the
 //! other, case by case.
 
 use super::pack::{PackPayloadError, abi_error_text};
@@ -22,8 +22,8 @@ pub fn decode(bytes: &[u8]) -> Result<v05::Value, PackPayloadError> {
     Ok(to_v05(value))
 }
 
-/// A value as packr-abi 0.6 and later write it (`Display`), as theater 0.3.17 and later
-/// quote a call's input in its error messages.
+/// A value as packr-abi 0.5.3 and later write it (`Display`, alike up to 0.11), as theater
+/// 0.3.11 and later quote a call's input in its error messages.
 pub fn display(value: &v05::Value) -> String {
     to_v011(value.clone()).to_string()
 }
@@ -184,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn values_read_as_packr_06_writes_them() {
+    fn values_read_as_packr_abi_0_5_3_and_later_write_them() {
         let input = v05::Value::Tuple(vec![
             v05::Value::Option { inner_type: v05::ValueType::Bool, value: None },
             v05::Value::S32(5),

@@ -36,11 +36,13 @@ pub enum ErrorText {
 }
 
 /// Which packr-abi's `Display` writes the input inside an error text: the literal syntax
-/// changed in packr 0.6 (`1s32`, `none<bool>` where 0.5 wrote `1`, `None`).
+/// changed in packr-abi 0.5.3 (`1s32`, `none<bool>` where 0.5.0 wrote `1`, `none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueText {
-    Packr05,
-    Packr06,
+    /// packr-abi 0.5.0 (theater 0.3.8 to 0.3.10).
+    Plain,
+    /// packr-abi 0.5.3 and later, 0.11 included (theater 0.3.11 on).
+    Suffixed,
 }
 
 /// How the host hands an import's answer to the guest.
@@ -128,7 +130,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 8),
         payloads: PayloadForm::NestedCgrf,
         error_text: ErrorText::Bare,
-        value_text: ValueText::Packr05,
+        value_text: ValueText::Plain,
         default_state: DefaultState::Unit,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::NoBytes,
@@ -142,7 +144,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 10),
         payloads: PayloadForm::NestedCgrf,
         error_text: ErrorText::WithInput,
-        value_text: ValueText::Packr05,
+        value_text: ValueText::Plain,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::Empty,
@@ -156,7 +158,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 11),
         payloads: PayloadForm::Values,
         error_text: ErrorText::WithInput,
-        value_text: ValueText::Packr05,
+        value_text: ValueText::Suffixed,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::Empty,
@@ -170,7 +172,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 14),
         payloads: PayloadForm::Values,
         error_text: ErrorText::WholeChain,
-        value_text: ValueText::Packr05,
+        value_text: ValueText::Suffixed,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::Empty,
@@ -184,7 +186,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 18),
         payloads: PayloadForm::Values,
         error_text: ErrorText::WholeChain,
-        value_text: ValueText::Packr06,
+        value_text: ValueText::Suffixed,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::Empty,
@@ -198,7 +200,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 28),
         payloads: PayloadForm::Values,
         error_text: ErrorText::WholeChain,
-        value_text: ValueText::Packr06,
+        value_text: ValueText::Suffixed,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::FixedAddress,
         init_params: InitParams::Empty,
@@ -212,7 +214,7 @@ pub const RELEASES: &[Release] = &[
         last: (0, 3, 29),
         payloads: PayloadForm::Values,
         error_text: ErrorText::WholeChain,
-        value_text: ValueText::Packr06,
+        value_text: ValueText::Suffixed,
         default_state: DefaultState::NoBytes,
         host_abi: HostAbi::GuestAllocated,
         init_params: InitParams::Empty,
@@ -223,7 +225,8 @@ pub const RELEASES: &[Release] = &[
     },
 ];
 
-fn version_text((major, minor, patch): (u16, u16, u16)) -> String {
+/// `0.3.28`.
+pub fn version_text((major, minor, patch): (u16, u16, u16)) -> String {
     format!("{major}.{minor}.{patch}")
 }
 
@@ -372,11 +375,10 @@ mod tests {
         let mut values = Releases::with_form(PayloadForm::Values);
         assert_eq!(values.versions(), "0.3.11-0.3.29");
         assert!(values.ambiguous(), "0.3.29's host ABI is not the others'");
-        assert!(values.narrow(|r| r.error_text == ErrorText::WholeChain && r.value_text == ValueText::Packr06));
-        assert_eq!(values.versions(), "0.3.17-0.3.29");
+        assert!(values.narrow(|r| r.error_text == ErrorText::WholeChain && r.value_text == ValueText::Suffixed));
         assert_eq!(values.assumed().versions(), "0.3.29");
         assert!(!values.narrow(|r| r.error_text == ErrorText::Bare), "nothing left: unchanged");
-        assert_eq!(values.versions(), "0.3.17-0.3.29");
+        assert_eq!(values.versions(), "0.3.12-0.3.29");
         let mut nested = Releases::with_form(PayloadForm::NestedCgrf);
         assert_eq!((nested.versions().as_str(), nested.assumed().versions().as_str()), ("0.3.8-0.3.10", "0.3.8"));
         let none = Value::Tuple(vec![DefaultState::NoBytes.value()]);

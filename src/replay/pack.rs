@@ -421,9 +421,41 @@ fn drive(
         if let Some(PackPayload::WasmResult { state: recorded, .. }) = next_payload {
             *current = recorded;
         }
+        let detail = match kind {
+            DivergenceKind::LimitExceeded | DivergenceKind::UnexpectedTrap | DivergenceKind::DifferentTrap => {
+                with_host_abi_hint(detail, store.data())
+            }
+            _ => detail,
+        };
         return Err(store.data().divergence(kind, next.as_ref(), Some(&actual), detail, stack));
     }
     Ok(())
+}
+
+/// When the replay gave async answers in the guest's memory (theater 0.3.29's way) without
+/// being told the release, and the call then failed: an actor built with packr-guest before
+/// 0.8 takes status 1 for a failure (and panics, which spins), so the chain may be an older
+/// release's that the events could not tell apart. Says which flag settles it.
+fn with_host_abi_hint(detail: Option<String>, host: &PackReplayHost) -> Option<String> {
+    let assumed = host.releases.assumed();
+    let guessed = !host.releases.given && host.releases.ambiguous();
+    if !guessed || assumed.host_abi != crate::dialect::release::HostAbi::GuestAllocated {
+        return detail;
+    }
+    let rows = host.releases.rows();
+    let Some(older) = rows.iter().rev().find(|r| r.host_abi != assumed.host_abi) else { return detail };
+    let version = crate::dialect::release::version_text;
+    let hint = format!(
+        "the replay answered async host calls as theater {} does (in the guest's memory, status 1), which an actor built with packr-guest before 0.8 takes for a failure: if theater {}-{} recorded this chain, give --theater with its release (e.g. --theater {})",
+        assumed.versions(),
+        version(rows[0].first),
+        version(older.last),
+        version(older.last)
+    );
+    Some(match detail {
+        Some(detail) => format!("{detail}; {hint}"),
+        None => hint,
+    })
 }
 
 /// How theater's wasmtime begins a trap's text when it has a backtrace.

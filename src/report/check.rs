@@ -130,6 +130,7 @@ pub fn container_code(container: Container) -> &'static str {
         Container::EventLog => "event_log",
         Container::JsonLines => "json_lines",
         Container::EventStore => "event_store",
+        Container::TheaterRunLog => "theater_run_log",
     }
 }
 

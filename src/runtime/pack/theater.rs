@@ -41,8 +41,8 @@ impl TheaterError {
             TheaterError::Returned(message) => message.clone(),
             TheaterError::Call { input, cause } => {
                 let input = || match release.value_text {
-                    ValueText::Packr05 => input.to_string(),
-                    ValueText::Packr06 => crate::dialect::packr011::display(input),
+                    ValueText::Plain => input.to_string(),
+                    ValueText::Suffixed => crate::dialect::packr011::display(input),
                 };
                 match release.error_text {
                     ErrorText::Bare => CallError::theater_message(function),
