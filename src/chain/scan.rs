@@ -54,12 +54,19 @@ pub(crate) struct Input {
     base: u64,
     /// Newlines in the input before `buf[0]`.
     lines: u64,
+    /// Newlines in `buf[..counted]`, counted as the reader goes for [`Input::line`] (the
+    /// same count a refill makes of the bytes it lets go: one pass over the input either way).
+    counted: usize,
+    counted_lines: u64,
     eof: bool,
+    /// The vectorized pass [`Input::canonical_byte_array`] uses, if any: the process's
+    /// (see [`super::minify`]), or another one for tests that compare them.
+    pub simd: Option<super::minify::Kernel>,
 }
 
 impl Input {
     pub fn new(name: String, src: Box<dyn Read + Send>) -> Input {
-        Input { name, index: 0, src, buf: Buf::Owned(vec![0; CHUNK + PAD]), pos: 0, end: 0, base: 0, lines: 0, eof: false }
+        Input { name, index: 0, src, buf: Buf::Owned(vec![0; CHUNK + PAD]), pos: 0, end: 0, base: 0, lines: 0, counted: 0, counted_lines: 0, eof: false, simd: super::minify::kernel() }
     }
 
     /// The whole of a regular file, through a map (see [`super::mapped`]); `None` if it
@@ -68,7 +75,7 @@ impl Input {
     pub fn mapped(name: String, file: &std::fs::File, len: u64) -> Option<Input> {
         let map = super::mapped::Mapping::new(file, len, PAD)?;
         let end = map.len();
-        Some(Input { name, index: 0, src: Box::new(io::empty()), buf: Buf::Mapped(map), pos: 0, end, base: 0, lines: 0, eof: true })
+        Some(Input { name, index: 0, src: Box::new(io::empty()), buf: Buf::Mapped(map), pos: 0, end, base: 0, lines: 0, counted: 0, counted_lines: 0, eof: true, simd: super::minify::kernel() })
     }
 
     /// Lets go of the memory of input before the current position (mapped files; a
@@ -88,6 +95,16 @@ impl Input {
     /// Absolute byte offset of the next byte.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
+    }
+
+    /// The line of the current position (from 1), counting on from the last time asked.
+    pub fn line(&mut self) -> u64 {
+        if self.counted > self.pos {
+            (self.counted, self.counted_lines) = (0, 0);
+        }
+        self.counted_lines += count_newlines(&self.buf[self.counted..self.pos]) as u64;
+        self.counted = self.pos;
+        self.lines + self.counted_lines + 1
     }
 
     /// A malformed-input error at the current position.
@@ -127,7 +144,9 @@ impl Input {
         // A mapped file is all there from the start (`eof` is set).
         let Buf::Owned(buf) = &mut self.buf else { return Ok(false) };
         if self.pos > 0 {
-            self.lines += count_newlines(&buf[..self.pos]) as u64;
+            let (from, before) = if self.counted <= self.pos { (self.counted, self.counted_lines) } else { (0, 0) };
+            self.lines += before + count_newlines(&buf[from..self.pos]) as u64;
+            (self.counted, self.counted_lines) = (0, 0);
             self.base += self.pos as u64;
             buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
@@ -345,32 +364,34 @@ impl Input {
 
     /// Copies the raw text of a byte array (at or after whitespace, `[` to the first `]`)
     /// into `out`, followed by `PAD` zero bytes so that [`parse_raw_byte_array`] can scan
-    /// it in place. Returns the absolute offset of the `[`. Byte arrays hold no strings
-    /// or nested arrays, so the first `]` ends a well-formed one; anything else fails the
-    /// parse later at its own offset.
-    pub fn raw_byte_array(&mut self, out: &mut Vec<u8>, what: &str) -> Result<u64, ChainError> {
+    /// it in place. Returns where the `[` is. Byte arrays hold no strings or nested
+    /// arrays, so the first `]` ends a well-formed one; anything else fails the parse later
+    /// at its own offset, and on its own line.
+    pub fn raw_byte_array(&mut self, out: &mut Vec<u8>, what: &str) -> Result<RawAt, ChainError> {
         match self.skip_ws()? {
             Some(b'[') => {}
             found => return Err(self.malformed(format!("expected an array of bytes for {what}, found {}", describe(found)))),
         }
         let start = self.offset();
+        // Known now: the bytes before it may be gone when its error is found.
+        let at = RawAt { offset: start, line: self.line() };
         loop {
             let rest = &self.buf[self.pos..self.end];
             if let Some(i) = memchr::memchr(b']', rest) {
                 out.extend_from_slice(&rest[..=i]);
                 self.pos += i + 1;
                 out.extend_from_slice(&[0; PAD]);
-                return Ok(start);
+                return Ok(at);
             }
             out.extend_from_slice(rest);
             self.pos = self.end;
             if !self.fill()? {
                 // A fault before the end (a bad byte, a nested value) is the one to report.
                 out.extend_from_slice(&[0; PAD]);
-                if let Err((at, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
-                    && start + (at as u64) < self.offset()
+                if let Err((fault, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
+                    && start + (fault as u64) < self.offset()
                 {
-                    return Err(self.malformed_at_offset(start + at as u64, message));
+                    return Err(at.malformed(&self.name, self.index, out, fault, message));
                 }
                 return Err(self.malformed(format!("unexpected end of file in {what}")));
             }
@@ -383,10 +404,11 @@ impl Input {
     /// whitespace, when it does not (a fault, an array running past the buffered input, no
     /// SIMD): the exact parser must read it and report any error exactly.
     pub fn canonical_byte_array(&mut self, out: &mut Vec<u8>) -> Result<bool, ChainError> {
+        let Some(kernel) = self.simd else { return Ok(false) };
         if self.skip_ws()? != Some(b'[') {
             return Ok(false);
         }
-        match super::minify::canonical_array(&self.buf, self.pos, self.end, out) {
+        match super::minify::canonical_array_with(kernel, &self.buf, self.pos, self.end, out) {
             Some(after) => {
                 self.pos = after;
                 Ok(true)
@@ -616,6 +638,22 @@ pub(crate) fn compact_len(bytes: &[u8]) -> u64 {
     // Two counts the compiler vectorizes byte-wide (a sum of usize per byte it does not).
     let digits = bytes.len() + bytes.iter().filter(|&&b| b >= 10).count() + bytes.iter().filter(|&&b| b >= 100).count();
     (digits + bytes.len().max(1) + 1) as u64
+}
+
+/// Where the `[` of a byte array captured raw is: its absolute offset and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawAt {
+    pub offset: u64,
+    pub line: u64,
+}
+
+impl RawAt {
+    /// The error [`parse_raw_byte_array`] found `fault` bytes into `text`, placed exactly
+    /// where reading the array in place reports it: same offset, same line.
+    pub fn malformed(self, path: &str, index: u64, text: &[u8], fault: usize, message: String) -> ChainError {
+        let line = self.line + count_newlines(&text[..fault.min(text.len())]) as u64;
+        ChainError::Malformed { path: path.to_owned(), index, offset: self.offset + fault as u64, line: Some(line), message }
+    }
 }
 
 /// Parses the raw text [`Input::raw_byte_array`] captured (padding included) into `out`.
