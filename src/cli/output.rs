@@ -10,9 +10,11 @@
 //!   other paths of already open descriptors) is opened before the run and written directly,
 //!   never replaced, once the run has succeeded (held in an unnamed temporary file until
 //!   then, as stdout is for `record`: [`hold_for_stdout`]);
-//! - no temporary file is left behind: not on an error, not on a panic, not on Ctrl-C or
-//!   SIGTERM (removed, then the process exits with 130 or 143; a progress bar on the screen
-//!   is cleared first);
+//! - no temporary file is left behind: not on an error, not on a panic, not on SIGINT
+//!   (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT (removed, with a compile cache entry being
+//!   written and a progress bar on the screen, then the process dies of the signal, as
+//!   without a handler: a shell loop sees it and stops). SIGPIPE stays ignored (Rust's
+//!   default): a closed pipe is a write error, which ends the run the ordinary way;
 //! - messages name the user's path, never the temporary one.
 //!
 //! **Stdout** ([`stdout_written`]): a reader that goes away (`| head`) is normal use and ends
@@ -266,11 +268,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Temporary files of this process not yet renamed into place or removed: what a signal
-/// removes before the process exits. Created, renamed and removed under this lock, so the
-/// signal thread never sees a file that exists but is not listed.
-static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
 /// A temporary file, removed when dropped unless committed.
 struct Partial {
     path: PathBuf,
@@ -284,11 +281,12 @@ impl Partial {
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!(".tr-{}-{n}.partial", std::process::id()));
-            let mut partials = lock(&PARTIALS);
+            // Listed for the signal handler as it is created (see `crate::tempfiles`).
+            let mut live = crate::tempfiles::lock();
             // Readable too: a held file is read back once the run has succeeded.
             match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
                 Ok(file) => {
-                    partials.push(path.clone());
+                    live.add(&path);
                     return Ok((Partial { path }, file));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
@@ -298,10 +296,10 @@ impl Partial {
     }
 
     fn commit(self, target: &Path) -> io::Result<()> {
-        let mut partials = lock(&PARTIALS);
+        let mut live = crate::tempfiles::lock();
         std::fs::rename(&self.path, target)?;
-        partials.retain(|p| p != &self.path);
-        drop(partials);
+        live.forget(&self.path);
+        drop(live);
         std::mem::forget(self);
         Ok(())
     }
@@ -309,37 +307,44 @@ impl Partial {
 
 impl Drop for Partial {
     fn drop(&mut self) {
-        let mut partials = lock(&PARTIALS);
+        let mut live = crate::tempfiles::lock();
         let _ = std::fs::remove_file(&self.path);
-        partials.retain(|p| p != &self.path);
+        live.forget(&self.path);
     }
 }
 
-/// A progress bar, once drawn, is cleared on SIGINT and SIGTERM rather than left on the
-/// screen (the same handler as for temporary files: [`handle_signals`]).
+/// A progress bar, once drawn, is cleared on a signal rather than left on the screen (the
+/// same handler as for temporary files: [`handle_signals`]).
 pub fn clear_progress_on_signals() {
     handle_signals();
 }
 
-/// From the first temporary file or progress bar on, SIGINT and SIGTERM remove the temporary
-/// files, clear the bar and exit with 128 + the signal (130, 143), as the default action's
-/// status would read in a shell.
-fn handle_signals() {
+/// The signals that end a run and find temporary files to remove first: the ones whose
+/// default action ends the process and that a person, a terminal or a service manager
+/// sends. SIGPIPE is not among them: Rust ignores it, and a closed pipe is a write error.
+const CLEANED_UP: [i32; 4] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGQUIT];
+
+/// Installed before the run starts (`cli::main`): on any of [`CLEANED_UP`], the temporary
+/// files (outputs being written, a compile cache entry being stored) are removed, the bar
+/// cleared, and the signal raised again with its default action, so the process dies of it.
+/// Not `exit(128 + n)`: a shell tells a death by SIGINT from an exit code, and only the
+/// first makes `for ...; do theater-replay ...; done` stop on Ctrl-C.
+pub fn handle_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        let mut signals = match signal_hook::iterator::Signals::new(CLEANED_UP) {
             Ok(signals) => signals,
             Err(e) => return tracing::warn!("cannot catch Ctrl-C to clean up: {e}"),
         };
         let spawned = std::thread::Builder::new().name("remove-partials".into()).spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let partials = lock(&PARTIALS);
-                for path in partials.iter() {
-                    let _ = std::fs::remove_file(path);
-                }
+                // Held to the end: no temporary file is created or renamed after this.
+                let mut live = crate::tempfiles::lock();
+                live.remove_all();
                 super::progress::clear_active();
-                // Exits holding the lock: no temporary file can be created or renamed after.
+                // The default action again, then the signal: the process dies of it.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                // Only if it could not be raised: the status a shell would show for it.
                 signal_hook::low_level::exit(128 + signal);
             }
         });
