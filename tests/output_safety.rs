@@ -197,8 +197,70 @@ fn verify_junit_refuses_the_chain_and_the_component() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("cannot write the JUnit report: {}: is a chain of this run", found.display())), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "refused before any chain is replayed: {stderr}");
+    assert!(stderr.contains(&format!("error: {}: is a chain of this run", found.display())), "{stderr}");
+    assert!(out.stdout.is_empty(), "no verdicts: nothing ran");
     assert_eq!(hash(&found), before);
+}
+
+/// `verify --accept --junit X` where X is the `.new` the accept writes: the report would
+/// overwrite the new chain just reported as written. Two outputs of one run are never one
+/// file, however it is named: refused before anything runs, one line, exit 2.
+#[test]
+fn verify_accept_refuses_a_junit_report_that_is_a_pending_chain() {
+    let f = Fixture::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components/counter-v2.wat");
+    std::fs::copy(root, f.path("v2.wat")).unwrap();
+    std::os::unix::fs::symlink(f.path("chain.json.new"), f.path("link.xml")).unwrap();
+    let spellings = [f.path("chain.json.new"), f.dir.path().join(".").join("chain.json.new"), f.path("link.xml")];
+    let chains = f.path("golden");
+    std::fs::create_dir(&chains).unwrap();
+    std::fs::copy(f.path("chain.json"), chains.join("a.json")).unwrap();
+    let before = f.hashes();
+    for (chain, junit) in spellings.iter().map(|j| (f.path("chain.json"), j.clone())).chain([(chains.clone(), chains.join("a.json.new"))]) {
+        let mut cmd = bin();
+        cmd.args(["verify", "--no-cache", "--accept=always"]).arg(f.path("v2.wat"));
+        if chain.is_dir() {
+            cmd.arg("--chains");
+        }
+        cmd.arg(&chain).arg("--junit").arg(&junit);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {}: ", junit.display())), "{stderr}");
+        assert!(stderr.contains("the JUnit report") && stderr.contains("give each its own path"), "{stderr}");
+        assert!(out.stdout.is_empty(), "refused before any chain ran");
+        assert_eq!(f.hashes(), before);
+        assert!(!f.path("chain.json.new").exists() && !chains.join("a.json.new").exists());
+        f.assert_no_partial();
+    }
+    // Its own path: both are written.
+    let out = bin()
+        .args(["verify", "--no-cache", "--accept=always"])
+        .arg(f.path("v2.wat"))
+        .arg(f.path("chain.json"))
+        .arg("--junit")
+        .arg(f.path("report.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(f.path("report.xml")).unwrap().contains("<testsuites"));
+    assert!(std::fs::read_to_string(f.path("chain.json.new")).unwrap().starts_with('['));
+}
+
+/// `record -o /dev/stdout --format json`: the JSON report would go into the chain's stream.
+#[test]
+fn record_refuses_a_chain_and_its_json_report_both_on_stdout() {
+    let f = Fixture::new();
+    let out = f.record().args(["--format", "json", "-o", "/dev/stdout"]).stdout(Stdio::piped()).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/dev/stdout: is the JSON report of this run (stdout), and would also be the chain"), "{stderr}");
+    // stdout carries the error document alone, no chain.
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["status"], "error");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! diverged chain's successor as `<chain>.new` beside it; `pending` lists those, `accept`
 //! puts them in place of the old chains, `reject` deletes them.
 
-use super::output::{self, Inputs};
+use super::output::{self, Inputs, Outputs};
 use super::{Exit, Format, Global};
 use crate::pending::{self, Pending};
 use crate::record::Answers;
@@ -88,6 +88,26 @@ impl Acceptor {
                 super::one_line(&e)
             )),
         }
+    }
+
+    /// Refuses, before anything runs, a run whose outputs would collide: the `.new` of any
+    /// of `chains` (which of them diverge is not known yet) that is one of the run's inputs,
+    /// or the same file as another output (`--junit`, claimed in `outputs` already).
+    pub fn refuse_collisions(&self, component: &Path, chains: &[PathBuf], outputs: &mut Outputs) -> anyhow::Result<()> {
+        let mut inputs = Inputs::default();
+        inputs.add(component, "the component");
+        for chain in chains {
+            inputs.add(chain, "a chain");
+        }
+        if let Some(answers) = &self.answers_path {
+            inputs.add(answers, "the answers file");
+        }
+        for chain in chains.iter().filter(|chain| chain.as_os_str() != "-") {
+            let new = pending::pending_path(chain);
+            inputs.refuse_path(&new)?;
+            outputs.claim(&new, "a chain's successor (`--accept` writes <chain>.new)")?;
+        }
+        Ok(())
     }
 
     fn rerecord(

@@ -2,7 +2,8 @@
 //!
 //! **Files**, one rule for all of them ([`write_file`]):
 //! - a destination that is one of the run's inputs (the same file: device and inode, however
-//!   it is named, symbolic and hard links included) is refused before anything runs;
+//!   it is named, symbolic and hard links included) is refused before anything runs, and so
+//!   is one that is another output of the run ([`Outputs`]: `verify --accept --junit X.new`);
 //! - a regular file, or a path that does not exist yet, is written to a temporary file in the
 //!   same directory (a short name of our own, so that a legal name of 255 bytes still works)
 //!   and renamed into place only once everything was written: the file is whole or untouched;
@@ -65,6 +66,14 @@ impl Inputs {
         }
     }
 
+    /// Refuses `path` if it names one of the inputs (nothing to refuse if it does not exist).
+    pub fn refuse_path(&self, path: &Path) -> anyhow::Result<()> {
+        match std::fs::metadata(path) {
+            Ok(meta) => self.refuse(&path.display().to_string(), &meta),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Refuses a stdout that is one of the inputs (`>> answers.json`), for a command whose
     /// stdout is the file it makes.
     pub fn refuse_stdout(&self) -> anyhow::Result<()> {
@@ -72,6 +81,77 @@ impl Inputs {
             Ok(meta) => self.refuse("stdout", &meta),
             Err(_) => Ok(()),
         }
+    }
+}
+
+/// The files a run will write, by identity, so that no two of them are the same file: one
+/// would overwrite the other after it was reported as written. Checked before anything runs.
+#[derive(Default)]
+pub struct Outputs {
+    /// What the file will be, what it is to the run (`the JUnit report`) and the path given.
+    claimed: Vec<(Identity, &'static str, PathBuf)>,
+}
+
+/// Which file a path writes: an existing file's device and inode (links included), or for
+/// a file still to be created, the path it will be created at (links and `..` resolved).
+#[derive(PartialEq, Eq)]
+enum Identity {
+    Existing(u64, u64),
+    New(PathBuf),
+}
+
+impl Identity {
+    /// `None` for what two outputs may share harmlessly: a character device (`/dev/null`, a
+    /// terminal), and a path that cannot be resolved (writing it fails on its own).
+    fn of(path: &Path) -> Option<Identity> {
+        match std::fs::metadata(path) {
+            Ok(meta) => Identity::of_meta(&meta),
+            Err(_) => {
+                let target = follow_links(path).ok()?;
+                let dir = match target.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                Some(Identity::New(std::fs::canonicalize(dir).ok()?.join(target.file_name()?)))
+            }
+        }
+    }
+
+    fn of_meta(meta: &Metadata) -> Option<Identity> {
+        use std::os::unix::fs::FileTypeExt;
+        (!meta.file_type().is_char_device()).then(|| Identity::Existing(meta.dev(), meta.ino()))
+    }
+}
+
+impl Outputs {
+    /// Claims `path` as `what` (`the JUnit report`); refused when another output of the run,
+    /// of another kind, is the same file. The same kind twice (a chain given twice, so its
+    /// `.new` too) is one output written twice, not a collision.
+    pub fn claim(&mut self, path: &Path, what: &'static str) -> anyhow::Result<()> {
+        match Identity::of(path) {
+            Some(identity) => self.claim_identity(identity, &path.display().to_string(), what, path),
+            None => Ok(()),
+        }
+    }
+
+    /// Claims stdout as `what`.
+    pub fn claim_stdout(&mut self, what: &'static str) -> anyhow::Result<()> {
+        match fd_metadata(io::stdout().as_fd()).ok().as_ref().and_then(Identity::of_meta) {
+            Some(identity) => self.claim_identity(identity, "stdout", what, Path::new("-")),
+            None => Ok(()),
+        }
+    }
+
+    fn claim_identity(&mut self, identity: Identity, given: &str, what: &'static str, path: &Path) -> anyhow::Result<()> {
+        if let Some((_, other, other_path)) = self.claimed.iter().find(|(id, other, _)| *id == identity && *other != what) {
+            let other_path = if other_path.as_os_str() == "-" { "stdout".to_owned() } else { other_path.display().to_string() };
+            if other_path == given {
+                anyhow::bail!("{given}: would be both {other} and {what} of this run; give each its own path");
+            }
+            anyhow::bail!("{given}: is {other} of this run ({other_path}), and would also be {what}; give each its own path");
+        }
+        self.claimed.push((identity, what, path.to_path_buf()));
+        Ok(())
     }
 }
 
