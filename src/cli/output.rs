@@ -216,6 +216,12 @@ impl Destination {
         Ok(Destination { given: path.to_path_buf(), how })
     }
 
+    /// Whether the file is replaced whole (a regular file, or a new one), rather than
+    /// written through as it is (a device, a FIFO, an open descriptor's path).
+    pub fn replaces(&self) -> bool {
+        matches!(self.how, How::Replace { .. })
+    }
+
     /// Writes the file; on any failure a replaced file is left as it was.
     pub fn write<T>(self, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let given = self.given.display().to_string();
