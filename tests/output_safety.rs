@@ -550,3 +550,34 @@ fn stderr_on_a_full_disk_does_not_panic() {
     let out = bin().arg("check").arg(f.path("missing.json")).stderr(full).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A chain for stdout (a FIFO, a device) is held whole in TMPDIR until the run succeeds;
+/// when it does not fit there (here a file size limit, as a small TMPDIR gives ENOSPC), the
+/// one error line says where it was held, why, and what to do. stdout stays empty.
+#[test]
+fn a_chain_held_for_stdout_that_does_not_fit_in_tmpdir_says_why_and_what_to_do() {
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::new();
+    let tmp = f.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = f.record();
+    cmd.env("TMPDIR", &tmp).stdout(Stdio::piped());
+    // SAFETY: signal and setrlimit are async-signal-safe. With SIGXFSZ ignored, a write
+    // past the limit fails with EFBIG instead of killing the process.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let small = libc::rlimit { rlim_cur: 512, rlim_max: 512 };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &small);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains(&format!("stdout (held in {} until the run ends)", tmp.display())), "{line}");
+    assert!(line.contains("set TMPDIR to a directory with room for it, or write to a file with -o"), "{line}");
+    assert!(out.stdout.is_empty(), "nothing of the chain on stdout");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "nothing left in TMPDIR");
+}

@@ -251,7 +251,7 @@ impl Destination {
                     let _ = file.set_permissions(permissions);
                 }
                 let synced = file.try_clone().with_context(|| format!("{given}: cannot write"))?;
-                let (sink, dropped) = Sink::new(file, &given);
+                let (sink, dropped) = Sink::new(file, &given, None);
                 let value = write(Box::new(sink))?;
                 dropped.check()?;
                 synced.sync_all().map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
@@ -299,23 +299,31 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
 struct Sink {
     out: BufWriter<File>,
     name: Arc<str>,
+    /// What to add to an error of a full disk (or a file size limit): for a held output, why
+    /// it needs room in TMPDIR and what to do.
+    when_full: Option<&'static str>,
     dropped: Arc<Mutex<Option<io::Error>>>,
 }
 
 struct Dropped {
-    name: Arc<str>,
     error: Arc<Mutex<Option<io::Error>>>,
 }
 
+/// The advice on an output held in TMPDIR that does not fit there (see [`hold`]).
+const HELD_FULL: &str = "the whole output is held in TMPDIR until the run succeeds, so that a failed run writes none of it: set TMPDIR to a directory with room for it, or write to a file with -o";
+
 impl Sink {
-    fn new(file: File, name: &str) -> (Sink, Dropped) {
-        let name: Arc<str> = name.into();
+    fn new(file: File, name: &str, when_full: Option<&'static str>) -> (Sink, Dropped) {
         let error = Arc::new(Mutex::new(None));
-        (Sink { out: BufWriter::new(file), name: name.clone(), dropped: error.clone() }, Dropped { name, error })
+        (Sink { out: BufWriter::new(file), name: name.into(), when_full, dropped: error.clone() }, Dropped { error })
     }
 
     fn named(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+        let full = matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge);
+        match self.when_full {
+            Some(advice) if full => io::Error::new(e.kind(), format!("{}: {e}; {advice}", self.name)),
+            _ => io::Error::new(e.kind(), format!("{}: {e}", self.name)),
+        }
     }
 }
 
@@ -336,7 +344,7 @@ impl Write for Sink {
 impl Drop for Sink {
     fn drop(&mut self) {
         if let Err(e) = self.out.flush() {
-            *lock(&self.dropped) = Some(e);
+            *lock(&self.dropped) = Some(self.named(e));
         }
     }
 }
@@ -344,7 +352,7 @@ impl Drop for Sink {
 impl Dropped {
     fn check(self) -> anyhow::Result<()> {
         match lock(&self.error).take() {
-            Some(e) => anyhow::bail!("{}: {e}", self.name),
+            Some(e) => anyhow::bail!("{e}"),
             None => Ok(()),
         }
     }
@@ -443,6 +451,12 @@ pub fn handle_signals() {
 /// Output held back until the run has succeeded, so a failed run writes nothing: in an
 /// unnamed temporary file (chains can be far larger than memory should hold), which the
 /// system removes with the process whatever way it ends.
+///
+/// Why not stream to stdout, a FIFO or a device: a run that fails midway would leave a
+/// truncated chain there, and a JSON Lines chain cut at an event boundary is an intact,
+/// shorter chain that `check` passes and `verify` replays. Holding keeps "whole or not at
+/// all" for every destination; the price is room for the chain in TMPDIR, which an error of
+/// a full TMPDIR says, with what to do ([`HELD_FULL`]).
 pub struct Held {
     file: File,
 }
@@ -460,7 +474,7 @@ fn hold<T>(destination: &str, write: impl FnOnce(Box<dyn Write + Send>) -> anyho
     // Unnamed from here on: nothing to clean up.
     drop(partial);
     let held = file.try_clone().with_context(|| format!("{place}: cannot reopen"))?;
-    let (sink, dropped) = Sink::new(file, &place);
+    let (sink, dropped) = Sink::new(file, &place, Some(HELD_FULL));
     let value = write(Box::new(sink))?;
     dropped.check()?;
     Ok((value, Held { file: held }))
