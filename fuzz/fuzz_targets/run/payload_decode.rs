@@ -96,10 +96,10 @@ pub fn run(data: &[u8]) {
                 for f in ZOO.imports.iter().take(20) {
                     for ty in f.params.iter().chain(&f.results) {
                         untyped_round_trip(input, ty);
-                        if let Some(bytes) = theater_json::json_bytes(output) {
-                            if let Ok(inner) = serde_json::from_slice::<Value>(&bytes) {
-                                untyped_round_trip(&inner, ty);
-                            }
+                        if let Some(bytes) = theater_json::json_bytes(output)
+                            && let Ok(inner) = serde_json::from_slice::<Value>(&bytes)
+                        {
+                            untyped_round_trip(&inner, ty);
                         }
                     }
                 }
