@@ -70,6 +70,8 @@ pub mod report;
 #[doc(hidden)]
 pub mod runtime;
 #[doc(hidden)]
+pub mod tempfiles;
+#[doc(hidden)]
 pub mod text;
 #[doc(hidden)]
 pub mod values;

@@ -39,6 +39,41 @@ pub enum FindError {
     NotPending(String),
     #[error("{0}: no such file or directory")]
     Missing(String),
+    /// A `.new` that exists but is no file (a FIFO, a directory): not "missing", and never
+    /// read (a FIFO would block) nor removed.
+    #[error("{path}: is {kind}, not a pending chain (a pending chain is a regular file); left as it is")]
+    NotAFile { path: String, kind: &'static str },
+}
+
+/// What a file that is not a regular file is, in a message.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The `.new` at `new` if it exists: `Ok(true)` for a regular file (links followed),
+/// [`FindError::NotAFile`] for anything else.
+fn pending_file(new: &Path) -> Result<bool, FindError> {
+    match std::fs::metadata(new) {
+        Ok(meta) if meta.is_file() => Ok(true),
+        Ok(meta) => Err(FindError::NotAFile { path: new.display().to_string(), kind: file_kind(&meta) }),
+        Err(_) => Ok(false),
+    }
 }
 
 /// Whether `path` is a pending chain: `<name>.<chain extension>.new`.
@@ -53,7 +88,10 @@ pub(crate) fn is_pending(path: &Path) -> bool {
 pub fn find(paths: &[PathBuf]) -> Result<Vec<Pending>, FindError> {
     let mut found = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        // A pending chain named as such that is no file is refused, not searched or skipped.
+        if is_pending(path) && pending_file(path)? {
+            found.push(of_new(path.clone()));
+        } else if path.is_dir() {
             for new in batch::files_in_dir(path, is_pending)? {
                 found.push(of_new(new));
             }
@@ -61,7 +99,7 @@ pub fn find(paths: &[PathBuf]) -> Result<Vec<Pending>, FindError> {
             found.push(of_new(path.clone()));
         } else {
             let new = pending_path(path);
-            if new.is_file() {
+            if pending_file(&new)? {
                 found.push(Pending { chain: path.clone(), new });
             } else if path.exists() {
                 return Err(FindError::NotPending(path.display().to_string()));

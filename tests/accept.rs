@@ -6,6 +6,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use theater_replay::chain::ChainReader;
@@ -414,4 +415,50 @@ fn pack_chains_are_not_re_recorded() {
         out.stderr
     );
     assert!(!new_of(&chain).exists());
+}
+
+/// `accept` never loses a pending chain to a place that keeps nothing: a chain that is a
+/// link to /dev/null (or a FIFO) is refused, and a `.new` that is a FIFO or a directory is
+/// named for what it is (it exists), never read, never removed. Exit 2, one line each.
+#[test]
+fn accept_refuses_what_is_not_a_regular_file_and_keeps_the_pending_chain() {
+    let run = Run::new();
+    let golden = std::fs::read(fixture("chains/counter.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", run.path("void.json")).unwrap();
+    std::fs::write(run.path("void.json.new"), &golden).unwrap();
+    for name in ["fifo.json", "dir.json"] {
+        std::fs::write(run.path(name), &golden).unwrap();
+    }
+    let fifo = std::ffi::CString::new(run.path("fifo.json.new").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::create_dir(run.path("dir.json.new")).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["accept", "void.json"], "void.json: is a character device, not a regular file"),
+        (&["accept", "void.json.new"], "void.json: is a character device, not a regular file"),
+        (&["accept", "fifo.json"], "fifo.json.new: is a FIFO, not a pending chain"),
+        (&["accept", "fifo.json.new"], "fifo.json.new: is a FIFO, not a pending chain"),
+        (&["pending", "fifo.json"], "fifo.json.new: is a FIFO, not a pending chain"),
+        (&["reject", "fifo.json"], "fifo.json.new: is a FIFO, not a pending chain"),
+        (&["accept", "dir.json"], "dir.json.new: is a directory, not a pending chain"),
+        (&["accept", "dir.json.new"], "dir.json.new: is a directory, not a pending chain"),
+        (&["reject", "dir.json.new"], "dir.json.new: is a directory, not a pending chain"),
+    ];
+    for (args, message) in cases {
+        let out = run.run(args, &[]);
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with(&format!("error: {message}")), "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.contains("accepted") && !out.stderr.contains("does not exist"), "{args:?}: {}{}", out.stdout, out.stderr);
+        assert_eq!(std::fs::read(run.path("void.json.new")).unwrap(), golden, "the pending chain is kept");
+        assert_eq!(std::fs::read_link(run.path("void.json")).unwrap(), Path::new("/dev/null"));
+        assert!(std::fs::symlink_metadata(run.path("fifo.json.new")).unwrap().file_type().is_fifo());
+        assert!(run.path("dir.json.new").is_dir());
+    }
+    // As a line of its own under --format json.
+    let out = run.run(&["accept", "void.json", "--format", "json"], &[]);
+    assert_eq!(out.code, 2);
+    let line = &json_lines(&out.stdout)[0];
+    assert_eq!(line["status"], "error");
+    assert!(line["message"].as_str().unwrap().contains("not accepted, void.json.new stays pending"), "{line}");
 }

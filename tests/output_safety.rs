@@ -2,7 +2,7 @@
 //! (issue 14, "Data loss and panics"): every file the tool writes (`record -o`,
 //! `verify --junit`) refuses the run's own inputs by identity, writes devices and FIFOs in
 //! place, replaces regular files whole through a short-named temporary file that never
-//! outlives the run (errors, Ctrl-C, SIGTERM); `record` to stdout writes nothing when the run
+//! outlives the run (errors, SIGINT, SIGTERM, SIGHUP, SIGQUIT); `record` to stdout writes nothing when the run
 //! fails; a full disk or a closed pipe on stdout is exit 2 or a quiet end, never a panic.
 //!
 //! Every test works on copies of the fixtures in a temporary directory and checks that the
@@ -197,8 +197,70 @@ fn verify_junit_refuses_the_chain_and_the_component() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("cannot write the JUnit report: {}: is a chain of this run", found.display())), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "refused before any chain is replayed: {stderr}");
+    assert!(stderr.contains(&format!("error: {}: is a chain of this run", found.display())), "{stderr}");
+    assert!(out.stdout.is_empty(), "no verdicts: nothing ran");
     assert_eq!(hash(&found), before);
+}
+
+/// `verify --accept --junit X` where X is the `.new` the accept writes: the report would
+/// overwrite the new chain just reported as written. Two outputs of one run are never one
+/// file, however it is named: refused before anything runs, one line, exit 2.
+#[test]
+fn verify_accept_refuses_a_junit_report_that_is_a_pending_chain() {
+    let f = Fixture::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/components/counter-v2.wat");
+    std::fs::copy(root, f.path("v2.wat")).unwrap();
+    std::os::unix::fs::symlink(f.path("chain.json.new"), f.path("link.xml")).unwrap();
+    let spellings = [f.path("chain.json.new"), f.dir.path().join(".").join("chain.json.new"), f.path("link.xml")];
+    let chains = f.path("golden");
+    std::fs::create_dir(&chains).unwrap();
+    std::fs::copy(f.path("chain.json"), chains.join("a.json")).unwrap();
+    let before = f.hashes();
+    for (chain, junit) in spellings.iter().map(|j| (f.path("chain.json"), j.clone())).chain([(chains.clone(), chains.join("a.json.new"))]) {
+        let mut cmd = bin();
+        cmd.args(["verify", "--no-cache", "--accept=always"]).arg(f.path("v2.wat"));
+        if chain.is_dir() {
+            cmd.arg("--chains");
+        }
+        cmd.arg(&chain).arg("--junit").arg(&junit);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {}: ", junit.display())), "{stderr}");
+        assert!(stderr.contains("the JUnit report") && stderr.contains("give each its own path"), "{stderr}");
+        assert!(out.stdout.is_empty(), "refused before any chain ran");
+        assert_eq!(f.hashes(), before);
+        assert!(!f.path("chain.json.new").exists() && !chains.join("a.json.new").exists());
+        f.assert_no_partial();
+    }
+    // Its own path: both are written.
+    let out = bin()
+        .args(["verify", "--no-cache", "--accept=always"])
+        .arg(f.path("v2.wat"))
+        .arg(f.path("chain.json"))
+        .arg("--junit")
+        .arg(f.path("report.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(f.path("report.xml")).unwrap().contains("<testsuites"));
+    assert!(std::fs::read_to_string(f.path("chain.json.new")).unwrap().starts_with('['));
+}
+
+/// `record -o /dev/stdout --format json`: the JSON report would go into the chain's stream.
+#[test]
+fn record_refuses_a_chain_and_its_json_report_both_on_stdout() {
+    let f = Fixture::new();
+    let out = f.record().args(["--format", "json", "-o", "/dev/stdout"]).stdout(Stdio::piped()).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/dev/stdout: is the JSON report of this run (stdout), and would also be the chain"), "{stderr}");
+    // stdout carries the error document alone, no chain.
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["status"], "error");
 }
 
 #[test]
@@ -371,20 +433,28 @@ fn record_to_stdout_writes_nothing_when_a_later_invoke_fails() {
 }
 
 /// Starts `record` of the spinning component to `-o out.json`, waits until its temporary
-/// file exists (the guest is running), sends `signal` and returns the exit code.
-fn interrupted_record(signal: i32) -> (Fixture, Option<i32>) {
+/// file exists (the guest is running), sends `signal` and returns how the process ended.
+fn interrupted_record(signal: i32) -> (Fixture, std::process::ExitStatus) {
+    use std::os::unix::process::CommandExt;
     let f = Fixture::new();
     std::fs::write(f.path("spin.wat"), SPIN).unwrap();
     let before = f.hashes();
-    let mut child = bin()
-        .arg("record")
+    let mut cmd = bin();
+    cmd.arg("record")
         .arg(f.path("spin.wat"))
         .args(["--no-cache", "--no-wasi", "--timeout", "600", "--invoke", "spin()", "-o"])
         .arg(f.path("out.json"))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe. No core file from SIGQUIT.
+    unsafe {
+        cmd.pre_exec(|| {
+            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
     while !f.names().iter().any(|n| n.ends_with(".partial")) {
         assert!(started.elapsed() < Duration::from_secs(60), "no temporary file appeared");
@@ -398,23 +468,21 @@ fn interrupted_record(signal: i32) -> (Fixture, Option<i32>) {
     let mut after = f.hashes();
     after.retain(|(name, _)| !name.contains("partial"));
     assert_eq!(after, before);
-    (f, output.status.code())
+    (f, output.status)
 }
 
+/// Every signal that ends a run from outside (Ctrl-C, `kill`, a closed terminal, Ctrl-\\)
+/// removes the temporary file, and the process dies of that very signal, as it would with
+/// no handler: a shell loop over `record` sees the signal and stops.
 #[test]
-fn ctrl_c_mid_record_removes_the_temporary_file() {
-    let (f, code) = interrupted_record(libc::SIGINT);
-    assert_eq!(code, Some(130));
-    f.assert_no_partial();
-    assert!(!f.path("out.json").exists());
-}
-
-#[test]
-fn sigterm_mid_record_removes_the_temporary_file() {
-    let (f, code) = interrupted_record(libc::SIGTERM);
-    assert_eq!(code, Some(143));
-    f.assert_no_partial();
-    assert!(!f.path("out.json").exists());
+fn every_ending_signal_mid_record_removes_the_temporary_file_and_kills_by_that_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        let (f, status) = interrupted_record(signal);
+        assert_eq!(status.signal(), Some(signal), "died of signal {signal}, not {status:?}");
+        f.assert_no_partial();
+        assert!(!f.path("out.json").exists());
+    }
 }
 
 /// Every command's stdout output, with an exit code for a run that writes it all.
@@ -481,4 +549,35 @@ fn stderr_on_a_full_disk_does_not_panic() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let out = bin().arg("check").arg(f.path("missing.json")).stderr(full).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A chain for stdout (a FIFO, a device) is held whole in TMPDIR until the run succeeds;
+/// when it does not fit there (here a file size limit, as a small TMPDIR gives ENOSPC), the
+/// one error line says where it was held, why, and what to do. stdout stays empty.
+#[test]
+fn a_chain_held_for_stdout_that_does_not_fit_in_tmpdir_says_why_and_what_to_do() {
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::new();
+    let tmp = f.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = f.record();
+    cmd.env("TMPDIR", &tmp).stdout(Stdio::piped());
+    // SAFETY: signal and setrlimit are async-signal-safe. With SIGXFSZ ignored, a write
+    // past the limit fails with EFBIG instead of killing the process.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let small = libc::rlimit { rlim_cur: 512, rlim_max: 512 };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &small);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains(&format!("stdout (held in {} until the run ends)", tmp.display())), "{line}");
+    assert!(line.contains("set TMPDIR to a directory with room for it, or write to a file with -o"), "{line}");
+    assert!(out.stdout.is_empty(), "nothing of the chain on stdout");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "nothing left in TMPDIR");
 }

@@ -49,11 +49,21 @@ pub fn check_path(path: &Path) -> Result<CheckOutcome, ChainError> {
 /// Checks a chain from an open reader. `Err` means unreadable or malformed input; an
 /// integrity failure (including a state chain's head mismatch) is an `Ok` with `broken`.
 pub fn check_reader(reader: ChainReader) -> Result<CheckOutcome, ChainError> {
-    check_reader_with(reader, super::minify::available())
+    let payloads = if reader.simd().is_some() { Payloads::Canonical } else { Payloads::Alternating { raw_first: false } };
+    check_reader_with(reader, payloads)
 }
 
-/// As [`check_reader`]; `canonical`: whether payloads are handed over as canonical text.
-fn check_reader_with(reader: ChainReader, canonical: bool) -> Result<CheckOutcome, ChainError> {
+/// How the scanner hands payloads over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payloads {
+    /// As canonical text where the reader's vectorized pass vouches for them.
+    Canonical,
+    /// Every other one raw, for the hashing thread to parse (`raw_first`: from the first).
+    Alternating { raw_first: bool },
+}
+
+/// As [`check_reader`], handing payloads over as `payloads` says.
+fn check_reader_with(reader: ChainReader, payloads: Payloads) -> Result<CheckOutcome, ChainError> {
     let (container, compression) = (reader.container(), reader.compression());
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Pending>, ChainError>>(QUEUE);
     // Checked batches go back to the scanner, which reuses their buffers: nothing is
@@ -61,7 +71,7 @@ fn check_reader_with(reader: ChainReader, canonical: bool) -> Result<CheckOutcom
     let (back_tx, back_rx) = mpsc::channel::<Vec<Pending>>();
     let path = reader.name().to_owned();
     std::thread::scope(|scope| {
-        scope.spawn(move || produce(reader, canonical, &tx, &back_rx));
+        scope.spawn(move || produce(reader, payloads, &tx, &back_rx));
         let mut checker = IntegrityChecker::new();
         // One event's worth of buffers, reused: each pending event's fields are swapped in,
         // checked, and swapped back out to be returned.
@@ -83,12 +93,10 @@ fn check_reader_with(reader: ChainReader, canonical: bool) -> Result<CheckOutcom
                                 data_text = Some(&text[..]);
                                 Ok(())
                             }
-                            PendingData::Raw(text, offset) => {
+                            PendingData::Raw(text, at) => {
                                 event.data.clear();
-                                super::scan::parse_raw_byte_array(text, &mut event.data, "data").map_err(|(at, message)| {
-                                    let offset = *offset + at as u64;
-                                    ChainError::Malformed { path: path.clone(), index: pending.index, offset, line: None, message }
-                                })
+                                super::scan::parse_raw_byte_array(text, &mut event.data, "data")
+                                    .map_err(|(fault, message)| at.malformed(&path, pending.index, text, fault, message))
                             }
                         };
                         parsed?;
@@ -127,7 +135,7 @@ fn check_reader_with(reader: ChainReader, canonical: bool) -> Result<CheckOutcom
 /// hanging up.
 fn produce(
     mut reader: ChainReader,
-    canonical: bool,
+    payloads: Payloads,
     tx: &mpsc::SyncSender<Result<Vec<Pending>, ChainError>>,
     back: &mpsc::Receiver<Vec<Pending>>,
 ) {
@@ -145,12 +153,12 @@ fn produce(
     // Payloads as canonical text where the vectorized pass is available (nothing is left
     // to parse, and the hashing thread's digest takes about as long as the scan);
     // otherwise every other payload raw, for the hashing thread to parse.
-    let mut raw = false;
+    let mut raw = matches!(payloads, Payloads::Alternating { raw_first: true });
     loop {
-        let payload = match (canonical, raw) {
-            (true, _) => PayloadAs::Canonical,
-            (false, false) => PayloadAs::Bytes,
-            (false, true) => PayloadAs::Raw,
+        let payload = match (payloads, raw) {
+            (Payloads::Canonical, _) => PayloadAs::Canonical,
+            (_, false) => PayloadAs::Bytes,
+            (_, true) => PayloadAs::Raw,
         };
         raw = !raw;
         let Some(item) = reader.next_pending(payload) else { break };
@@ -234,7 +242,7 @@ mod tests {
 
     fn agree(text: &[u8], what: &str, file: Option<&Path>) {
         let reference = verdict(open(text, file).and_then(one_by_one));
-        let canonical = verdict(open(text, file).and_then(|r| check_reader_with(r, true)));
+        let canonical = verdict(open(text, file).and_then(|r| check_reader_with(r, Payloads::Canonical)));
         assert_eq!(canonical, reference, "{what}");
     }
 
@@ -273,5 +281,85 @@ mod tests {
                 agree(&shorter, &format!("{layout:?}: without {at}"), None);
             }
         }
+    }
+
+    /// Every path `check` takes on this machine: each vectorized kernel it can run, and none
+    /// (every other payload raw, from the first event or from the second), beside reading
+    /// event by event.
+    fn every_path(text: &[u8], file: Option<&Path>) -> Vec<(String, Verdict)> {
+        let mut kernels: Vec<_> = ["avx2", ""].iter().filter_map(|wanted| super::super::minify::detect(wanted)).collect();
+        kernels.dedup();
+        let open_with = |simd| {
+            open(text, file).map(|mut reader| {
+                reader.set_simd(simd);
+                reader
+            })
+        };
+        let mut paths = vec![("event by event".to_owned(), verdict(open_with(None).and_then(one_by_one)))];
+        for kernel in kernels {
+            paths.push((format!("{kernel:?}"), verdict(open_with(Some(kernel)).and_then(|r| check_reader_with(r, Payloads::Canonical)))));
+        }
+        for raw_first in [false, true] {
+            let payloads = Payloads::Alternating { raw_first };
+            paths.push((format!("{payloads:?}"), verdict(open_with(None).and_then(|r| check_reader_with(r, payloads)))));
+        }
+        paths
+    }
+
+    /// Same input, same verdict: the error (message, offset and line) of every one-byte edit
+    /// of a small chain is the same whatever the CPU, with `THEATER_REPLAY_SIMD=off`, and
+    /// reading event by event.
+    fn same_error_on_every_path(layout: Layout) {
+        let mut events: Vec<Event> = Vec::new();
+        for data in [vec![0, 100, 9, 255], vec![]] {
+            let parent = events.last().map(|e| e.hash.clone());
+            events.push(Event::new_linked(HashAlg::Sha1, parent.as_deref(), "x/y".into(), data));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chain.json");
+        let mut writer = ChainWriter::with_layout(Vec::new(), layout);
+        for event in &events {
+            writer.write(event).unwrap();
+        }
+        let text = writer.finish().unwrap();
+        let mut edits = vec![(text.clone(), "as written".to_owned())];
+        for at in 0..text.len() {
+            // Inside a run of indentation every space is like the one before it.
+            if at > 0 && text[at - 1..(at + 2).min(text.len())] == *b"   " {
+                continue;
+            }
+            for byte in [b' ', b'\n', b'0', b'2', b'9', b',', b']', b'[', b'"', b'x'] {
+                if text[at] != byte {
+                    let mut edited = text.clone();
+                    edited[at] = byte;
+                    edits.push((edited, format!("{:?} at {at}", byte as char)));
+                }
+            }
+            let mut shorter = text.clone();
+            shorter.remove(at);
+            edits.push((shorter, format!("without {at}")));
+        }
+        let mut failures = Vec::new();
+        for (n, (edited, what)) in edits.iter().enumerate() {
+            // Streamed, and a sample mapped from a file.
+            let paths = every_path(edited, (n % 41 == 0).then_some(&*file));
+            for (path, result) in &paths[1..] {
+                if *result != paths[0].1 {
+                    failures.push(format!("{what}: {path}: {result:?}\n  event by event: {:?}", paths[0].1));
+                }
+            }
+        }
+        let examples = failures.iter().take(5).cloned().collect::<Vec<_>>().join("\n");
+        assert!(failures.is_empty(), "{layout:?}: {} of {} edits read differently:\n{examples}", failures.len(), edits.len());
+    }
+
+    #[test]
+    fn every_kernel_and_none_give_the_same_error_for_every_edit_of_a_pretty_chain() {
+        same_error_on_every_path(Layout::PrettyArray);
+    }
+
+    #[test]
+    fn every_kernel_and_none_give_the_same_error_for_every_edit_of_json_lines() {
+        same_error_on_every_path(Layout::JsonLines);
     }
 }

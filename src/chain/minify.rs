@@ -12,20 +12,16 @@
 //! (bad bytes, an array running past the buffered input, no SIMD at hand) returns `None`,
 //! and the caller parses the array the exact way, which reports the exact error.
 
-/// Whether this machine runs the vectorized pass (AVX-512 VBMI2 or AVX2, detected once).
-pub(crate) fn available() -> bool {
-    kernel().is_some()
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kernel {
+pub(crate) enum Kernel {
     #[cfg(target_arch = "x86_64")]
     Avx512,
     #[cfg(target_arch = "x86_64")]
     Avx2,
 }
 
-fn kernel() -> Option<Kernel> {
+/// The kernel this process runs (`None`: no vectorized pass), chosen once.
+pub(crate) fn kernel() -> Option<Kernel> {
     static KERNEL: std::sync::OnceLock<Option<Kernel>> = std::sync::OnceLock::new();
     *KERNEL.get_or_init(|| {
         // For tests and for comparing the kernels: THEATER_REPLAY_SIMD=avx2 or =off.
@@ -35,7 +31,7 @@ fn kernel() -> Option<Kernel> {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn detect(wanted: &str) -> Option<Kernel> {
+pub(crate) fn detect(wanted: &str) -> Option<Kernel> {
     let avx512 = is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vbmi2");
     let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("bmi1");
     match wanted {
@@ -47,7 +43,7 @@ fn detect(wanted: &str) -> Option<Kernel> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn detect(_wanted: &str) -> Option<Kernel> {
+pub(crate) fn detect(_wanted: &str) -> Option<Kernel> {
     None
 }
 
@@ -55,11 +51,7 @@ fn detect(_wanted: &str) -> Option<Kernel> {
 /// returns the position after its `]`. `None` (with `out` as it was) when the array is not
 /// plainly valid and complete within `buf[..end]`, or the pass is not available: then the
 /// exact parser must read it. `buf` holds at least 16 readable bytes after `end`.
-pub(crate) fn canonical_array(buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
-    canonical_array_with(kernel()?, buf, at, end, out)
-}
-
-fn canonical_array_with(kernel: Kernel, buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+pub(crate) fn canonical_array_with(kernel: Kernel, buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
     if buf.get(at) != Some(&b'[') {
         return None;
     }

@@ -2,7 +2,7 @@
 
 use super::error::ChainError;
 pub use super::scan::DEFAULT_MAX_EVENT_SIZE;
-use super::scan::{CompactParent, Input, compact_len, describe};
+use super::scan::{CompactParent, Input, RawAt, compact_len, describe};
 use super::{Compression, Event};
 use crate::progress::{Counted, ReadCounts};
 use std::fmt;
@@ -80,8 +80,8 @@ pub(crate) struct Pending {
 pub(crate) enum PendingData {
     Bytes(Vec<u8>),
     /// The text of a JSON byte array and zero padding ([`Input::raw_byte_array`]), and
-    /// the absolute offset of its `[`.
-    Raw(Vec<u8>, u64),
+    /// where its `[` is.
+    Raw(Vec<u8>, RawAt),
     /// The payload's canonical text (`[1,2,3]`), vouched for by [`Input::canonical_byte_array`]:
     /// what its hash is computed from, with nothing to parse.
     Canonical(Vec<u8>),
@@ -104,11 +104,10 @@ impl Pending {
     pub fn into_event(self, path: &str) -> Result<Event, ChainError> {
         let data = match self.data {
             PendingData::Bytes(data) => data,
-            PendingData::Raw(text, offset) => {
+            PendingData::Raw(text, at) => {
                 let mut data = Vec::with_capacity(text.len() / 3);
-                super::scan::parse_raw_byte_array(&text, &mut data, "data").map_err(|(at, message)| {
-                    ChainError::Malformed { path: path.to_owned(), index: self.index, offset: offset + at as u64, line: None, message }
-                })?;
+                super::scan::parse_raw_byte_array(&text, &mut data, "data")
+                    .map_err(|(fault, message)| at.malformed(path, self.index, &text, fault, message))?;
                 data
             }
             // Vouched for as valid, so this cannot fail; a default keeps it from panicking.
@@ -394,6 +393,17 @@ impl ChainReader {
         self.index
     }
 
+    /// The vectorized pass this reader validates payloads with, if any.
+    pub(crate) fn simd(&self) -> Option<super::minify::Kernel> {
+        self.input.simd
+    }
+
+    /// Another vectorized pass (or none), for tests that hold every pass to the same result.
+    #[cfg(test)]
+    pub(crate) fn set_simd(&mut self, simd: Option<super::minify::Kernel>) {
+        self.input.simd = simd;
+    }
+
     /// The name given for the input (the path for files).
     pub fn name(&self) -> &str {
         &self.input.name
@@ -474,6 +484,12 @@ impl ChainReader {
                         if let Some(text) = self.input.since(start)
                             && let Some(at) = memchr::memchr(b'\n', text)
                         {
+                            // A payload read in place would have failed first, where it is bad.
+                            if let PendingData::Raw(raw, raw_at) = &event.data
+                                && let Err((fault, message)) = super::scan::parse_raw_byte_array(raw, &mut Vec::new(), "data")
+                            {
+                                return Err(raw_at.malformed(&self.input.name, self.input.index, raw, fault, message));
+                            }
                             return Err(self.input.malformed_at_offset(
                                 start + at as u64,
                                 "a newline inside an event (JSON Lines hold one event per line)",
@@ -609,15 +625,15 @@ impl ChainReader {
             // A deferred payload is captured up to its first `]`, unparsed: a nested value
             // (`[1,[2],3]`) ends the capture early and the error surfaces after it, where the
             // rest no longer parses. The fault is in the payload, so that is what is reported.
-            (Err(e), Some(PendingData::Raw(text, offset))) => {
+            (Err(e), Some(PendingData::Raw(text, at))) => {
                 let before = match &e {
                     ChainError::EventTooLarge { .. } => limit.saturating_add(1),
                     other => other.offset().unwrap_or(0),
                 };
                 let mut scratch = Vec::new();
                 match super::scan::parse_raw_byte_array(&text, &mut scratch, "data") {
-                    Err((at, message)) if offset + (at as u64) < before => {
-                        Err(self.input.malformed_at_offset(offset + at as u64, message))
+                    Err((fault, message)) if at.offset + (fault as u64) < before => {
+                        Err(at.malformed(&self.input.name, self.input.index, &text, fault, message))
                     }
                     _ => Err(e),
                 }
@@ -769,9 +785,9 @@ impl ChainReader {
                 },
                 b"data" if payload == PayloadAs::Raw => {
                     let mut text = self.spare.large(self.raw_hint);
-                    let offset = input.raw_byte_array(&mut text, "data")?;
+                    let at = input.raw_byte_array(&mut text, "data")?;
                     self.raw_hint = text.len().min(256 * 1024);
-                    *data = Some(PendingData::Raw(text, offset));
+                    *data = Some(PendingData::Raw(text, at));
                 }
                 b"data" => {
                     let mut d = self.spare.large(self.data_hint);

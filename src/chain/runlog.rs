@@ -64,7 +64,10 @@ impl<R: BufRead> RunLogLines<R> {
             return Ok(true);
         }
         let line: Line = serde_json::from_slice(text).map_err(|e| {
-            invalid(format!("line {}: not an event of theater 0.3.9's run log: {e}", self.line))
+            // serde's own place is within this one line: said as the log's line and column.
+            let why = e.to_string();
+            let why = why.rsplit_once(" at line ").map_or(why.as_str(), |(why, _)| why);
+            invalid(format!("line {}, column {}: not an event of theater 0.3.9's run log: {why}", self.line, e.column()))
         })?;
         let hex_bytes = |what: &str, hex_text: &str| {
             hex::decode(hex_text).map_err(|e| invalid(format!("line {}: {what} is not hex: {e}", self.line)))
@@ -142,8 +145,13 @@ mod tests {
     #[test]
     fn a_line_that_is_not_an_event_names_its_line() {
         let log = b"{\"data\":{\"Bool\":true},\"event_type\":\"x\",\"hash\":\"00\",\"parent_hash\":null}\n{\"data\":{\"Nope\":1}}\n".to_vec();
-        let err = ChainReader::from_reader("log.jsonl", Box::new(std::io::Cursor::new(log))).unwrap().find_map(Result::err).unwrap();
+        // The reader may meet the bad line as it opens (its first read takes both lines).
+        let err = match ChainReader::from_reader("log.jsonl", Box::new(std::io::Cursor::new(log))) {
+            Ok(reader) => reader.into_iter().find_map(Result::err).unwrap(),
+            Err(e) => e,
+        };
         let text = err.to_string();
-        assert!(text.contains("line 2: not an event of theater 0.3.9's run log"), "{text}");
+        assert!(text.contains("line 2, column 15: not an event of theater 0.3.9's run log: unknown variant `Nope`"), "{text}");
+        assert!(!text.contains(" at line 1"), "{text}");
     }
 }

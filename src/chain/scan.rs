@@ -60,6 +60,10 @@ pub(crate) struct Input {
     base: u64,
     /// Newlines in the input before `buf[0]`.
     lines: u64,
+    /// Newlines in `buf[..counted]`, counted as the reader goes for [`Input::line`] (the
+    /// same count a refill makes of the bytes it lets go: one pass over the input either way).
+    counted: usize,
+    counted_lines: u64,
     eof: bool,
     /// The most bytes one event may take (see [`Input::begin_event`]).
     pub max_event: u64,
@@ -67,6 +71,9 @@ pub(crate) struct Input {
     /// between events).
     event_start: u64,
     event_limit: u64,
+    /// The vectorized pass [`Input::canonical_byte_array`] uses, if any: the process's
+    /// (see [`super::minify`]), or another one for tests that compare them.
+    pub simd: Option<super::minify::Kernel>,
 }
 
 impl Input {
@@ -84,10 +91,13 @@ impl Input {
             end: 0,
             base: 0,
             lines: 0,
+            counted: 0,
+            counted_lines: 0,
             eof: false,
             max_event: DEFAULT_MAX_EVENT_SIZE,
             event_start: 0,
             event_limit: u64::MAX,
+            simd: super::minify::kernel(),
         }
     }
 
@@ -163,6 +173,16 @@ impl Input {
         self.base + self.pos as u64
     }
 
+    /// The line of the current position (from 1), counting on from the last time asked.
+    pub fn line(&mut self) -> u64 {
+        if self.counted > self.pos {
+            (self.counted, self.counted_lines) = (0, 0);
+        }
+        self.counted_lines += count_newlines(&self.buf[self.counted..self.pos]) as u64;
+        self.counted = self.pos;
+        self.lines + self.counted_lines + 1
+    }
+
     /// A malformed-input error at the current position.
     pub fn malformed(&self, message: impl Into<String>) -> ChainError {
         self.malformed_at(self.pos, message)
@@ -212,7 +232,9 @@ impl Input {
         }
         let Buf::Owned(buf) = &mut self.buf else { return Ok(false) };
         if self.pos > 0 {
-            self.lines += count_newlines(&buf[..self.pos]) as u64;
+            let (from, before) = if self.counted <= self.pos { (self.counted, self.counted_lines) } else { (0, 0) };
+            self.lines += before + count_newlines(&buf[from..self.pos]) as u64;
+            (self.counted, self.counted_lines) = (0, 0);
             self.base += self.pos as u64;
             buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
@@ -430,22 +452,24 @@ impl Input {
 
     /// Copies the raw text of a byte array (at or after whitespace, `[` to the first `]`)
     /// into `out`, followed by `PAD` zero bytes so that [`parse_raw_byte_array`] can scan
-    /// it in place. Returns the absolute offset of the `[`. Byte arrays hold no strings
-    /// or nested arrays, so the first `]` ends a well-formed one; anything else fails the
-    /// parse later at its own offset.
-    pub fn raw_byte_array(&mut self, out: &mut Vec<u8>, what: &str) -> Result<u64, ChainError> {
+    /// it in place. Returns where the `[` is. Byte arrays hold no strings or nested
+    /// arrays, so the first `]` ends a well-formed one; anything else fails the parse later
+    /// at its own offset, and on its own line.
+    pub fn raw_byte_array(&mut self, out: &mut Vec<u8>, what: &str) -> Result<RawAt, ChainError> {
         match self.skip_ws()? {
             Some(b'[') => {}
             found => return Err(self.malformed(format!("expected an array of bytes for {what}, found {}", describe(found)))),
         }
         let start = self.offset();
+        // Known now: the bytes before it may be gone when its error is found.
+        let at = RawAt { offset: start, line: self.line() };
         loop {
             let rest = &self.buf[self.pos..self.end];
             if let Some(i) = memchr::memchr(b']', rest) {
                 out.extend_from_slice(&rest[..=i]);
                 self.pos += i + 1;
                 out.extend_from_slice(&[0; PAD]);
-                return Ok(start);
+                return Ok(at);
             }
             out.extend_from_slice(rest);
             self.pos = self.end;
@@ -466,10 +490,10 @@ impl Input {
             if !more {
                 // A fault before the end (a bad byte, a nested value) is the one to report.
                 out.extend_from_slice(&[0; PAD]);
-                if let Err((at, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
-                    && start + (at as u64) < self.offset()
+                if let Err((fault, message)) = parse_raw_byte_array(out, &mut Vec::new(), what)
+                    && start + (fault as u64) < self.offset()
                 {
-                    return Err(self.malformed_at_offset(start + at as u64, message));
+                    return Err(at.malformed(&self.name, self.index, out, fault, message));
                 }
                 return Err(self.malformed(format!("unexpected end of file in {what}")));
             }
@@ -482,10 +506,11 @@ impl Input {
     /// whitespace, when it does not (a fault, an array running past the buffered input, no
     /// SIMD): the exact parser must read it and report any error exactly.
     pub fn canonical_byte_array(&mut self, out: &mut Vec<u8>) -> Result<bool, ChainError> {
+        let Some(kernel) = self.simd else { return Ok(false) };
         if self.skip_ws()? != Some(b'[') {
             return Ok(false);
         }
-        match super::minify::canonical_array(&self.buf, self.pos, self.end, out) {
+        match super::minify::canonical_array_with(kernel, &self.buf, self.pos, self.end, out) {
             Some(after) => {
                 self.pos = after;
                 Ok(true)
@@ -715,6 +740,22 @@ pub(crate) fn compact_len(bytes: &[u8]) -> u64 {
     // Two counts the compiler vectorizes byte-wide (a sum of usize per byte it does not).
     let digits = bytes.len() + bytes.iter().filter(|&&b| b >= 10).count() + bytes.iter().filter(|&&b| b >= 100).count();
     (digits + bytes.len().max(1) + 1) as u64
+}
+
+/// Where the `[` of a byte array captured raw is: its absolute offset and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawAt {
+    pub offset: u64,
+    pub line: u64,
+}
+
+impl RawAt {
+    /// The error [`parse_raw_byte_array`] found `fault` bytes into `text`, placed exactly
+    /// where reading the array in place reports it: same offset, same line.
+    pub fn malformed(self, path: &str, index: u64, text: &[u8], fault: usize, message: String) -> ChainError {
+        let line = self.line + count_newlines(&text[..fault.min(text.len())]) as u64;
+        ChainError::Malformed { path: path.to_owned(), index, offset: self.offset + fault as u64, line: Some(line), message }
+    }
 }
 
 /// Parses the raw text [`Input::raw_byte_array`] captured (padding included) into `out`.

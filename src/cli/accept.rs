@@ -2,7 +2,7 @@
 //! diverged chain's successor as `<chain>.new` beside it; `pending` lists those, `accept`
 //! puts them in place of the old chains, `reject` deletes them.
 
-use super::output::{self, Inputs};
+use super::output::{self, Inputs, Outputs};
 use super::{Exit, Format, Global};
 use crate::pending::{self, Pending};
 use crate::record::Answers;
@@ -90,6 +90,26 @@ impl Acceptor {
         }
     }
 
+    /// Refuses, before anything runs, a run whose outputs would collide: the `.new` of any
+    /// of `chains` (which of them diverge is not known yet) that is one of the run's inputs,
+    /// or the same file as another output (`--junit`, claimed in `outputs` already).
+    pub fn refuse_collisions(&self, component: &Path, chains: &[PathBuf], outputs: &mut Outputs) -> anyhow::Result<()> {
+        let mut inputs = Inputs::default();
+        inputs.add(component, "the component");
+        for chain in chains {
+            inputs.add(chain, "a chain");
+        }
+        if let Some(answers) = &self.answers_path {
+            inputs.add(answers, "the answers file");
+        }
+        for chain in chains.iter().filter(|chain| chain.as_os_str() != "-") {
+            let new = pending::pending_path(chain);
+            inputs.refuse_path(&new)?;
+            outputs.claim(&new, "a chain's successor (`--accept` writes <chain>.new)")?;
+        }
+        Ok(())
+    }
+
     fn rerecord(
         &self,
         runtime: &Runtime,
@@ -171,7 +191,8 @@ Examples:
 
 Exit codes:
   0  every pending chain named was accepted
-  2  one could not be (it is left pending), or a usage error")]
+  2  one could not be (it is left pending: it fails its integrity check, it or its chain is
+     not a regular file), or a usage error")]
 pub struct AcceptArgs {
     #[command(flatten)]
     pending: PendingArgs,
@@ -186,7 +207,8 @@ Examples:
 
 Exit codes:
   0  every pending chain named was deleted
-  2  one could not be, or a path names a chain with nothing pending (or a usage error)")]
+  2  one could not be, or a path names a chain with nothing pending, or a .new that is not
+     a regular file (or a usage error)")]
 pub struct RejectArgs {
     #[command(flatten)]
     pending: PendingArgs,
@@ -269,6 +291,20 @@ pub fn accept(args: AcceptArgs, _global: &Global) -> anyhow::Result<Exit> {
 
 fn accept_pending(args: &AcceptArgs) -> anyhow::Result<Exit> {
     act(&args.pending, "accepted", |p| {
+        // The chain is replaced through a temporary file renamed over it; a chain that is no
+        // regular file (a link to /dev/null, a FIFO) would be written through instead, and
+        // the `.new` then removed with nothing kept: refused, the `.new` left pending.
+        if let Ok(meta) = std::fs::metadata(&p.chain)
+            && !meta.is_file()
+        {
+            anyhow::bail!(
+                "{}: is {}, not a regular file: nothing to put {} in place of; not accepted, {} stays pending",
+                p.chain.display(),
+                pending::file_kind(&meta),
+                p.new.display(),
+                p.new.display()
+            );
+        }
         let checked = crate::chain::check_path(&p.new)?;
         if let Some(broken) = checked.broken {
             anyhow::bail!(
@@ -282,7 +318,12 @@ fn accept_pending(args: &AcceptArgs) -> anyhow::Result<Exit> {
         inputs.add(&p.new, "the pending chain");
         // Through the safe writer, not a rename: a chain that is a symbolic link keeps being
         // one (its target is replaced), and the old chain is whole until the new one is.
-        output::write_file(&p.chain, &inputs, |mut out| {
+        let destination = output::Destination::plan(&p.chain, &inputs)?;
+        if !destination.replaces() {
+            // `/dev/stdout` and the like: written through, never kept.
+            anyhow::bail!("{}: names an open descriptor, not a file; not accepted, {} stays pending", p.chain.display(), p.new.display());
+        }
+        destination.write(|mut out| {
             let mut file = std::fs::File::open(&p.new).with_context(|| format!("{}: cannot read", p.new.display()))?;
             std::io::copy(&mut file, &mut out)?;
             Ok(out.flush()?)

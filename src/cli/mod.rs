@@ -245,6 +245,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.quiet, cli.color.for_stream(false));
+    // Before anything is written: a compile cache entry is stored before any output begins.
+    output::handle_signals();
     let global = Global { quiet: cli.quiet, style: crate::report::style::Style::new(cli.color.for_stream(true)) };
     let result = match cli.command {
         Command::Check(args) => check::run(args, &global),

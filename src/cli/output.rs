@@ -2,7 +2,8 @@
 //!
 //! **Files**, one rule for all of them ([`write_file`]):
 //! - a destination that is one of the run's inputs (the same file: device and inode, however
-//!   it is named, symbolic and hard links included) is refused before anything runs;
+//!   it is named, symbolic and hard links included) is refused before anything runs, and so
+//!   is one that is another output of the run ([`Outputs`]: `verify --accept --junit X.new`);
 //! - a regular file, or a path that does not exist yet, is written to a temporary file in the
 //!   same directory (a short name of our own, so that a legal name of 255 bytes still works)
 //!   and renamed into place only once everything was written: the file is whole or untouched;
@@ -10,9 +11,11 @@
 //!   other paths of already open descriptors) is opened before the run and written directly,
 //!   never replaced, once the run has succeeded (held in an unnamed temporary file until
 //!   then, as stdout is for `record`: [`hold_for_stdout`]);
-//! - no temporary file is left behind: not on an error, not on a panic, not on Ctrl-C or
-//!   SIGTERM (removed, then the process exits with 130 or 143; a progress bar on the screen
-//!   is cleared first);
+//! - no temporary file is left behind: not on an error, not on a panic, not on SIGINT
+//!   (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT (removed, with a compile cache entry being
+//!   written and a progress bar on the screen, then the process dies of the signal, as
+//!   without a handler: a shell loop sees it and stops). SIGPIPE stays ignored (Rust's
+//!   default): a closed pipe is a write error, which ends the run the ordinary way;
 //! - messages name the user's path, never the temporary one.
 //!
 //! **Stdout** ([`stdout_written`]): a reader that goes away (`| head`) is normal use and ends
@@ -63,6 +66,14 @@ impl Inputs {
         }
     }
 
+    /// Refuses `path` if it names one of the inputs (nothing to refuse if it does not exist).
+    pub fn refuse_path(&self, path: &Path) -> anyhow::Result<()> {
+        match std::fs::metadata(path) {
+            Ok(meta) => self.refuse(&path.display().to_string(), &meta),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Refuses a stdout that is one of the inputs (`>> answers.json`), for a command whose
     /// stdout is the file it makes.
     pub fn refuse_stdout(&self) -> anyhow::Result<()> {
@@ -70,6 +81,77 @@ impl Inputs {
             Ok(meta) => self.refuse("stdout", &meta),
             Err(_) => Ok(()),
         }
+    }
+}
+
+/// The files a run will write, by identity, so that no two of them are the same file: one
+/// would overwrite the other after it was reported as written. Checked before anything runs.
+#[derive(Default)]
+pub struct Outputs {
+    /// What the file will be, what it is to the run (`the JUnit report`) and the path given.
+    claimed: Vec<(Identity, &'static str, PathBuf)>,
+}
+
+/// Which file a path writes: an existing file's device and inode (links included), or for
+/// a file still to be created, the path it will be created at (links and `..` resolved).
+#[derive(PartialEq, Eq)]
+enum Identity {
+    Existing(u64, u64),
+    New(PathBuf),
+}
+
+impl Identity {
+    /// `None` for what two outputs may share harmlessly: a character device (`/dev/null`, a
+    /// terminal), and a path that cannot be resolved (writing it fails on its own).
+    fn of(path: &Path) -> Option<Identity> {
+        match std::fs::metadata(path) {
+            Ok(meta) => Identity::of_meta(&meta),
+            Err(_) => {
+                let target = follow_links(path).ok()?;
+                let dir = match target.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                Some(Identity::New(std::fs::canonicalize(dir).ok()?.join(target.file_name()?)))
+            }
+        }
+    }
+
+    fn of_meta(meta: &Metadata) -> Option<Identity> {
+        use std::os::unix::fs::FileTypeExt;
+        (!meta.file_type().is_char_device()).then(|| Identity::Existing(meta.dev(), meta.ino()))
+    }
+}
+
+impl Outputs {
+    /// Claims `path` as `what` (`the JUnit report`); refused when another output of the run,
+    /// of another kind, is the same file. The same kind twice (a chain given twice, so its
+    /// `.new` too) is one output written twice, not a collision.
+    pub fn claim(&mut self, path: &Path, what: &'static str) -> anyhow::Result<()> {
+        match Identity::of(path) {
+            Some(identity) => self.claim_identity(identity, &path.display().to_string(), what, path),
+            None => Ok(()),
+        }
+    }
+
+    /// Claims stdout as `what`.
+    pub fn claim_stdout(&mut self, what: &'static str) -> anyhow::Result<()> {
+        match fd_metadata(io::stdout().as_fd()).ok().as_ref().and_then(Identity::of_meta) {
+            Some(identity) => self.claim_identity(identity, "stdout", what, Path::new("-")),
+            None => Ok(()),
+        }
+    }
+
+    fn claim_identity(&mut self, identity: Identity, given: &str, what: &'static str, path: &Path) -> anyhow::Result<()> {
+        if let Some((_, other, other_path)) = self.claimed.iter().find(|(id, other, _)| *id == identity && *other != what) {
+            let other_path = if other_path.as_os_str() == "-" { "stdout".to_owned() } else { other_path.display().to_string() };
+            if other_path == given {
+                anyhow::bail!("{given}: would be both {other} and {what} of this run; give each its own path");
+            }
+            anyhow::bail!("{given}: is {other} of this run ({other_path}), and would also be {what}; give each its own path");
+        }
+        self.claimed.push((identity, what, path.to_path_buf()));
+        Ok(())
     }
 }
 
@@ -134,6 +216,12 @@ impl Destination {
         Ok(Destination { given: path.to_path_buf(), how })
     }
 
+    /// Whether the file is replaced whole (a regular file, or a new one), rather than
+    /// written through as it is (a device, a FIFO, an open descriptor's path).
+    pub fn replaces(&self) -> bool {
+        matches!(self.how, How::Replace { .. })
+    }
+
     /// Writes the file; on any failure a replaced file is left as it was.
     pub fn write<T>(self, write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let given = self.given.display().to_string();
@@ -163,7 +251,7 @@ impl Destination {
                     let _ = file.set_permissions(permissions);
                 }
                 let synced = file.try_clone().with_context(|| format!("{given}: cannot write"))?;
-                let (sink, dropped) = Sink::new(file, &given);
+                let (sink, dropped) = Sink::new(file, &given, None);
                 let value = write(Box::new(sink))?;
                 dropped.check()?;
                 synced.sync_all().map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
@@ -211,23 +299,31 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
 struct Sink {
     out: BufWriter<File>,
     name: Arc<str>,
+    /// What to add to an error of a full disk (or a file size limit): for a held output, why
+    /// it needs room in TMPDIR and what to do.
+    when_full: Option<&'static str>,
     dropped: Arc<Mutex<Option<io::Error>>>,
 }
 
 struct Dropped {
-    name: Arc<str>,
     error: Arc<Mutex<Option<io::Error>>>,
 }
 
+/// The advice on an output held in TMPDIR that does not fit there (see [`hold`]).
+const HELD_FULL: &str = "the whole output is held in TMPDIR until the run succeeds, so that a failed run writes none of it: set TMPDIR to a directory with room for it, or write to a file with -o";
+
 impl Sink {
-    fn new(file: File, name: &str) -> (Sink, Dropped) {
-        let name: Arc<str> = name.into();
+    fn new(file: File, name: &str, when_full: Option<&'static str>) -> (Sink, Dropped) {
         let error = Arc::new(Mutex::new(None));
-        (Sink { out: BufWriter::new(file), name: name.clone(), dropped: error.clone() }, Dropped { name, error })
+        (Sink { out: BufWriter::new(file), name: name.into(), when_full, dropped: error.clone() }, Dropped { error })
     }
 
     fn named(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+        let full = matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge);
+        match self.when_full {
+            Some(advice) if full => io::Error::new(e.kind(), format!("{}: {e}; {advice}", self.name)),
+            _ => io::Error::new(e.kind(), format!("{}: {e}", self.name)),
+        }
     }
 }
 
@@ -248,7 +344,7 @@ impl Write for Sink {
 impl Drop for Sink {
     fn drop(&mut self) {
         if let Err(e) = self.out.flush() {
-            *lock(&self.dropped) = Some(e);
+            *lock(&self.dropped) = Some(self.named(e));
         }
     }
 }
@@ -256,7 +352,7 @@ impl Drop for Sink {
 impl Dropped {
     fn check(self) -> anyhow::Result<()> {
         match lock(&self.error).take() {
-            Some(e) => anyhow::bail!("{}: {e}", self.name),
+            Some(e) => anyhow::bail!("{e}"),
             None => Ok(()),
         }
     }
@@ -265,11 +361,6 @@ impl Dropped {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-
-/// Temporary files of this process not yet renamed into place or removed: what a signal
-/// removes before the process exits. Created, renamed and removed under this lock, so the
-/// signal thread never sees a file that exists but is not listed.
-static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// A temporary file, removed when dropped unless committed.
 struct Partial {
@@ -284,11 +375,12 @@ impl Partial {
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!(".tr-{}-{n}.partial", std::process::id()));
-            let mut partials = lock(&PARTIALS);
+            // Listed for the signal handler as it is created (see `crate::tempfiles`).
+            let mut live = crate::tempfiles::lock();
             // Readable too: a held file is read back once the run has succeeded.
             match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
                 Ok(file) => {
-                    partials.push(path.clone());
+                    live.add(&path);
                     return Ok((Partial { path }, file));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
@@ -298,10 +390,10 @@ impl Partial {
     }
 
     fn commit(self, target: &Path) -> io::Result<()> {
-        let mut partials = lock(&PARTIALS);
+        let mut live = crate::tempfiles::lock();
         std::fs::rename(&self.path, target)?;
-        partials.retain(|p| p != &self.path);
-        drop(partials);
+        live.forget(&self.path);
+        drop(live);
         std::mem::forget(self);
         Ok(())
     }
@@ -309,37 +401,44 @@ impl Partial {
 
 impl Drop for Partial {
     fn drop(&mut self) {
-        let mut partials = lock(&PARTIALS);
+        let mut live = crate::tempfiles::lock();
         let _ = std::fs::remove_file(&self.path);
-        partials.retain(|p| p != &self.path);
+        live.forget(&self.path);
     }
 }
 
-/// A progress bar, once drawn, is cleared on SIGINT and SIGTERM rather than left on the
-/// screen (the same handler as for temporary files: [`handle_signals`]).
+/// A progress bar, once drawn, is cleared on a signal rather than left on the screen (the
+/// same handler as for temporary files: [`handle_signals`]).
 pub fn clear_progress_on_signals() {
     handle_signals();
 }
 
-/// From the first temporary file or progress bar on, SIGINT and SIGTERM remove the temporary
-/// files, clear the bar and exit with 128 + the signal (130, 143), as the default action's
-/// status would read in a shell.
-fn handle_signals() {
+/// The signals that end a run and find temporary files to remove first: the ones whose
+/// default action ends the process and that a person, a terminal or a service manager
+/// sends. SIGPIPE is not among them: Rust ignores it, and a closed pipe is a write error.
+const CLEANED_UP: [i32; 4] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGQUIT];
+
+/// Installed before the run starts (`cli::main`): on any of [`CLEANED_UP`], the temporary
+/// files (outputs being written, a compile cache entry being stored) are removed, the bar
+/// cleared, and the signal raised again with its default action, so the process dies of it.
+/// Not `exit(128 + n)`: a shell tells a death by SIGINT from an exit code, and only the
+/// first makes `for ...; do theater-replay ...; done` stop on Ctrl-C.
+pub fn handle_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        let mut signals = match signal_hook::iterator::Signals::new(CLEANED_UP) {
             Ok(signals) => signals,
             Err(e) => return tracing::warn!("cannot catch Ctrl-C to clean up: {e}"),
         };
         let spawned = std::thread::Builder::new().name("remove-partials".into()).spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let partials = lock(&PARTIALS);
-                for path in partials.iter() {
-                    let _ = std::fs::remove_file(path);
-                }
+                // Held to the end: no temporary file is created or renamed after this.
+                let mut live = crate::tempfiles::lock();
+                live.remove_all();
                 super::progress::clear_active();
-                // Exits holding the lock: no temporary file can be created or renamed after.
+                // The default action again, then the signal: the process dies of it.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                // Only if it could not be raised: the status a shell would show for it.
                 signal_hook::low_level::exit(128 + signal);
             }
         });
@@ -352,6 +451,12 @@ fn handle_signals() {
 /// Output held back until the run has succeeded, so a failed run writes nothing: in an
 /// unnamed temporary file (chains can be far larger than memory should hold), which the
 /// system removes with the process whatever way it ends.
+///
+/// Why not stream to stdout, a FIFO or a device: a run that fails midway would leave a
+/// truncated chain there, and a JSON Lines chain cut at an event boundary is an intact,
+/// shorter chain that `check` passes and `verify` replays. Holding keeps "whole or not at
+/// all" for every destination; the price is room for the chain in TMPDIR, which an error of
+/// a full TMPDIR says, with what to do ([`HELD_FULL`]).
 pub struct Held {
     file: File,
 }
@@ -369,7 +474,7 @@ fn hold<T>(destination: &str, write: impl FnOnce(Box<dyn Write + Send>) -> anyho
     // Unnamed from here on: nothing to clean up.
     drop(partial);
     let held = file.try_clone().with_context(|| format!("{place}: cannot reopen"))?;
-    let (sink, dropped) = Sink::new(file, &place);
+    let (sink, dropped) = Sink::new(file, &place, Some(HELD_FULL));
     let value = write(Box::new(sink))?;
     dropped.check()?;
     Ok((value, Held { file: held }))

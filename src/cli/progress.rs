@@ -32,7 +32,7 @@ pub enum Kind {
 }
 
 /// The bar drawn at the moment, for the signal handler (which clears it before the process
-/// exits on Ctrl-C) and for lines written to stderr while it is drawn.
+/// dies of Ctrl-C) and for lines written to stderr while it is drawn.
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// A bar and the thread that keeps it up to date. Cleared when finished or dropped.
@@ -138,7 +138,7 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, stop: &AtomicBool) {
     }
 }
 
-/// Clears the bar drawn, if one is (on Ctrl-C, before the process exits).
+/// Clears the bar drawn, if one is (on a signal, before the process dies of it).
 pub fn clear_active() {
     if let Some(bar) = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).take() {
         bar.finish_and_clear();

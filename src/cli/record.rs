@@ -1,6 +1,6 @@
 //! `theater-replay record COMPONENT --invoke 'run("hi")' -o chain.json`.
 
-use super::output::{self, Destination, Inputs};
+use super::output::{self, Destination, Inputs, Outputs};
 use super::progress::{Bar, Kind};
 use super::{CacheArgs, Exit, Global, LimitArgs};
 use crate::chain::{Layout as ChainLayout, OutputFormat};
@@ -233,6 +233,14 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
         inputs.add(answers, "the answers file");
     }
     // Refused before anything runs.
+    if let Some(path) = &args.output
+        && args.format == Format::Json
+    {
+        // `-o /dev/stdout --format json`: the report would land in the middle of the chain.
+        let mut outputs = Outputs::default();
+        outputs.claim_stdout("the JSON report")?;
+        outputs.claim(path, "the chain")?;
+    }
     let destination = match &args.output {
         Some(path) => Some(Destination::plan(path, &inputs)?),
         None => {

@@ -5,7 +5,7 @@
 //! verdict per chain in input order, then a summary line.
 
 use super::accept::{AcceptFlags, Acceptor};
-use super::output::{self, Destination, Inputs};
+use super::output::{self, Destination, Inputs, Outputs};
 use super::progress::{Bar, Kind};
 use super::replay_flags::ReplayFlags;
 use super::{CacheArgs, Exit, Format, Global, LimitArgs, ReadArgs};
@@ -168,6 +168,7 @@ fn run_one(
     global: &Global,
     acceptor: Option<&Acceptor>,
 ) -> anyhow::Result<Exit> {
+    refuse_colliding_outputs(args, std::slice::from_ref(&path.to_path_buf()), acceptor)?;
     let loaded = load_component(runtime, &args.component, Some(path))?;
     let progress = Arc::new(Progress::new());
     let options = args.verify_options(Some(progress.clone()))?;
@@ -240,6 +241,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         // A shard may be empty (more CI jobs than chains): that is success, not an error.
         chains = shard.select(chains);
     }
+    refuse_colliding_outputs(args, &chains, acceptor)?;
     let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path))?;
 
     let progress = Arc::new(Progress::new());
@@ -307,6 +309,23 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         Some(e) => output::stdout_written(Err(e), exit),
         None => Ok(exit),
     }
+}
+
+/// Refuses, before any chain is replayed, outputs that would destroy what the run reads or
+/// writes: a JUnit report that is one of the chains (found under `--chains` too), and the
+/// JUnit report and the `.new` chains `--accept` may write being one file (each would
+/// overwrite the other after it was reported as written), or a `.new` that is a chain.
+fn refuse_colliding_outputs(args: &Args, chains: &[PathBuf], acceptor: Option<&Acceptor>) -> anyhow::Result<()> {
+    let mut outputs = Outputs::default();
+    if let Some(acceptor) = acceptor {
+        acceptor.refuse_collisions(&args.component, chains, &mut outputs)?;
+    }
+    // Last, so that a collision names the path given to --junit.
+    if let Some(junit) = &args.junit {
+        Destination::plan(junit, &junit_inputs(&args.component, chains))?;
+        outputs.claim(junit, "the JUnit report")?;
+    }
+    Ok(())
 }
 
 /// Writes the JUnit file; failing to is an error of the run (exit 2 unless worse happened).

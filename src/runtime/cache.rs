@@ -46,6 +46,8 @@ const MAGIC: &[u8; 16] = b"theater-replay\x00\x02";
 const DIGEST_LEN: usize = 32;
 /// After the magic: the component's SHA-256, the engine key, the digest of everything.
 const HEADER_LEN: usize = MAGIC.len() + 3 * DIGEST_LEN;
+/// Entries being written: `.tmp-<pid>-<nanos>-<attempt>`.
+const TMP_PREFIX: &str = ".tmp-";
 
 /// Where compiled components are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +110,7 @@ impl ComponentCache {
             let actor = super::compile_bytes(engine, &bytes, path)?;
             return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Untrusted));
         }
+        sweep_stale(&self.dir);
         let binding = Binding { component: hex::decode(&sha256).unwrap_or_default(), engine: engine_key(engine) };
         let found = match read_entry(&entry) {
             Ok(data) => Some(Ok(data)),
@@ -167,11 +170,13 @@ impl ComponentCache {
             .and_then(|()| file.write_all(&artifact))
             .and_then(|()| file.flush());
         drop(file);
+        let mut live = crate::tempfiles::lock();
         let result = written.and_then(|()| std::fs::rename(&tmp, entry));
         if result.is_err() {
             // Leave no half-written temporary behind (a full disk is the usual cause).
             let _ = std::fs::remove_file(&tmp);
         }
+        live.forget(&tmp);
         Ok(result?)
     }
 }
@@ -304,16 +309,43 @@ fn short_hex(bytes: &[u8]) -> String {
     hex::encode(&bytes[..bytes.len().min(8)])
 }
 
-/// A uniquely named new file in `dir` (create_new, so two writers never share one).
+/// Removes the temporary files of writers that are gone: a run killed while storing an
+/// entry (SIGKILL, a crash, a power cut) cannot remove its own, and nothing else would.
+/// Only files named as ours whose process no longer exists; a live writer's is left alone.
+fn sweep_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)).and_then(|rest| rest.split('-').next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<libc::pid_t>() else { continue };
+        // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+        let gone = pid > 0 && unsafe { libc::kill(pid, 0) } == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::debug!("compile cache: removed {}, left by process {pid}, which is gone", entry.path().display()),
+                Err(e) => tracing::debug!("compile cache: cannot remove {}: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
+/// A uniquely named new file in `dir` (create_new, so two writers never share one), listed
+/// in [`crate::tempfiles`] until [`ComponentCache::store`] renames or removes it.
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let pid = std::process::id();
     for attempt in 0u32..1000 {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let path = dir.join(format!(".tmp-{pid}-{nanos}-{attempt}"));
+        let path = dir.join(format!("{TMP_PREFIX}{pid}-{nanos}-{attempt}"));
         let mut options = std::fs::OpenOptions::new();
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut live = crate::tempfiles::lock();
         match options.write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
+            Ok(file) => {
+                live.add(&path);
+                return Ok((path, file));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
@@ -455,6 +487,27 @@ mod tests {
         assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Untrusted);
         set_mode(cache.dir(), 0o700);
         assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
+    }
+
+    #[test]
+    fn temporary_files_of_processes_that_are_gone_are_swept_at_open() {
+        let (dir, component, engine) = setup();
+        let cache = ComponentCache::new(dir.path().join("cache"));
+        cache.load(&engine, &component).unwrap();
+        // A process that has exited: its number names no process (until it is reused).
+        let gone = std::process::Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        let mut gone = gone;
+        gone.wait().unwrap();
+        let stale = cache.dir().join(format!(".tmp-{gone_pid}-123-0"));
+        let live = cache.dir().join(format!(".tmp-{}-123-0", std::process::id()));
+        let other = cache.dir().join(".tmp-notes");
+        for path in [&stale, &live, &other] {
+            std::fs::write(path, "half an entry").unwrap();
+        }
+        assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Hit);
+        assert!(!stale.exists(), "left by a process that is gone");
+        assert!(live.exists() && other.exists(), "a live writer's file, and what is not named as ours, stay");
     }
 
     #[test]
