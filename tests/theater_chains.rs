@@ -210,6 +210,24 @@ fn theater_http_unrecorded_resource_change_diverges_where_the_table_differs() {
 }
 
 #[test]
+fn theater_divergence_advice_is_one_theater_chains_can_follow() {
+    // `verify --accept` re-records theater-replay's own chains only: for theater's, the
+    // report must not offer it.
+    let out = Command::cargo_bin("theater-replay")
+        .unwrap()
+        .current_dir(root())
+        .args(["verify", "-q", "fixtures/theater-components/runtime-test-v2.wat"])
+        .arg("fixtures/theater-chains/runtime-runtime-test.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let advice = text.lines().find_map(|l| l.strip_prefix("  what to do: ")).unwrap();
+    assert!(!advice.contains("--accept"), "{text}");
+    assert!(advice.contains("record a new golden chain by running the actor in theater"), "{text}");
+}
+
+#[test]
 fn theater_chains_are_never_modified_by_a_replay() {
     let dir = root().join("fixtures/theater-chains");
     let before: Vec<Vec<u8>> =

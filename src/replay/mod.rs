@@ -102,24 +102,6 @@ impl DivergenceKind {
             }
         }
     }
-
-    /// What a person can do about it.
-    pub fn advice(self) -> &'static str {
-        match self {
-            DivergenceKind::MissingExport | DivergenceKind::SignatureMismatch => {
-                "the component's interface changed since the recording: record a new golden chain, or restore the old interface"
-            }
-            DivergenceKind::LimitExceeded => {
-                "raise --timeout / --max-memory if the work is legitimate, otherwise look for a loop or leak at the guest stack shown"
-            }
-            DivergenceKind::NoncanonicalRecording => {
-                "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
-            }
-            _ => {
-                "the component's behaviour changed: if intended, `verify --accept` records its successor as <chain>.new; if not, start at the guest stack shown"
-            }
-        }
-    }
 }
 
 /// One event as a report shows it.
