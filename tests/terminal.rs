@@ -245,6 +245,30 @@ fn ctrl_c_clears_the_bar() {
     assert!(screen[last_bar..].contains("\r\x1b[2K"), "{:?}", &screen[last_bar..]);
 }
 
+#[test]
+fn a_chain_error_is_said_once_on_a_terminal() {
+    // stdout and stderr are one screen there: the error line is on stderr, and the same
+    // verdict on stdout would say it twice.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("bad.json");
+    std::fs::write(&chain, "[1,2]").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    let command = format!("{} verify {COUNTER} {}", shell_quote(&bin), shell_quote(&chain));
+    let Some(child) = on_terminal(&command) else { return };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{screen}");
+    assert_eq!(screen.matches("expected an event object").count(), 1, "{screen:?}");
+    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&chain));
+    let Some(child) = on_terminal(&command) else { return };
+    let screen = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned();
+    assert_eq!(screen.matches("expected an event object").count(), 1, "{screen:?}");
+    // Piped, stdout still has the verdict as a result (and stderr the error line).
+    let piped = std::process::Command::new(&bin).arg("verify").arg(COUNTER).arg(&chain).output().unwrap();
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("expected an event object"));
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("expected an event object"));
+}
+
 /// `text` without its SGR escape sequences.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::new();

@@ -225,6 +225,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.quiet, cli.color.for_stream(false));
+    output::set_quiet(cli.quiet);
     let global = Global { quiet: cli.quiet, style: crate::report::style::Style::new(cli.color.for_stream(true)) };
     let result = match cli.command {
         Command::Check(args) => check::run(args, &global),

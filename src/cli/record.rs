@@ -180,8 +180,8 @@ fn layout(args: &Args) -> anyhow::Result<Layout> {
         }
         (Some(layout), None) => Ok(layout),
         (None, Some(old)) => {
-            output::stderr_line(&format!(
-                "warning: --format {0} is deprecated: use --layout {0} (--format now selects the report: text or json)",
+            output::warning(&format!(
+                "--format {0} is deprecated: use --layout {0} (--format now selects the report: text or json)",
                 old.name()
             ));
             Ok(old)

@@ -188,6 +188,9 @@ fn run_one(
         Format::Text => report::verify::human_styled(&outcome, &name, global.style),
         Format::Json => format!("{}\n", report::verify::json(&outcome, &name)),
     };
+    // An error is on stderr already: on a terminal that shows both, once is enough.
+    let shown = outcome.status == Status::Error && args.format == Format::Text && output::one_terminal();
+    let text = if shown { String::new() } else { text };
     let mut stdout = std::io::stdout().lock();
     let printed = output::stdout_written(
         stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
@@ -217,7 +220,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         // Every file passed over is said: a chain saved under a name we do not take would
         // otherwise never be verified, and no one would know.
         for skip in &found.skipped {
-            output::stderr_line(&format!("warning: skipped {}: {}", skip.path.display(), skip.why));
+            output::warning(&format!("skipped {}: {}", skip.path.display(), skip.why));
         }
         skipped = found.skipped.len();
         if found.chains.is_empty() {
