@@ -8,8 +8,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
-const SUBCOMMANDS: [&str; 10] =
-    ["check", "inspect", "diff", "verify", "record", "pending", "accept", "reject", "completions", "man"];
+const SUBCOMMANDS: [&str; 11] =
+    ["check", "inspect", "diff", "verify", "record", "pending", "accept", "reject", "cache", "completions", "man"];
 
 #[test]
 fn completions_for_every_shell_name_every_subcommand() {
@@ -100,6 +100,34 @@ fn man_has_a_page_for_every_subcommand_with_its_flags() {
         let page = std::fs::read_to_string(dir.path().join(format!("theater-replay-{sub}.1"))).unwrap();
         assert_eq!(page, run(&["man", sub]).1, "{sub}");
     }
+}
+
+#[test]
+fn cache_shows_trims_to_its_cap_and_cleans() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let show = || run(&["cache", "--cache-dir", cache]);
+    assert_eq!(show(), (0, format!("{cache}: 0 entries, 0 B (cap 1.00 GiB)\n"), String::new()));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let verify = |component: &str, extra: &[&str]| {
+        let chain = format!("{root}/fixtures/chains/counter.json");
+        let component = format!("{root}/fixtures/components/{component}");
+        let mut args = vec!["verify", "-q", "--cache-dir", cache, &component, &chain];
+        args.extend_from_slice(extra);
+        run(&args).0
+    };
+    assert_eq!(verify("counter.wat", &[]), 0);
+    let (_, shown, _) = show();
+    assert!(shown.starts_with(&format!("{cache}: 1 entry, ")), "{shown}");
+    // A cap of 0 keeps only the entry just stored.
+    assert_eq!(verify("counter-v2.wat", &["--cache-max", "0"]), 1);
+    let (_, shown, _) = show();
+    assert!(shown.starts_with(&format!("{cache}: 1 entry, ")), "{shown}");
+    let (code, cleaned, _) = run(&["cache", "clean", "--cache-dir", cache]);
+    assert_eq!(code, 0);
+    assert!(cleaned.starts_with(&format!("{cache}: removed 1 entry, ")), "{cleaned}");
+    assert_eq!(show().1, format!("{cache}: 0 entries, 0 B (cap 1.00 GiB)\n"));
 }
 
 #[test]

@@ -203,6 +203,33 @@ fn a_terminal_gets_a_bar_of_bytes_events_and_time_left_then_a_clean_line() {
 }
 
 #[test]
+fn a_long_compile_shows_a_spinner_naming_the_component_and_its_size() {
+    // Many functions: a few seconds of Cranelift, the first run of a large actor in small.
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("big.wat");
+    let functions: String = (0..15_000)
+        .map(|i| format!("(func (param i32) (result i32) local.get 0 i32.const {i} i32.mul local.get 0 i32.xor)\n"))
+        .collect();
+    std::fs::write(&component, format!("(component (core module $m {functions}))")).unwrap();
+    let size = std::fs::metadata(&component).unwrap().len() as f64 / (1 << 20) as f64;
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    let command = format!("{} verify --no-cache {} {CHAIN}", shell_quote(&bin), shell_quote(&component));
+    let Some(child) = on_terminal(&command) else { return };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let spinner = format!("compiling {} ({size:.2} MiB)", component.display());
+    let at = screen.find(&spinner).unwrap_or_else(|| panic!("no `{spinner}`: {screen:?}"));
+    // Cleared before the report is printed, and drawn with its message from the first frame.
+    let cleared = screen.rfind("\r\x1b[2K").unwrap();
+    assert!(at < cleared && screen[cleared..].contains("DIVERGED"), "{screen:?}");
+    assert!(!screen[cleared..].contains("compiling"), "{screen:?}");
+    assert!(screen.trim_start().chars().nth(2) == Some('c'), "{screen:?}");
+    // Never in a pipe.
+    let piped = std::process::Command::new(&bin).args(["verify", "--no-cache"]).arg(&component).arg(CHAIN).output().unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("compiling"));
+}
+
+#[test]
 fn ctrl_c_clears_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let chain = big_chain(dir.path());

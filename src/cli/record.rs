@@ -244,7 +244,12 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
         None => Answers::default(),
     };
     let runtime = args.cache.runtime()?;
-    let loaded = runtime.load(&args.component)?;
+    let spinner = super::progress::Bar::compiling(global, &args.component);
+    let loaded = runtime.load(&args.component);
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    let loaded = loaded?;
     let limits = args.limits.limits();
     let progress = Arc::new(Progress::new());
     let run_record: Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + '_> =

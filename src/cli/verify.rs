@@ -138,8 +138,18 @@ fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
 
 /// Loads the actor to verify. When it is no actor but a chain, and the chain argument is a
 /// WebAssembly file, the two were given the wrong way round: say so.
-fn load_component(runtime: &Runtime, component: &Path, chain: Option<&Path>) -> anyhow::Result<crate::runtime::Loaded> {
-    match runtime.load(component) {
+fn load_component(
+    runtime: &Runtime,
+    component: &Path,
+    chain: Option<&Path>,
+    global: &Global,
+) -> anyhow::Result<crate::runtime::Loaded> {
+    let spinner = Bar::compiling(global, component);
+    let loaded = runtime.load(component);
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    match loaded {
         Ok(loaded) => Ok(loaded),
         Err(e @ crate::runtime::LoadError::NotAComponent { .. }) => {
             let looks_like_chain = ChainReader::open(component).is_ok_and(|mut r| r.next().is_some_and(|e| e.is_ok()));
@@ -165,7 +175,7 @@ fn run_one(
     global: &Global,
     acceptor: Option<&Acceptor>,
 ) -> anyhow::Result<Exit> {
-    let loaded = load_component(runtime, &args.component, Some(path))?;
+    let loaded = load_component(runtime, &args.component, Some(path), global)?;
     let chain = ChainReader::open_or_stdin(path)?;
     let progress = Arc::new(Progress::new());
     let bar = Bar::start(global, progress.clone(), Kind::Read { total: super::progress::file_size(path) });
@@ -240,7 +250,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         // A shard may be empty (more CI jobs than chains): that is success, not an error.
         chains = shard.select(chains);
     }
-    let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path))?;
+    let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path), global)?;
 
     let progress = Arc::new(Progress::new());
     let bar = Bar::start(global, progress.clone(), Kind::Chains { total: chains.len() as u64 });
