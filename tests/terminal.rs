@@ -249,7 +249,8 @@ fn ctrl_c_clears_the_bar() {
             std::thread::sleep(std::time::Duration::from_secs(60));
         }
     });
-    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&fifo));
+    // A known width, so that what the terminal shows can be worked out from what it got.
+    let command = format!("stty cols {COLS} rows 24; exec {} check {}", shell_quote(&bin), shell_quote(&fifo));
     let Some(mut child) = on_terminal(&command) else { return };
     let mut stdout = child.stdout.take().unwrap();
     // Read until the bar is drawn, then press Ctrl-C.
@@ -270,6 +271,91 @@ fn ctrl_c_clears_the_bar() {
     // Whatever the terminal shows last, after the last bar drawn, is a cleared line.
     let last_bar = screen.rfind(" events  ").unwrap();
     assert!(screen[last_bar..].contains("\r\x1b[2K"), "{:?}", &screen[last_bar..]);
+    // And on the screen itself: no bar left, the `^C` echo included (it wrapped onto a line
+    // of its own after a bar as wide as the terminal, and that line was the one cleared).
+    let shown = render(&screen, COLS);
+    assert!(shown.iter().all(|line| !line.contains(" events ")), "the bar is still on screen: {shown:#?}");
+    assert!(shown.iter().all(|line| line.len() < COLS), "{shown:#?}");
+}
+
+const COLS: usize = 80;
+
+/// The lines a terminal `cols` wide shows after `output` (what `script` recorded): text
+/// with autowrap at the last column (xterm's: the wrap happens at the next character),
+/// `\r`, `\n`, and the CSI sequences progress bars use (cursor up and down, erase line,
+/// erase below); colours and modes are skipped. Trailing blanks are trimmed.
+fn render(output: &str, cols: usize) -> Vec<String> {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col, mut wrap) = (0usize, 0usize, false);
+    let mut chars = output.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => (col, wrap) = (0, false),
+            '\n' => {
+                row += 1;
+                wrap = false;
+            }
+            '\x1b' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut params = String::new();
+                let mut last = ' ';
+                for p in chars.by_ref() {
+                    if p.is_ascii_alphabetic() || p == '@' || p == '~' {
+                        last = p;
+                        break;
+                    }
+                    params.push(p);
+                }
+                let n = params.trim_start_matches('?').parse::<usize>().unwrap_or(1).max(1);
+                wrap = false;
+                match last {
+                    'A' => row = row.saturating_sub(n),
+                    'B' => row += n,
+                    'K' if params.is_empty() || params == "0" => {
+                        if let Some(line) = lines.get_mut(row) {
+                            line.truncate(col);
+                        }
+                    }
+                    'K' => lines.get_mut(row).map(Vec::clear).unwrap_or_default(),
+                    'J' => lines.truncate(row + 1),
+                    _ => {}
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                if wrap {
+                    (row, col, wrap) = (row + 1, 0, false);
+                }
+                while lines.len() <= row {
+                    lines.push(Vec::new());
+                }
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+                if col == cols {
+                    (col, wrap) = (cols - 1, true);
+                }
+            }
+        }
+        while lines.len() <= row {
+            lines.push(Vec::new());
+        }
+    }
+    lines.into_iter().map(|l| l.into_iter().collect::<String>().trim_end().to_string()).collect()
+}
+
+#[test]
+fn the_screen_renderer_wraps_and_erases_as_a_terminal_does() {
+    assert_eq!(render("abcd^C\r\x1b[2K", 4), ["abcd", ""]);
+    assert_eq!(render("abc^C\r\x1b[2K", 6), [""]);
+    assert_eq!(render("ab\r\nc\x1b[1Ax", 4), ["ax", "c"]);
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, name: &str, stop: &A
             }
             // The first frame drawn has its message already.
             bar.set_message(message.clone());
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.set_draw_target(ProgressDrawTarget::term_like_with_hz(Box::new(Stderr::default()), 20));
             *active = Some(bar.clone());
             shown = true;
         }
@@ -152,6 +152,73 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, name: &str, stop: &A
         }
         // Drawn now, with the new message: the calls above draw at most at indicatif's rate.
         bar.set_message(message);
+    }
+}
+
+/// Columns a bar leaves free at the end of its line: when Ctrl-C is pressed, the terminal
+/// echoes `^C` after the cursor. On a bar as wide as the terminal the echo wrapped onto a
+/// line of its own, and clearing "the bar's line" then cleared the echo's, leaving the bar.
+const ROOM_FOR_ECHO: u16 = 3;
+
+/// stderr as indicatif draws on it, [`ROOM_FOR_ECHO`] columns narrower than the terminal.
+#[derive(Debug, Default)]
+struct Stderr {
+    /// One frame, written at `flush` in one write, so that a frame is never seen half drawn.
+    pending: Mutex<Vec<u8>>,
+}
+
+impl Stderr {
+    fn size() -> (u16, u16) {
+        // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given, which lives
+        // through the call; on failure it writes nothing and the defaults below apply.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        match ok && size.ws_col > 0 {
+            true => (size.ws_row.max(1), size.ws_col),
+            false => (24, 80),
+        }
+    }
+
+    fn push(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl indicatif::TermLike for Stderr {
+    fn width(&self) -> u16 {
+        Stderr::size().1.saturating_sub(ROOM_FOR_ECHO).max(10)
+    }
+    fn height(&self) -> u16 {
+        Stderr::size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}A").as_bytes()) }
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}B").as_bytes()) }
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}C").as_bytes()) }
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}D").as_bytes()) }
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.push(s.as_bytes())?;
+        self.push(b"\n")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.push(s.as_bytes())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.push(b"\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        let frame = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(&frame)?;
+        stderr.flush()
     }
 }
 
