@@ -61,9 +61,10 @@ pub fn compared(data: &[u8]) -> Option<Compared> {
     }
 }
 
-/// One line describing an event's payload: for host calls
-/// `interface/function(input) -> output`, for export calls `call F(params)`,
-/// `result F -> R`, `error F: message`.
+/// One line describing an event's payload, as each dialect reads best: ours in WAVE
+/// (`call F(args)`, `F returned R`, `iface#f(args) -> R`), Pack's with the state
+/// (`F returned R (state S)`), theater's component-era JSON as `call F(params)`,
+/// `result F -> R (state: S)`, `error F: message`, `interface/function(input) -> output`.
 pub fn summary(event: &Event) -> String {
     // Our typed payloads read best as WAVE; everything else (theater's older payloads)
     // is summarised from its JSON.
