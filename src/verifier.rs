@@ -141,7 +141,11 @@ impl Verifier {
     /// assert!(matches!(err, RecordError::Invocation { ref call, .. } if call == "add(1"));
     /// # Ok::<(), theater_replay::LoadError>(())
     /// ```
-    pub fn record(&self, out: impl Write + Send + 'static, options: RecordOptions) -> Result<RecordSummary, RecordError> {
+    pub fn record(
+        &self,
+        out: impl Write + Send + 'static,
+        options: RecordOptions,
+    ) -> Result<RecordSummary, RecordError> {
         for call in &options.invocations {
             crate::record::parse_invocation(call)
                 .map_err(|message| RecordError::Invocation { call: call.clone(), message })?;
@@ -278,7 +282,8 @@ mod tests {
     fn record_errors_say_which_kind_they_are() {
         let verifier = Verifier::load("fixtures/components/counter.wat").unwrap();
         let answers = || crate::Answers::from_json(r#"{"demo:agent/host#next-token": ["40"]}"#).unwrap();
-        let options = |calls: &[&str]| RecordOptions { answers: answers(), ..RecordOptions::new(calls.iter().copied()) };
+        let options =
+            |calls: &[&str]| RecordOptions { answers: answers(), ..RecordOptions::new(calls.iter().copied()) };
 
         let err = verifier.record(Full, options(&["add(2)"])).unwrap_err();
         assert!(matches!(&err, RecordError::Write(io) if io.kind() == std::io::ErrorKind::StorageFull), "{err:?}");

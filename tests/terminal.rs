@@ -225,7 +225,8 @@ fn a_long_compile_shows_a_spinner_naming_the_component_and_its_size() {
     assert!(!screen[cleared..].contains("compiling"), "{screen:?}");
     assert!(screen.trim_start().chars().nth(2) == Some('c'), "{screen:?}");
     // Never in a pipe.
-    let piped = std::process::Command::new(&bin).args(["verify", "--no-cache"]).arg(&component).arg(CHAIN).output().unwrap();
+    let piped =
+        std::process::Command::new(&bin).args(["verify", "--no-cache"]).arg(&component).arg(CHAIN).output().unwrap();
     assert!(!String::from_utf8_lossy(&piped.stderr).contains("compiling"));
 }
 

@@ -217,11 +217,20 @@ fn theater_state_is_decoded_and_diffed_like_every_other_value() {
     let divergence = report.divergence.unwrap();
     assert_eq!((divergence.index, divergence.kind), (14, DivergenceKind::DifferentResult));
     let (expected, actual) = (divergence.expected.unwrap(), divergence.actual.unwrap());
-    assert_eq!(expected.summary, r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests passed!")"#);
-    assert_eq!(actual.summary, r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests failed!")"#);
+    assert_eq!(
+        expected.summary,
+        r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests passed!")"#
+    );
+    assert_eq!(
+        actual.summary,
+        r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests failed!")"#
+    );
     let diff: Vec<_> =
         divergence.diff.iter().map(|d| (d.path.as_str(), d.expected.as_deref(), d.actual.as_deref())).collect();
-    assert_eq!(diff, [(".state", Some(r#""WASI clocks + poll tests passed!""#), Some(r#""WASI clocks + poll tests failed!""#))]);
+    assert_eq!(
+        diff,
+        [(".state", Some(r#""WASI clocks + poll tests passed!""#), Some(r#""WASI clocks + poll tests failed!""#))]
+    );
 
     let out = Command::cargo_bin("theater-replay")
         .unwrap()

@@ -139,7 +139,10 @@ impl ComponentCache {
 
     /// How many entries the cache holds and their size.
     pub fn usage(&self) -> std::io::Result<Usage> {
-        Ok(self.files()?.iter().fold(Usage::default(), |u, f| Usage { entries: u.entries + 1, bytes: u.bytes + f.bytes }))
+        Ok(self
+            .files()?
+            .iter()
+            .fold(Usage::default(), |u, f| Usage { entries: u.entries + 1, bytes: u.bytes + f.bytes }))
     }
 
     /// Removes every entry (and left-over temporary); returns what was removed.
@@ -173,7 +176,9 @@ impl ComponentCache {
                 continue;
             }
             match std::fs::remove_file(&file.path) {
-                Ok(()) => tracing::debug!("compile cache: removed {} (over {} bytes)", file.path.display(), self.max_bytes),
+                Ok(()) => {
+                    tracing::debug!("compile cache: removed {} (over {} bytes)", file.path.display(), self.max_bytes)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
