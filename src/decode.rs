@@ -54,12 +54,17 @@ pub fn compared(data: &[u8]) -> Option<Compared> {
     if data.starts_with(CGRF_MAGIC) {
         return PackPayload::decode(data).ok()?.compared();
     }
-    crate::payload::Payload::decode(data).ok()?.compared()
+    match crate::payload::Payload::decode(data) {
+        Ok(payload) => payload.compared(),
+        // theater's component-era results carry the actor's state.
+        Err(_) => crate::dialect::theater_json::result_compared(data),
+    }
 }
 
-/// One line describing an event's payload: for host calls
-/// `interface/function(input) -> output`, for export calls `call F(params)`,
-/// `result F -> R`, `error F: message`.
+/// One line describing an event's payload, as each dialect reads best: ours in WAVE
+/// (`call F(args)`, `F returned R`, `iface#f(args) -> R`), Pack's with the state
+/// (`F returned R (state S)`), theater's component-era JSON as `call F(params)`,
+/// `result F -> R (state: S)`, `error F: message`, `interface/function(input) -> output`.
 pub fn summary(event: &Event) -> String {
     // Our typed payloads read best as WAVE; everything else (theater's older payloads)
     // is summarised from its JSON.
@@ -105,7 +110,14 @@ pub fn summarize_value(value: &Value) -> String {
                     Value::Array(pair) if pair.len() == 2 => {
                         let state = match &pair[0] {
                             Value::Null => String::new(),
-                            Value::Array(bytes) => format!(" (state: {} bytes)", bytes.len()),
+                            // Decoded when it is text, as theater's actors mostly keep it.
+                            Value::Array(bytes) => {
+                                let state = crate::dialect::theater_json::json_bytes(&pair[0]).unwrap_or_default();
+                                match crate::dialect::theater_json::state_text(&state) {
+                                    Some(text) => format!(" (state: {})", short(&Value::String(text.into()))),
+                                    None => format!(" (state: {} bytes)", bytes.len()),
+                                }
+                            }
                             other => format!(" (state: {})", short(other)),
                         };
                         format!("result {f} -> {}{state}", short(&pair[1]))
@@ -178,6 +190,9 @@ mod tests {
         assert_eq!(summarize_value(&call), "call init(null)");
         let result = json!({"category":"Wasm","WasmResult":{"function_name":"init","result":[[1,2],null]}});
         assert_eq!(summarize_value(&result), "result init -> null (state: 2 bytes)");
+        // A state that is text is shown as text.
+        let text = json!({"category":"Wasm","WasmResult":{"function_name":"init","result":[[111,107,10],null]}});
+        assert_eq!(summarize_value(&text), "result init -> null (state: \"ok\\n\")");
         let error = json!({"category":"Wasm","WasmError":{"function_name":"init","message":"boom"}});
         assert_eq!(summarize_value(&error), "error init: boom");
         assert_eq!(summarize_raw(&[0xff, 0]), "2 bytes, binary: ff00");

@@ -10,6 +10,9 @@
 //!   and return a typed [`VerifyReport`]; [`Verifier::record`] writes a new chain.
 //! - [`check_path`] and [`check_reader`]: a chain's integrity on its own, as [`CheckOutcome`].
 //! - [`Progress`]: counters a long run advances and any thread may read (no terminal types).
+//! - Renderings of a report, as the command prints them: [`VerifyReport::human`] (the text
+//!   a person reads, what to do included) and [`VerifyReport::json`] (the one-line JSON
+//!   document of `verify --format json`).
 //!
 //! ```
 //! use theater_replay::{Status, Verifier};
@@ -44,7 +47,7 @@ pub use replay::{BrokenAt, Divergence, DivergenceKind, EventView, InitialState, 
 pub use runtime::wasi::Sandbox;
 pub use runtime::{Limits, LoadError};
 pub use values::diff::DiffEntry;
-pub use verifier::{Verifier, check_path, check_reader};
+pub use verifier::{RecordError, Verifier, check_path, check_reader};
 
 #[doc(hidden)]
 pub mod batch;

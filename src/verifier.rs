@@ -130,8 +130,40 @@ impl Verifier {
     /// # std::fs::remove_file(&path).unwrap();
     /// # Ok::<(), theater_replay::LoadError>(())
     /// ```
-    pub fn record(&self, out: impl Write + Send + 'static, options: RecordOptions) -> anyhow::Result<RecordSummary> {
-        let out: Box<dyn Write + Send> = Box::new(out);
+    ///
+    /// A call that is not WAVE call syntax is refused before anything runs:
+    ///
+    /// ```
+    /// use theater_replay::{RecordError, RecordOptions, Verifier};
+    ///
+    /// let verifier = Verifier::load("fixtures/components/counter.wat")?;
+    /// let err = verifier.record(std::io::sink(), RecordOptions::new(["add(1"])).unwrap_err();
+    /// assert!(matches!(err, RecordError::Invocation { ref call, .. } if call == "add(1"));
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn record(
+        &self,
+        out: impl Write + Send + 'static,
+        options: RecordOptions,
+    ) -> Result<RecordSummary, RecordError> {
+        for call in &options.invocations {
+            crate::record::parse_invocation(call)
+                .map_err(|message| RecordError::Invocation { call: call.clone(), message })?;
+        }
+        // The output remembers whether it failed: the recording reports that as a message
+        // among others, and only the output knows it was the output.
+        let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let out: Box<dyn Write + Send> = Box::new(Watched { out, failed: failed.clone() });
+        self.record_unclassified(out, options).map_err(|err| {
+            let message = crate::runtime::one_line(&err);
+            match failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+                Some(kind) => RecordError::Write(std::io::Error::new(kind, message)),
+                None => RecordError::Failed(message),
+            }
+        })
+    }
+
+    fn record_unclassified(&self, out: Box<dyn Write + Send>, options: RecordOptions) -> anyhow::Result<RecordSummary> {
         match &self.loaded.actor {
             Actor::Component(_) => crate::record::record(&self.runtime, &self.loaded, out, options),
             Actor::Pack(actor) => {
@@ -148,6 +180,57 @@ impl Verifier {
                 crate::record::pack::record(&self.runtime, actor, out, options)
             }
         }
+    }
+}
+
+/// Why [`Verifier::record`] wrote no whole chain. A call that traps is not an error: it is
+/// recorded, and [`RecordSummary`] says so.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// A call of [`RecordOptions::invocations`] is not WAVE call syntax (`add(1)`,
+    /// `iface#f("x")`); nothing ran.
+    #[error("`{call}`: {message}")]
+    Invocation {
+        /// The call as given.
+        call: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Writing the chain to the output failed (the chain written so far is incomplete):
+    /// the output's error kind, with the recording's message.
+    #[error("{0}")]
+    Write(#[source] std::io::Error),
+    /// The recording could not go on: the actor does not export a called function or it
+    /// does not take those arguments, an import has no answer left, instantiation failed.
+    /// One line.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The output of a recording, keeping the kind of the first error it returned.
+struct Watched<W> {
+    out: W,
+    failed: std::sync::Arc<std::sync::Mutex<Option<std::io::ErrorKind>>>,
+}
+
+impl<W: Write> Watched<W> {
+    fn watch<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e.kind());
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.out.write(buf);
+        self.watch(result)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.out.flush();
+        self.watch(result)
     }
 }
 
@@ -178,3 +261,38 @@ const _: fn() = || {
     fn shareable<T: Send + Sync>() {}
     shareable::<Verifier>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An output that takes nothing (a full disk, a closed pipe).
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn record_errors_say_which_kind_they_are() {
+        let verifier = Verifier::load("fixtures/components/counter.wat").unwrap();
+        let answers = || crate::Answers::from_json(r#"{"demo:agent/host#next-token": ["40"]}"#).unwrap();
+        let options =
+            |calls: &[&str]| RecordOptions { answers: answers(), ..RecordOptions::new(calls.iter().copied()) };
+
+        let err = verifier.record(Full, options(&["add(2)"])).unwrap_err();
+        assert!(matches!(&err, RecordError::Write(io) if io.kind() == std::io::ErrorKind::StorageFull), "{err:?}");
+        // One answer for two calls: the second has none left.
+        let err = verifier.record(std::io::sink(), options(&["add(2)", "add(3)"])).unwrap_err();
+        assert!(matches!(&err, RecordError::Failed(m) if m.contains("next-token")), "{err:?}");
+        let err = verifier.record(std::io::sink(), options(&["nosuch()"])).unwrap_err();
+        assert!(matches!(&err, RecordError::Failed(m) if m.contains("nosuch")), "{err:?}");
+        let err = verifier.record(std::io::sink(), options(&["add(2"])).unwrap_err();
+        assert!(matches!(&err, RecordError::Invocation { call, .. } if call == "add(2"), "{err:?}");
+    }
+}

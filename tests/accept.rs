@@ -324,6 +324,9 @@ fn chains_dir_accept_and_the_pending_warning() {
     );
     // The `.new` file is not taken for a chain of its own.
     assert!(out.stdout.contains("2 chains"), "{}", out.stdout);
+    // -q: no log output below errors, this warning included.
+    let quiet = run.run(&["verify", "-q", v2.to_str().unwrap(), "--chains", dir], &[]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (1, ""));
 
     let out = run.ok(&["accept", dir]);
     assert_eq!(out.stdout, format!("accepted {}\n", diverges.display()));

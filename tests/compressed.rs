@@ -124,6 +124,29 @@ fn record(dir: &Path, name: &str, compress: bool) -> PathBuf {
 }
 
 #[test]
+fn the_bundled_chatty_answers_serve_any_number_of_calls() {
+    // The README and `help record` run chatty for 300,000 or 1,000,000 ticks with this file:
+    // its answers cycle (a plain list of three ran out at the fourth tick).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chatty.json.zst");
+    let (code, _, stderr) = run(&[
+        "record",
+        "fixtures/components/chatty.wat",
+        "--no-wasi",
+        "--answers",
+        "fixtures/components/chatty.answers.json",
+        "--invoke",
+        "run(1000)",
+        "--compress",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // 0..1000 cycles 3, 10, 17: 334 threes, 333 tens, 333 seventeens.
+    assert_eq!(stderr.trim(), (334 * 3 + 333 * 10 + 333 * 17).to_string());
+}
+
+#[test]
 fn record_compress_writes_zstd_of_the_same_events() {
     let dir = tempfile::tempdir().unwrap();
     let plain = record(dir.path(), "plain.json", false);

@@ -75,6 +75,19 @@ fn every_subcommand_has_examples_that_parse_and_its_exit_codes() {
 }
 
 #[test]
+fn no_example_chains_a_command_after_one_that_fails_when_it_did_its_job() {
+    // `verify --accept` exits 1 when a chain diverged, which is when it wrote a `.new`:
+    // `&& theater-replay pending` would never run when there is something to review.
+    let cli = command();
+    for sub in cli.get_subcommands() {
+        let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+        for line in help.lines().filter(|l| l.contains("--accept")) {
+            assert!(!line.contains("&&"), "{}: `{}`", sub.get_name(), line.trim());
+        }
+    }
+}
+
+#[test]
 fn every_argument_is_described_and_global_flags_are_grouped() {
     let cli = command();
     for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {

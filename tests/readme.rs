@@ -47,3 +47,23 @@ fn readme_jq_example_selects_what_the_readme_shows() {
         .collect();
     assert_eq!(inputs, ["10", "32", "100"]);
 }
+
+/// The forms of `inspect`'s lines the README names are the ones it prints (it once named
+/// theater's `result F -> R` for every chain, where `record`'s chains print `F returned R`).
+#[test]
+fn readme_names_the_forms_inspect_prints_for_recorded_chains() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("### `inspect CHAIN`").nth(1).unwrap().split("\n### ").next().unwrap();
+    let out = assert_cmd::Command::cargo_bin("theater-replay")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["inspect", "fixtures/chains/counter.json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (form, printed) in [("`call F(args)`", "call add(1)"), ("`F returned R`", "add returned 101")] {
+        assert!(text.contains(printed), "{text}");
+        let before = section.split("theater's Pack chains").next().unwrap();
+        assert!(before.contains(form), "the README's inspect section does not name {form} for record's chains");
+    }
+}

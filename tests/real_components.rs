@@ -196,6 +196,28 @@ fn check_agent(name: &'static str) {
             agent.in_stack
         );
     }
+    if let Some(language) = match name {
+        "python" => Some("Python"),
+        "js" => Some("JavaScript"),
+        _ => None,
+    } {
+        // An interpreter's frames: no debug build gives them the script's lines, so the
+        // report must not suggest one.
+        let human = run
+            .cmd()
+            .arg("verify")
+            .arg(&agent.v2)
+            .arg(&chain)
+            .arg("--cache-dir")
+            .arg(run.cache())
+            .arg("-q")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(human.stdout).unwrap();
+        assert!(!text.contains("-g"), "{}: {text}", agent.name);
+        assert!(text.contains(&format!("which runs the {language} code")), "{}: {text}", agent.name);
+        assert!(text.contains(&format!("look in the {language} source of the export `run`")), "{}: {text}", agent.name);
+    }
 }
 
 #[test]

@@ -203,6 +203,34 @@ fn a_terminal_gets_a_bar_of_bytes_events_and_time_left_then_a_clean_line() {
 }
 
 #[test]
+fn a_long_compile_shows_a_spinner_naming_the_component_and_its_size() {
+    // Many functions: a few seconds of Cranelift, the first run of a large actor in small.
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("big.wat");
+    let functions: String = (0..15_000)
+        .map(|i| format!("(func (param i32) (result i32) local.get 0 i32.const {i} i32.mul local.get 0 i32.xor)\n"))
+        .collect();
+    std::fs::write(&component, format!("(component (core module $m {functions}))")).unwrap();
+    let size = std::fs::metadata(&component).unwrap().len() as f64 / (1 << 20) as f64;
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    let command = format!("{} verify --no-cache {} {CHAIN}", shell_quote(&bin), shell_quote(&component));
+    let Some(child) = on_terminal(&command) else { return };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let spinner = format!("compiling {} ({size:.2} MiB)", component.display());
+    let at = screen.find(&spinner).unwrap_or_else(|| panic!("no `{spinner}`: {screen:?}"));
+    // Cleared before the report is printed, and drawn with its message from the first frame.
+    let cleared = screen.rfind("\r\x1b[2K").unwrap();
+    assert!(at < cleared && screen[cleared..].contains("DIVERGED"), "{screen:?}");
+    assert!(!screen[cleared..].contains("compiling"), "{screen:?}");
+    assert!(screen.trim_start().chars().nth(2) == Some('c'), "{screen:?}");
+    // Never in a pipe.
+    let piped =
+        std::process::Command::new(&bin).args(["verify", "--no-cache"]).arg(&component).arg(CHAIN).output().unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("compiling"));
+}
+
+#[test]
 fn ctrl_c_clears_the_bar() {
     let dir = tempfile::tempdir().unwrap();
     let chain = big_chain(dir.path());
@@ -222,7 +250,8 @@ fn ctrl_c_clears_the_bar() {
             std::thread::sleep(std::time::Duration::from_secs(60));
         }
     });
-    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&fifo));
+    // A known width, so that what the terminal shows can be worked out from what it got.
+    let command = format!("stty cols {COLS} rows 24; exec {} check {}", shell_quote(&bin), shell_quote(&fifo));
     let Some(mut child) = on_terminal(&command) else { return };
     let mut stdout = child.stdout.take().unwrap();
     // Read until the bar is drawn, then press Ctrl-C.
@@ -243,6 +272,115 @@ fn ctrl_c_clears_the_bar() {
     // Whatever the terminal shows last, after the last bar drawn, is a cleared line.
     let last_bar = screen.rfind(" events  ").unwrap();
     assert!(screen[last_bar..].contains("\r\x1b[2K"), "{:?}", &screen[last_bar..]);
+    // And on the screen itself: no bar left, the `^C` echo included (it wrapped onto a line
+    // of its own after a bar as wide as the terminal, and that line was the one cleared).
+    let shown = render(&screen, COLS);
+    assert!(shown.iter().all(|line| !line.contains(" events ")), "the bar is still on screen: {shown:#?}");
+    assert!(shown.iter().all(|line| line.len() < COLS), "{shown:#?}");
+}
+
+const COLS: usize = 80;
+
+/// The lines a terminal `cols` wide shows after `output` (what `script` recorded): text
+/// with autowrap at the last column (xterm's: the wrap happens at the next character),
+/// `\r`, `\n`, and the CSI sequences progress bars use (cursor up and down, erase line,
+/// erase below); colours and modes are skipped. Trailing blanks are trimmed.
+fn render(output: &str, cols: usize) -> Vec<String> {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col, mut wrap) = (0usize, 0usize, false);
+    let mut chars = output.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => (col, wrap) = (0, false),
+            '\n' => {
+                row += 1;
+                wrap = false;
+            }
+            '\x1b' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut params = String::new();
+                let mut last = ' ';
+                for p in chars.by_ref() {
+                    if p.is_ascii_alphabetic() || p == '@' || p == '~' {
+                        last = p;
+                        break;
+                    }
+                    params.push(p);
+                }
+                let n = params.trim_start_matches('?').parse::<usize>().unwrap_or(1).max(1);
+                wrap = false;
+                match last {
+                    'A' => row = row.saturating_sub(n),
+                    'B' => row += n,
+                    'K' if params.is_empty() || params == "0" => {
+                        if let Some(line) = lines.get_mut(row) {
+                            line.truncate(col);
+                        }
+                    }
+                    'K' => lines.get_mut(row).map(Vec::clear).unwrap_or_default(),
+                    'J' => lines.truncate(row + 1),
+                    _ => {}
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                if wrap {
+                    (row, col, wrap) = (row + 1, 0, false);
+                }
+                while lines.len() <= row {
+                    lines.push(Vec::new());
+                }
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+                if col == cols {
+                    (col, wrap) = (cols - 1, true);
+                }
+            }
+        }
+        while lines.len() <= row {
+            lines.push(Vec::new());
+        }
+    }
+    lines.into_iter().map(|l| l.into_iter().collect::<String>().trim_end().to_string()).collect()
+}
+
+#[test]
+fn the_screen_renderer_wraps_and_erases_as_a_terminal_does() {
+    assert_eq!(render("abcd^C\r\x1b[2K", 4), ["abcd", ""]);
+    assert_eq!(render("abc^C\r\x1b[2K", 6), [""]);
+    assert_eq!(render("ab\r\nc\x1b[1Ax", 4), ["ax", "c"]);
+}
+
+#[test]
+fn a_chain_error_is_said_once_on_a_terminal() {
+    // stdout and stderr are one screen there: the error line is on stderr, and the same
+    // verdict on stdout would say it twice.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("bad.json");
+    std::fs::write(&chain, "[1,2]").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("theater-replay");
+    let command = format!("{} verify {COUNTER} {}", shell_quote(&bin), shell_quote(&chain));
+    let Some(child) = on_terminal(&command) else { return };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{screen}");
+    assert_eq!(screen.matches("expected an event object").count(), 1, "{screen:?}");
+    let command = format!("{} check {}", shell_quote(&bin), shell_quote(&chain));
+    let Some(child) = on_terminal(&command) else { return };
+    let screen = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned();
+    assert_eq!(screen.matches("expected an event object").count(), 1, "{screen:?}");
+    // Piped, stdout still has the verdict as a result (and stderr the error line).
+    let piped = std::process::Command::new(&bin).arg("verify").arg(COUNTER).arg(&chain).output().unwrap();
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("expected an event object"));
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("expected an event object"));
 }
 
 /// `text` without its SGR escape sequences.

@@ -210,6 +210,61 @@ fn theater_http_unrecorded_resource_change_diverges_where_the_table_differs() {
 }
 
 #[test]
+fn theater_state_is_decoded_and_diffed_like_every_other_value() {
+    // clocks-test-v2 only ends init with another state: the report must say where the two
+    // states differ, not show two identical summaries.
+    let report = replay("clocks-test-v2", "timing-wasi-clocks-test", None);
+    let divergence = report.divergence.unwrap();
+    assert_eq!((divergence.index, divergence.kind), (14, DivergenceKind::DifferentResult));
+    let (expected, actual) = (divergence.expected.unwrap(), divergence.actual.unwrap());
+    assert_eq!(
+        expected.summary,
+        r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests passed!")"#
+    );
+    assert_eq!(
+        actual.summary,
+        r#"result theater:simple/actor.init -> null (state: "WASI clocks + poll tests failed!")"#
+    );
+    let diff: Vec<_> =
+        divergence.diff.iter().map(|d| (d.path.as_str(), d.expected.as_deref(), d.actual.as_deref())).collect();
+    assert_eq!(
+        diff,
+        [(".state", Some(r#""WASI clocks + poll tests passed!""#), Some(r#""WASI clocks + poll tests failed!""#))]
+    );
+
+    let out = Command::cargo_bin("theater-replay")
+        .unwrap()
+        .current_dir(root())
+        .args(["verify", "-q", "fixtures/theater-components/clocks-test-v2.wat"])
+        .arg("fixtures/theater-chains/timing-wasi-clocks-test.json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  differs at:\n    .state: expected \"WASI clocks + poll tests passed!\", actual \"WASI clocks + poll tests failed!\"\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn theater_divergence_advice_is_one_theater_chains_can_follow() {
+    // `verify --accept` re-records theater-replay's own chains only: for theater's, the
+    // report must not offer it.
+    let out = Command::cargo_bin("theater-replay")
+        .unwrap()
+        .current_dir(root())
+        .args(["verify", "-q", "fixtures/theater-components/runtime-test-v2.wat"])
+        .arg("fixtures/theater-chains/runtime-runtime-test.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let advice = text.lines().find_map(|l| l.strip_prefix("  what to do: ")).unwrap();
+    assert!(!advice.contains("--accept"), "{text}");
+    assert!(advice.contains("record a new golden chain by running the actor in theater"), "{text}");
+}
+
+#[test]
 fn theater_chains_are_never_modified_by_a_replay() {
     let dir = root().join("fixtures/theater-chains");
     let before: Vec<Vec<u8>> =

@@ -389,8 +389,8 @@ fn act(args: &PendingArgs, done: &str, action: impl Fn(&Pending) -> anyhow::Resu
 pub fn warn_pending(dir: &Path) {
     let Ok(found) = pending::find(&[dir.to_path_buf()]) else { return };
     if !found.is_empty() {
-        output::stderr_line(&format!(
-            "warning: {} pending chain(s) under {} (.new files): review with `theater-replay pending {}`, then `accept` or `reject`",
+        output::warning(&format!(
+            "{} pending chain(s) under {} (.new files): review with `theater-replay pending {}`, then `accept` or `reject`",
             found.len(),
             dir.display(),
             dir.display()

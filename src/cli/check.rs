@@ -72,6 +72,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             Format::Text => report::check::human_styled(&name, &result, global.style),
             Format::Json => report::check::json(&name, &result),
         };
+        // One chain's error is on stderr already: on a terminal that shows both, once is enough.
+        if result.is_err() && args.chains.len() == 1 && args.format == Format::Text && output::one_terminal() {
+            continue;
+        }
         if let Err(e) = writeln!(stdout, "{line}") {
             // The chains not checked yet are not counted.
             return output::stdout_written(Err(e), exit(broken, unreadable));

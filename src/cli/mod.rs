@@ -2,6 +2,7 @@
 //! calls the library and maps the typed outcome to output and an exit code.
 
 mod accept;
+mod cache;
 mod check;
 mod completions;
 mod diff;
@@ -89,6 +90,7 @@ enum Command {
     Pending(accept::ListArgs),
     Accept(accept::AcceptArgs),
     Reject(accept::RejectArgs),
+    Cache(cache::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -187,14 +189,22 @@ pub struct CacheArgs {
     /// ~/.cache/theater-replay].
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     cache_dir: Option<std::path::PathBuf>,
+    /// After compiling, remove the compile cache's least recently used entries until it
+    /// holds at most this many MiB (`theater-replay cache` shows it).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MAX_MIB, conflicts_with = "no_cache")]
+    cache_max: u64,
 }
+
+/// `--cache-max`'s default: [`crate::runtime::cache::DEFAULT_MAX_BYTES`] in MiB.
+const DEFAULT_CACHE_MAX_MIB: u64 = crate::runtime::cache::DEFAULT_MAX_BYTES >> 20;
 
 impl CacheArgs {
     /// A runtime using the cache these flags ask for.
     pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
         use crate::runtime::cache::ComponentCache;
         let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(ComponentCache::default_dir) };
-        crate::runtime::Runtime::with_cache(cache.map(ComponentCache::new))
+        let max = self.cache_max.saturating_mul(1 << 20);
+        crate::runtime::Runtime::with_cache(cache.map(|dir| ComponentCache::new(dir).with_max_bytes(max)))
     }
 }
 
@@ -247,6 +257,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet, cli.color.for_stream(false));
     // Before anything is written: a compile cache entry is stored before any output begins.
     output::handle_signals();
+    output::set_quiet(cli.quiet);
     let global = Global { quiet: cli.quiet, style: crate::report::style::Style::new(cli.color.for_stream(true)) };
     let result = match cli.command {
         Command::Check(args) => check::run(args, &global),
@@ -257,6 +268,7 @@ pub fn main() -> ExitCode {
         Command::Pending(args) => accept::list(args, &global),
         Command::Accept(args) => accept::accept(args, &global),
         Command::Reject(args) => accept::reject(args, &global),
+        Command::Cache(args) => cache::run(args, &global),
         Command::Completions(args) => completions::run(args, &global),
         Command::Man(args) => man::run(args, &global),
     };

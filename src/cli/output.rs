@@ -515,6 +515,30 @@ pub fn write_stdout(bytes: &[u8], exit: Exit) -> anyhow::Result<Exit> {
 /// the cap only bounds what no clipping foresaw).
 const MAX_STDERR_LINE: usize = 1000;
 
+/// `--quiet`: set once, before any command runs.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`warning`] print nothing (`--quiet`: no log output below errors).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// A `warning: ...` line on stderr, unless `--quiet` was given.
+pub fn warning(line: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        stderr_line(&format!("warning: {line}"));
+    }
+}
+
+/// Whether stdout and stderr are one terminal: a line written to both is seen twice.
+pub fn one_terminal() -> bool {
+    use std::io::IsTerminal;
+    let (Ok(out), Ok(err)) = (fd_metadata(io::stdout().as_fd()), fd_metadata(io::stderr().as_fd())) else {
+        return false;
+    };
+    io::stdout().is_terminal() && io::stderr().is_terminal() && (out.dev(), out.ino()) == (err.dev(), err.ino())
+}
+
 /// One line on stderr; a failed write (`2>/dev/full`) is ignored rather than a panic, as
 /// `eprintln!` would.
 pub fn stderr_line(line: &str) {

@@ -29,6 +29,8 @@ pub enum Kind {
     Record { calls: u64 },
     /// A many-chain `verify`: chains finished of `total`.
     Chains { total: u64 },
+    /// Loading an actor (compiling it, on a compile cache miss): its file's size.
+    Compile { size: Option<u64> },
 }
 
 /// The bar drawn at the moment, for the signal handler (which clears it before the process
@@ -45,6 +47,18 @@ pub struct Bar {
 impl Bar {
     /// A bar for `progress`, or `None` when no progress is to be shown.
     pub fn start(global: &super::Global, progress: Arc<Progress>, kind: Kind) -> Option<Bar> {
+        Bar::named(global, progress, kind, "")
+    }
+
+    /// A spinner while the actor at `path` is loaded: compiling a large component takes a
+    /// minute or more the first time (a cache hit is over before anything is drawn).
+    pub fn compiling(global: &super::Global, path: &Path) -> Option<Bar> {
+        let kind = Kind::Compile { size: file_size(path) };
+        Bar::named(global, Arc::new(Progress::new()), kind, &path.display().to_string())
+    }
+
+    /// A bar of `kind`; `name` is what a [`Kind::Compile`] line names.
+    fn named(global: &super::Global, progress: Arc<Progress>, kind: Kind, name: &str) -> Option<Bar> {
         use std::io::IsTerminal;
         if global.quiet || !std::io::stderr().is_terminal() {
             return None;
@@ -54,17 +68,17 @@ impl Bar {
         let template = match kind {
             // `wide_msg` is cut to the terminal's width: a line that wraps is redrawn as two.
             Kind::Read { total: Some(_) } | Kind::Chains { .. } => "{bar:20} {wide_msg}",
-            Kind::Read { total: None } | Kind::Record { .. } => "{spinner} {wide_msg}",
+            Kind::Read { total: None } | Kind::Record { .. } | Kind::Compile { .. } => "{spinner} {wide_msg}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let poller = {
-            let (bar, stop) = (bar.clone(), stop.clone());
+            let (bar, stop, name) = (bar.clone(), stop.clone(), crate::text::escape(name).into_owned());
             std::thread::Builder::new()
                 .name("progress".into())
-                .spawn(move || poll(&bar, &progress, kind, &stop))
+                .spawn(move || poll(&bar, &progress, kind, &name, &stop))
                 .ok()?
         };
         Some(Bar { bar, stop, poller: Some(poller) })
@@ -98,7 +112,7 @@ impl Drop for Bar {
     }
 }
 
-fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, stop: &AtomicBool) {
+fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, name: &str, stop: &AtomicBool) {
     let started = Instant::now();
     let mut shown = false;
     while !stop.load(Ordering::Relaxed) {
@@ -107,6 +121,13 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, stop: &AtomicBool) {
         if elapsed < DELAY || stop.load(Ordering::Relaxed) {
             continue;
         }
+        let now = progress.snapshot();
+        let (position, length, message) = match kind {
+            Kind::Read { total } => (now.bytes, total, chain_line(&now, total, elapsed)),
+            Kind::Record { calls } => (now.calls, None, record_line(&now, calls, elapsed)),
+            Kind::Chains { total } => (now.chains, Some(total), chains_line(&now, total, elapsed)),
+            Kind::Compile { size } => (0, None, compile_line(name, size, elapsed)),
+        };
         if !shown {
             // Before the lock: installing the handler may log, and logs go around the bar.
             super::output::clear_progress_on_signals();
@@ -115,16 +136,12 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, stop: &AtomicBool) {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            bar.set_draw_target(ProgressDrawTarget::stderr());
+            // The first frame drawn has its message already.
+            bar.set_message(message.clone());
+            bar.set_draw_target(ProgressDrawTarget::term_like_with_hz(Box::new(Stderr::default()), 20));
             *active = Some(bar.clone());
             shown = true;
         }
-        let now = progress.snapshot();
-        let (position, length, message) = match kind {
-            Kind::Read { total } => (now.bytes, total, chain_line(&now, total, elapsed)),
-            Kind::Record { calls } => (now.calls, None, record_line(&now, calls, elapsed)),
-            Kind::Chains { total } => (now.chains, Some(total), chains_line(&now, total, elapsed)),
-        };
         match length {
             Some(length) => {
                 bar.set_length(length);
@@ -135,6 +152,73 @@ fn poll(bar: &ProgressBar, progress: &Progress, kind: Kind, stop: &AtomicBool) {
         }
         // Drawn now, with the new message: the calls above draw at most at indicatif's rate.
         bar.set_message(message);
+    }
+}
+
+/// Columns a bar leaves free at the end of its line: when Ctrl-C is pressed, the terminal
+/// echoes `^C` after the cursor. On a bar as wide as the terminal the echo wrapped onto a
+/// line of its own, and clearing "the bar's line" then cleared the echo's, leaving the bar.
+const ROOM_FOR_ECHO: u16 = 3;
+
+/// stderr as indicatif draws on it, [`ROOM_FOR_ECHO`] columns narrower than the terminal.
+#[derive(Debug, Default)]
+struct Stderr {
+    /// One frame, written at `flush` in one write, so that a frame is never seen half drawn.
+    pending: Mutex<Vec<u8>>,
+}
+
+impl Stderr {
+    fn size() -> (u16, u16) {
+        // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given, which lives
+        // through the call; on failure it writes nothing and the defaults below apply.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        match ok && size.ws_col > 0 {
+            true => (size.ws_row.max(1), size.ws_col),
+            false => (24, 80),
+        }
+    }
+
+    fn push(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl indicatif::TermLike for Stderr {
+    fn width(&self) -> u16 {
+        Stderr::size().1.saturating_sub(ROOM_FOR_ECHO).max(10)
+    }
+    fn height(&self) -> u16 {
+        Stderr::size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}A").as_bytes()) }
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}B").as_bytes()) }
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}C").as_bytes()) }
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { self.push(format!("\x1b[{n}D").as_bytes()) }
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.push(s.as_bytes())?;
+        self.push(b"\n")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.push(s.as_bytes())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.push(b"\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        let frame = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(&frame)?;
+        stderr.flush()
     }
 }
 
@@ -206,6 +290,12 @@ pub fn record_line(now: &Snapshot, calls: u64, elapsed: Duration) -> String {
 pub fn chains_line(now: &Snapshot, total: u64, elapsed: Duration) -> String {
     let eta = eta(now.chains, total, elapsed).map_or_else(|| "ETA -".to_string(), |d| format!("ETA {}", duration(d)));
     format!("{}/{} chains  {}  {eta}", thousands(now.chains), thousands(total), rate(now.chains, elapsed, "chains"))
+}
+
+/// Loading an actor: `compiling agent.wasm (17.5 MiB)  42s`.
+pub fn compile_line(name: &str, size: Option<u64>, elapsed: Duration) -> String {
+    let size = size.map(|n| format!(" ({})", bytes(n))).unwrap_or_default();
+    format!("compiling {name}{size}  {}", duration(elapsed))
 }
 
 /// Time left at the rate so far; `None` before there is a rate to go by.
@@ -346,5 +436,7 @@ mod tests {
             "call 2/2  6,000,000 events written  600k events/s  10s"
         );
         assert_eq!(chains_line(&snapshot(0, 0, 0, 20), 200, t), "20/200 chains  2 chains/s  ETA 1m 30s");
+        assert_eq!(compile_line("agent.wasm", Some(18_335_031), t), "compiling agent.wasm (17.5 MiB)  10s");
+        assert_eq!(compile_line("-", None, t), "compiling -  10s");
     }
 }

@@ -184,8 +184,8 @@ fn layout(args: &Args) -> anyhow::Result<Layout> {
         }
         (Some(layout), None) => Ok(layout),
         (None, Some(old)) => {
-            output::stderr_line(&format!(
-                "warning: --format {0} is deprecated: use --layout {0} (--format now selects the report: text or json)",
+            output::warning(&format!(
+                "--format {0} is deprecated: use --layout {0} (--format now selects the report: text or json)",
                 old.name()
             ));
             Ok(old)
@@ -256,7 +256,12 @@ fn record_chain(args: &Args, layout: Layout, global: &Global) -> anyhow::Result<
         None => Answers::default(),
     };
     let runtime = args.cache.runtime()?;
-    let loaded = runtime.load(&args.component)?;
+    let spinner = super::progress::Bar::compiling(global, &args.component);
+    let loaded = runtime.load(&args.component);
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    let loaded = loaded?;
     let limits = args.limits.limits();
     let progress = Arc::new(Progress::new());
     let run_record: Box<dyn FnOnce(Box<dyn std::io::Write + Send>) -> anyhow::Result<record::RecordSummary> + '_> =

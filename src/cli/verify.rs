@@ -98,7 +98,7 @@ Examples:
   theater-replay verify actor.wasm golden/run.json --head 717b7b02f183bcc95534f16ee7a4c2fd35dfdd99eba48b0af09aa2fe02d717d0
   theater-replay verify actor.wasm --chains golden/ -j 2 --junit verify.xml
   theater-replay verify --format json actor.wasm run.json | jq .divergence.diff
-  theater-replay verify --accept actor.wasm golden/run.json && theater-replay pending golden/
+  theater-replay verify --accept actor.wasm golden/run.json || theater-replay pending golden/
 
 Exit codes:
   0  every chain verified
@@ -141,8 +141,18 @@ fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
 
 /// Loads the actor to verify. When it is no actor but a chain, and the chain argument is a
 /// WebAssembly file, the two were given the wrong way round: say so.
-fn load_component(runtime: &Runtime, component: &Path, chain: Option<&Path>) -> anyhow::Result<crate::runtime::Loaded> {
-    match runtime.load(component) {
+fn load_component(
+    runtime: &Runtime,
+    component: &Path,
+    chain: Option<&Path>,
+    global: &Global,
+) -> anyhow::Result<crate::runtime::Loaded> {
+    let spinner = Bar::compiling(global, component);
+    let loaded = runtime.load(component);
+    if let Some(spinner) = spinner {
+        spinner.finish();
+    }
+    match loaded {
         Ok(loaded) => Ok(loaded),
         Err(e @ crate::runtime::LoadError::NotAComponent { .. }) => {
             let looks_like_chain = ChainReader::open(component).is_ok_and(|mut r| r.next().is_some_and(|e| e.is_ok()));
@@ -169,7 +179,7 @@ fn run_one(
     acceptor: Option<&Acceptor>,
 ) -> anyhow::Result<Exit> {
     refuse_colliding_outputs(args, std::slice::from_ref(&path.to_path_buf()), acceptor)?;
-    let loaded = load_component(runtime, &args.component, Some(path))?;
+    let loaded = load_component(runtime, &args.component, Some(path), global)?;
     let progress = Arc::new(Progress::new());
     let options = args.verify_options(Some(progress.clone()))?;
     let chain = ChainReader::open_or_stdin_with(path, options.read)?;
@@ -192,6 +202,9 @@ fn run_one(
         Format::Text => report::verify::human_styled(&outcome, &name, global.style),
         Format::Json => format!("{}\n", report::verify::json(&outcome, &name)),
     };
+    // An error is on stderr already: on a terminal that shows both, once is enough.
+    let shown = outcome.status == Status::Error && args.format == Format::Text && output::one_terminal();
+    let text = if shown { String::new() } else { text };
     let mut stdout = std::io::stdout().lock();
     let printed = output::stdout_written(
         stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
@@ -221,7 +234,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         // Every file passed over is said: a chain saved under a name we do not take would
         // otherwise never be verified, and no one would know.
         for skip in &found.skipped {
-            output::stderr_line(&format!("warning: skipped {}: {}", skip.path.display(), skip.why));
+            output::warning(&format!("skipped {}: {}", skip.path.display(), skip.why));
         }
         skipped = found.skipped.len();
         if found.chains.is_empty() {
@@ -242,7 +255,7 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         chains = shard.select(chains);
     }
     refuse_colliding_outputs(args, &chains, acceptor)?;
-    let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path))?;
+    let loaded = load_component(runtime, &args.component, chains.first().map(PathBuf::as_path), global)?;
 
     let progress = Arc::new(Progress::new());
     let bar = Bar::start(global, progress.clone(), Kind::Chains { total: chains.len() as u64 });

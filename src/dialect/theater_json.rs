@@ -18,6 +18,7 @@
 //! This module knows bytes and values only; `replay::component` drives the guest.
 
 use crate::payload::HostCall;
+use crate::values::diff::Compared;
 use crate::values::{ResourceMap, ValueError};
 use serde_json::{Map, Value, json};
 use wasmtime::component::{ResourceType, Type, Val};
@@ -92,6 +93,51 @@ pub fn parse(data: &[u8]) -> Option<Event> {
             Some(Event::HostFunction { call, input: value.get("input")?.clone(), output: value.get("output")?.clone() })
         }
         _ => None,
+    }
+}
+
+/// What a divergence diffs of an export's result event: theater's `[state, result]` as a
+/// record `{state, result}`, the state decoded ([`state_val`]), the result's JSON as values.
+/// `None` for other events.
+pub fn result_compared(data: &[u8]) -> Option<Compared> {
+    let Some(Event::WasmResult { state, result, .. }) = parse(data) else { return None };
+    let state = match state {
+        Some(bytes) => state_val(&bytes),
+        None => Val::Option(None),
+    };
+    Some(Compared::Result(Val::Record(vec![("state".into(), state), ("result".into(), json_val(&result))])))
+}
+
+/// An actor's state as a report shows it: its text when it is text (theater's actors keep
+/// JSON or text there), else its bytes.
+pub fn state_val(bytes: &[u8]) -> Val {
+    match state_text(bytes) {
+        Some(text) => Val::String(text.to_string()),
+        None => Val::List(bytes.iter().map(|&b| Val::U8(b)).collect()),
+    }
+}
+
+/// `bytes` as text: UTF-8 without control characters but line breaks and tabs (binary
+/// state that happens to be valid UTF-8 reads better as bytes).
+pub fn state_text(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let binary = text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    (!binary).then_some(text)
+}
+
+/// Untyped JSON as values, for diffing only (no types to decode it with).
+fn json_val(value: &Value) -> Val {
+    match value {
+        Value::Null => Val::Option(None),
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Val::U64(u),
+            (_, Some(i)) => Val::S64(i),
+            _ => Val::Float64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Val::String(s.clone()),
+        Value::Array(items) => Val::List(items.iter().map(json_val).collect()),
+        Value::Object(fields) => Val::Record(fields.iter().map(|(k, v)| (k.clone(), json_val(v))).collect()),
     }
 }
 

@@ -122,24 +122,6 @@ impl DivergenceKind {
             }
         }
     }
-
-    /// What a person can do about it.
-    pub fn advice(self) -> &'static str {
-        match self {
-            DivergenceKind::MissingExport | DivergenceKind::SignatureMismatch => {
-                "the component's interface changed since the recording: record a new golden chain, or restore the old interface"
-            }
-            DivergenceKind::LimitExceeded => {
-                "if the work is legitimate, raise the limit with the flag named above (wasmtime's hostcall limit and the object counts are fixed); otherwise look for a loop or leak at the guest stack shown"
-            }
-            DivergenceKind::NoncanonicalRecording => {
-                "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
-            }
-            _ => {
-                "the component's behaviour changed: if intended, `verify --accept` records its successor as <chain>.new; if not, start at the guest stack shown"
-            }
-        }
-    }
 }
 
 /// One event as a report shows it.
@@ -900,6 +882,36 @@ pub fn verify_opened(
 }
 
 impl VerifyReport {
+    /// The report as `theater-replay verify` prints it for people, without colour: the
+    /// verdict, and for a divergence expected and actual, where they differ, the guest
+    /// stack and what to do. `chain` names the chain in it (as given: a path, a name).
+    /// Ends with a newline.
+    ///
+    /// ```
+    /// let v2 = theater_replay::Verifier::load("fixtures/components/counter-v2.wat")?;
+    /// let text = v2.verify_path("fixtures/chains/counter.json").human("counter.json");
+    /// assert!(text.starts_with("DIVERGED: counter.json: event 3 (demo:agent/host/log): "));
+    /// assert!(text.contains("\n  what to do: "));
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn human(&self, chain: &str) -> String {
+        crate::report::verify::human(self, chain)
+    }
+
+    /// The report as `verify --format json` prints it: one line (no newline), the fields
+    /// in a fixed order (`docs/schema/verify.schema.json`), byte-identical for identical
+    /// inputs. `chain` is its `path`.
+    ///
+    /// ```
+    /// let verifier = theater_replay::Verifier::load("fixtures/components/counter.wat")?;
+    /// let json = verifier.verify_path("fixtures/chains/counter.json").json("counter.json");
+    /// assert!(json.starts_with(r#"{"schema_version":1,"path":"counter.json","status":"verified","#));
+    /// # Ok::<(), theater_replay::LoadError>(())
+    /// ```
+    pub fn json(&self, chain: &str) -> String {
+        crate::report::verify::json(self, chain)
+    }
+
     /// A report on `loaded` before any event was replayed: where a replay starts, and the
     /// whole report on a chain that could not be replayed at all.
     pub(crate) fn before_replay(loaded: &Loaded, status: Status, broken: Option<BrokenAt>, error: Option<String>) -> VerifyReport {

@@ -2,7 +2,8 @@
 //! scripts (byte-identical for identical inputs: fields in a fixed order, maps sorted).
 
 use super::style::Style;
-use crate::replay::{Divergence, EventView, Status, VerifyReport};
+use crate::dialect::Dialect;
+use crate::replay::{Divergence, DivergenceKind, EventView, Status, TheaterReleases, VerifyReport};
 use crate::text::escape;
 use std::fmt::Write;
 
@@ -68,7 +69,7 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
         }
         Status::Diverged => {
             if let Some(d) = &report.divergence {
-                divergence(&mut out, d, chain, n, report.head.as_deref(), style);
+                divergence(&mut out, d, chain, n, report, style);
             }
             keep_going(&mut out, report, style);
         }
@@ -118,7 +119,8 @@ fn clip(summary: &str) -> std::borrow::Cow<'_, str> {
     format!("{} ... ({rest} more characters; --format json shows all)", escape(&summary[..cut])).into()
 }
 
-fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, head: Option<&str>, style: Style) {
+fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, report: &VerifyReport, style: Style) {
+    let (head, dialect, theater) = (report.head.as_deref(), report.dialect, report.theater.as_ref());
     let _ = writeln!(
         out,
         "{}: {chain}: event {} ({}): {}",
@@ -164,14 +166,110 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, head
         for (i, frame) in d.guest_stack.iter().enumerate() {
             let _ = writeln!(out, "    {i:>2}: {}", escape(frame));
         }
-        if !d.source_lines {
-            let _ = writeln!(
-                out,
-                "    (no source lines: the actor has no DWARF debug info; a debug build, or -g, would show file:line)"
-            );
+        match interpreter(&d.guest_stack) {
+            // No build flag gives an interpreter's frames the script's lines.
+            Some(guest) => {
+                let _ = writeln!(
+                    out,
+                    "    (the frames are {}'s, which runs the {} code: its functions and lines are not wasm frames)",
+                    guest.runtime, guest.language
+                );
+            }
+            None if !d.source_lines => {
+                let _ = writeln!(
+                    out,
+                    "    (no source lines: the actor has no DWARF debug info; a debug build, or -g, would show file:line)"
+                );
+            }
+            None => {}
         }
     }
-    let _ = writeln!(out, "  {} {}", style.heading("what to do:"), d.kind.advice());
+    let _ = writeln!(out, "  {} {}", style.heading("what to do:"), advice(d, dialect, theater, chain));
+}
+
+/// An actor whose own code an interpreter compiled into it runs: its guest stack is the
+/// interpreter's, and no debug build of the actor names the script's lines.
+struct Interpreted {
+    language: &'static str,
+    runtime: &'static str,
+}
+
+/// The interpreter a guest stack shows, by the modules its frames are in (componentize-py
+/// and componentize-js name theirs so).
+fn interpreter(stack: &[String]) -> Option<Interpreted> {
+    stack.iter().find_map(|frame| {
+        let module = frame.split_once('!').map_or(frame.as_str(), |(module, _)| module);
+        if module.starts_with("libpython") || module.starts_with("componentize_py") {
+            Some(Interpreted { language: "Python", runtime: "CPython" })
+        } else if module.starts_with("starling") {
+            Some(Interpreted { language: "JavaScript", runtime: "StarlingMonkey" })
+        } else {
+            None
+        }
+    })
+}
+
+/// What to do about `d`: only steps a person can take with this chain and this actor
+/// (`--accept` re-records theater-replay's own chains only; a stack is there or not; an
+/// interpreted guest's stack is not its source's).
+fn advice(d: &Divergence, dialect: Option<Dialect>, theater: Option<&TheaterReleases>, chain: &str) -> String {
+    let record_again = match dialect {
+        Some(Dialect::TheaterReplay) | None => "record a new golden chain with `theater-replay record`".to_string(),
+        Some(Dialect::Pack038) => {
+            "record a new golden chain with theater, or with `theater-replay record ACTOR --invoke ...`".to_string()
+        }
+        Some(Dialect::PackValues) => format!(
+            "record a new golden chain with theater, or with `theater-replay record ACTOR --theater {} --invoke ...`",
+            theater.map_or("VERSION", |t| t.replayed_as.as_str())
+        ),
+        // theater-replay writes these in no form of theirs.
+        Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped) => {
+            "record a new golden chain by running the actor in theater".to_string()
+        }
+    };
+    let look = match (d.guest_stack.last(), interpreter(&d.guest_stack)) {
+        (None, _) => {
+            "look at what the export does after the last matched event (it had returned: no guest stack)".to_string()
+        }
+        (Some(outermost), Some(guest)) => {
+            let export = outermost.rsplit_once('!').map_or(outermost.as_str(), |(_, function)| function);
+            format!(
+                "look in the {} source of the export `{}` at the bottom of the stack",
+                guest.language,
+                escape(export)
+            )
+        }
+        (Some(_), None) => "start at the guest stack shown".to_string(),
+    };
+    match d.kind {
+        DivergenceKind::MissingExport | DivergenceKind::SignatureMismatch => {
+            format!(
+                "the component's interface changed since the recording: {record_again}, or restore the old interface"
+            )
+        }
+        DivergenceKind::LimitExceeded => {
+            let look = if d.guest_stack.is_empty() { "in the export called last" } else { &look };
+            format!(
+                "if the work is legitimate, raise the limit with the flag named above (wasmtime's hostcall limit and the object counts are fixed); if not, look for a loop or leak: {look}"
+            )
+        }
+        DivergenceKind::NoncanonicalRecording => {
+            "re-record the chain with `theater-replay record`; only chains in our canonical format can be replayed"
+                .to_string()
+        }
+        _ => {
+            let accept = match dialect {
+                Some(Dialect::TheaterReplay) if chain != "-" => {
+                    format!("`verify --accept` records its successor as {chain}.new")
+                }
+                Some(Dialect::TheaterReplay) => {
+                    "`verify --accept` with the chain given as a file (not stdin) records its successor".to_string()
+                }
+                _ => record_again,
+            };
+            format!("the component's behaviour changed: if intended, {accept}; if not, {look}")
+        }
+    }
 }
 
 /// Under `--keep-going`: the other calls that diverged, one block each, then a table per
@@ -369,7 +467,8 @@ pub fn summary_json(s: &crate::batch::Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::{clip, value_diff};
-    use crate::replay::{Divergence, DivergenceKind};
+    use crate::dialect::Dialect;
+    use crate::replay::{Divergence, DivergenceKind, Status, VerifyReport};
     use crate::values::diff::DiffEntry;
 
     fn divergence(diff: Vec<DiffEntry>, diff_omitted: usize) -> Divergence {
@@ -426,6 +525,124 @@ mod tests {
         }
         value_diff(&mut out, &divergence(vec![entry("ok.name", Some("\"a\""), None, None)], 0), super::Style::PLAIN);
         assert_eq!(out, "  differs at:\n    ok.name: expected \"a\", actual (nothing)\n");
+    }
+
+    /// The report of a divergence of `kind` in a chain of `dialect`, at `stack`.
+    fn diverged(kind: DivergenceKind, dialect: Dialect, stack: &[&str], source_lines: bool) -> VerifyReport {
+        let mut d = divergence(vec![], 0);
+        d.kind = kind;
+        d.guest_stack = stack.iter().map(|f| f.to_string()).collect();
+        d.source_lines = source_lines;
+        VerifyReport {
+            status: Status::Diverged,
+            events_verified: 3,
+            head: None,
+            hash: Some("sha256"),
+            dialect: Some(dialect),
+            theater: None,
+            component_sha256: None,
+            recorded_component_sha256: None,
+            divergence: Some(d),
+            broken: None,
+            error: None,
+        }
+    }
+
+    /// The line under the stack, if any, and the advice.
+    fn hint_and_advice(report: &VerifyReport, chain: &str) -> (Option<String>, String) {
+        let text = super::human(report, chain);
+        let hint = text.lines().find(|l| l.starts_with("    (")).map(|l| l.trim().to_string());
+        let advice = text.lines().find_map(|l| l.strip_prefix("  what to do: ")).unwrap().to_string();
+        (hint, advice)
+    }
+
+    #[test]
+    fn advice_offers_accept_only_for_chains_it_can_rerecord() {
+        let native = ["agent.wasm!log_step", "agent.wasm!run"];
+        let (_, ours) = hint_and_advice(
+            &diverged(DivergenceKind::DifferentArguments, Dialect::TheaterReplay, &native, false),
+            "g/run.json",
+        );
+        assert_eq!(
+            ours,
+            "the component's behaviour changed: if intended, `verify --accept` records its successor as g/run.json.new; if not, start at the guest stack shown"
+        );
+        let (_, stdin) =
+            hint_and_advice(&diverged(DivergenceKind::DifferentArguments, Dialect::TheaterReplay, &native, false), "-");
+        assert!(stdin.contains("with the chain given as a file"), "{stdin}");
+        for (dialect, says) in [
+            (Dialect::TheaterComponentJson, "by running the actor in theater"),
+            (Dialect::TheaterComponentTyped, "by running the actor in theater"),
+            (Dialect::Pack038, "`theater-replay record ACTOR --invoke ...`"),
+            (Dialect::PackValues, "`theater-replay record ACTOR --theater VERSION --invoke ...`"),
+        ] {
+            let (_, advice) =
+                hint_and_advice(&diverged(DivergenceKind::DifferentResult, dialect, &native, false), "t.json");
+            assert!(!advice.contains("--accept"), "{dialect}: {advice}");
+            assert!(advice.contains(says), "{dialect}: {advice}");
+        }
+    }
+
+    #[test]
+    fn advice_points_at_a_stack_only_when_there_is_one_and_it_is_the_guests_code() {
+        let (hint, advice) =
+            hint_and_advice(&diverged(DivergenceKind::DifferentResult, Dialect::TheaterReplay, &[], false), "c.json");
+        assert_eq!(hint, None);
+        assert!(!advice.contains("guest stack shown"), "{advice}");
+        assert!(
+            advice.ends_with(
+                "look at what the export does after the last matched event (it had returned: no guest stack)"
+            ),
+            "{advice}"
+        );
+        let (_, limit) =
+            hint_and_advice(&diverged(DivergenceKind::LimitExceeded, Dialect::TheaterReplay, &[], false), "c.json");
+        assert!(!limit.contains("guest stack shown"), "{limit}");
+
+        // A native build: -g does help.
+        let native = ["agent.wasm!log_step", "agent.wasm!run"];
+        let (hint, advice) = hint_and_advice(
+            &diverged(DivergenceKind::DifferentArguments, Dialect::TheaterReplay, &native, false),
+            "c.json",
+        );
+        assert!(hint.unwrap().contains("a debug build, or -g, would show file:line"));
+        assert!(advice.ends_with("start at the guest stack shown"), "{advice}");
+        let (hint, _) = hint_and_advice(
+            &diverged(DivergenceKind::DifferentArguments, Dialect::TheaterReplay, &native, true),
+            "c.json",
+        );
+        assert_eq!(hint, None);
+
+        // Interpreted guests (stacks as componentize-py 0.25 and componentize-js 0.23 builds show them).
+        let python = [
+            "<module>!adapter next-token",
+            "componentize_py_runtime.wasm!componentize_py_runtime::__pyfunction_call_import",
+            "libpython3.14.so!_PyEval_EvalFrameDefault",
+            "componentize_py_runtime.wasm!wit_dylib_export_call",
+            "<module>!run",
+        ];
+        let js = [
+            "<module>!<func 35>",
+            "starling-raw.wasm!js::Interpret(JSContext*, js::RunState&)",
+            "starling-raw.wasm!run",
+        ];
+        for (stack, language, runtime) in
+            [(&python[..], "Python", "CPython"), (&js[..], "JavaScript", "StarlingMonkey")]
+        {
+            let (hint, advice) = hint_and_advice(
+                &diverged(DivergenceKind::DifferentImport, Dialect::TheaterReplay, stack, false),
+                "c.json",
+            );
+            let hint = hint.unwrap();
+            assert!(!hint.contains("-g"), "{hint}");
+            assert!(hint.contains(&format!("the frames are {runtime}'s, which runs the {language} code")), "{hint}");
+            assert!(
+                advice.ends_with(&format!(
+                    "look in the {language} source of the export `run` at the bottom of the stack"
+                )),
+                "{advice}"
+            );
+        }
     }
 
     #[test]

@@ -53,6 +53,29 @@ const TMP_PREFIX: &str = ".tmp-";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentCache {
     dir: PathBuf,
+    /// The size the entries are trimmed to after each store, oldest used first.
+    max_bytes: u64,
+}
+
+/// The default cap on a cache's entries, as wasmtime's own cache caps its files (512 MiB
+/// there): an 18 MB Python actor compiles to about 60 MB, so this keeps a few dozen.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+/// What a cache directory holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Entries (compiled components), and temporary files a killed run left.
+    pub entries: u64,
+    /// Their total size.
+    pub bytes: u64,
+}
+
+/// A file of the cache: an entry (`<hex>.cwasm`) or a left-over temporary (`.tmp-*`).
+struct CacheFile {
+    path: PathBuf,
+    bytes: u64,
+    used: std::time::SystemTime,
+    entry: bool,
 }
 
 /// How a component was obtained, for logs and tests.
@@ -73,7 +96,97 @@ pub enum CacheOutcome {
 
 impl ComponentCache {
     pub fn new(dir: impl Into<PathBuf>) -> ComponentCache {
-        ComponentCache { dir: dir.into() }
+        ComponentCache { dir: dir.into(), max_bytes: DEFAULT_MAX_BYTES }
+    }
+
+    /// The same cache, trimmed to `max_bytes` after each store.
+    pub fn with_max_bytes(self, max_bytes: u64) -> ComponentCache {
+        ComponentCache { max_bytes, ..self }
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The cache's files that are ours to count and remove: regular files of this user
+    /// named as entries or temporaries (nothing else in the directory is touched).
+    fn files(&self) -> std::io::Result<Vec<CacheFile>> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let listing = match std::fs::read_dir(&self.dir) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut files = Vec::new();
+        for item in listing {
+            let item = item?;
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            let entry = name.ends_with(".cwasm");
+            if !entry && !name.starts_with(".tmp-") {
+                continue;
+            }
+            // symlink_metadata: a link is not followed, and not ours to count.
+            let Ok(meta) = item.path().symlink_metadata() else { continue };
+            if !meta.is_file() || meta.uid() != me {
+                continue;
+            }
+            let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            files.push(CacheFile { path: item.path(), bytes: meta.len(), used, entry });
+        }
+        Ok(files)
+    }
+
+    /// How many entries the cache holds and their size.
+    pub fn usage(&self) -> std::io::Result<Usage> {
+        Ok(self
+            .files()?
+            .iter()
+            .fold(Usage::default(), |u, f| Usage { entries: u.entries + 1, bytes: u.bytes + f.bytes }))
+    }
+
+    /// Removes every entry (and left-over temporary); returns what was removed.
+    pub fn clean(&self) -> std::io::Result<Usage> {
+        let mut removed = Usage::default();
+        for file in self.files()? {
+            match std::fs::remove_file(&file.path) {
+                Ok(()) => removed = Usage { entries: removed.entries + 1, bytes: removed.bytes + file.bytes },
+                // Another run removed it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes the least recently used entries until the cache is within its cap, `keep`
+    /// (the entry just stored) last of all: it is never removed. A hit marks an entry used.
+    fn trim(&self, keep: &Path) -> std::io::Result<()> {
+        let mut files = self.files()?;
+        let mut total: u64 = files.iter().map(|f| f.bytes).sum();
+        // Temporaries first (a killed run's), then entries by last use, oldest first.
+        files.sort_by_key(|f| (f.entry, f.used));
+        for file in files.iter().filter(|f| f.path != keep) {
+            if total <= self.max_bytes {
+                break;
+            }
+            // A temporary younger than a minute may be another run's store under way.
+            let fresh = !file.entry && file.used.elapsed().is_ok_and(|age| age.as_secs() < 60);
+            if fresh {
+                continue;
+            }
+            match std::fs::remove_file(&file.path) {
+                Ok(()) => {
+                    tracing::debug!("compile cache: removed {} (over {} bytes)", file.path.display(), self.max_bytes)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            total -= file.bytes;
+        }
+        Ok(())
     }
 
     /// `$XDG_CACHE_HOME/theater-replay`, else `~/.cache/theater-replay`; `None` when neither
@@ -133,6 +246,7 @@ impl ComponentCache {
             Some(Ok(data)) => match open_entry(engine, &data, &binding, kind, path, &bytes) {
                 Ok(actor) => {
                     tracing::debug!("compile cache: hit {}", entry.display());
+                    touch(&entry);
                     return Ok((Loaded { actor, bytes: bytes.into(), sha256 }, CacheOutcome::Hit));
                 }
                 Err(why) => {
@@ -143,7 +257,12 @@ impl ComponentCache {
         };
         let actor = super::compile_bytes(engine, &bytes, path)?;
         match self.store(&entry, &binding, &actor) {
-            Ok(()) => tracing::debug!("compile cache: stored {}", entry.display()),
+            Ok(()) => {
+                tracing::debug!("compile cache: stored {}", entry.display());
+                if let Err(e) = self.trim(&entry) {
+                    tracing::warn!("compile cache: cannot trim {} to its cap: {e}", self.dir.display());
+                }
+            }
             Err(e) => tracing::warn!("compile cache: cannot write {}: {e}", entry.display()),
         }
         Ok((Loaded { actor, bytes: bytes.into(), sha256 }, outcome))
@@ -305,6 +424,16 @@ fn open_entry(engine: &Engine, data: &[u8], binding: &Binding, kind: ActorKind, 
     }
 }
 
+/// Marks an entry used now (its modification time), so that trimming removes the entries
+/// unused longest; best effort (a read-only cache is still a cache).
+fn touch(entry: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(entry);
+    if let Ok(file) = file {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
+}
+
 fn short_hex(bytes: &[u8]) -> String {
     hex::encode(&bytes[..bytes.len().min(8)])
 }
@@ -403,6 +532,52 @@ mod tests {
             std::fs::write(&entry, garbage).unwrap();
             assert_eq!(cache.load(&engine, &component).unwrap().1, CacheOutcome::Rebuilt);
         }
+    }
+
+    /// A store trims the cache to its cap, removing the entries unused longest; a hit marks
+    /// an entry used; `clean` removes every entry and temporary, and nothing else.
+    #[test]
+    fn the_cache_is_trimmed_to_its_cap_least_recently_used_first() {
+        let (dir, a, engine) = setup();
+        let cache_dir = dir.path().join("cache");
+        let components: Vec<PathBuf> = [a]
+            .into_iter()
+            .chain((1..3).map(|i| {
+                let path = dir.path().join(format!("c{i}.wat"));
+                std::fs::write(&path, format!("(component (core module (func (export \"f{i}\"))))")).unwrap();
+                path
+            }))
+            .collect();
+        let unlimited = ComponentCache::new(&cache_dir);
+        let mut entries = Vec::new();
+        for (age, component) in (0..).zip(&components) {
+            let (loaded, _) = unlimited.load(&engine, component).unwrap();
+            let entry = unlimited.entry_path(&engine, &loaded.sha256);
+            // Used long ago, the first the longest.
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * (3 - age));
+            std::fs::File::options().write(true).open(&entry).unwrap().set_modified(when).unwrap();
+            entries.push(entry);
+        }
+        let one = std::fs::metadata(&entries[0]).unwrap().len();
+        let usage = unlimited.usage().unwrap();
+        assert_eq!(usage.entries, 3);
+        // A hit on the oldest makes it the newest.
+        assert_eq!(unlimited.load(&engine, &components[0]).unwrap().1, CacheOutcome::Hit);
+        // Room for about two: storing a fourth removes the two unused longest (1, then 2).
+        std::fs::write(dir.path().join("cache/unrelated.txt"), "not ours to remove").unwrap();
+        let capped = ComponentCache::new(&cache_dir).with_max_bytes(one * 2 + one / 2);
+        let fourth = dir.path().join("c4.wat");
+        std::fs::write(&fourth, "(component (core module (func (export \"f4\"))))").unwrap();
+        let (loaded, _) = capped.load(&engine, &fourth).unwrap();
+        let kept: Vec<bool> = entries.iter().map(|e| e.exists()).collect();
+        assert_eq!(kept, [true, false, false]);
+        assert!(capped.entry_path(&engine, &loaded.sha256).exists(), "the entry just stored is kept");
+        assert_eq!(capped.usage().unwrap().entries, 2);
+
+        let removed = capped.clean().unwrap();
+        assert_eq!(removed.entries, 2);
+        assert_eq!(capped.usage().unwrap(), Usage::default());
+        assert!(dir.path().join("cache/unrelated.txt").exists());
     }
 
     /// Another component's intact entry copied over this one's is not loaded: it would run
