@@ -34,7 +34,6 @@ use theater_replay::chain::{
 };
 use theater_replay::payload::Payload;
 use theater_replay::record::Answers;
-use theater_replay::replay::{Status, VerifyOptions, verify};
 use theater_replay::runtime::{EpochTicker, Loaded, Runtime, exports};
 use theater_replay::values::{NoResources, decode_args, encode_args};
 use wasmtime::component::types::ComponentItem;
@@ -239,9 +238,9 @@ fn pack(calls: u64, runs: usize, dir: &Path) {
         }
         .encode()
     };
-    let events = calls + 2;
+    let events = calls + 5;
     println!();
-    println!("pack: spinner.wat chatty({calls}) = {events} events ({calls} host calls), whole processes");
+    println!("pack: spinner.wat echo(), chatty({calls}) = {events} events ({calls} host calls), whole processes");
     println!();
     println!("| release | container         | chain MB | replay s | replay events/s | target         |");
     println!("| ------- | ----------------- | -------: | -------: | --------------: | -------------- |");
@@ -260,6 +259,20 @@ fn pack(calls: u64, runs: usize, dir: &Path) {
             writer.write(&event).expect("write");
             head = Some(event.hash);
         };
+        // First `echo`, whose whole output (its host call's answer, `()`) theater takes as
+        // the new state: chatty reads its n where a state of `()` puts it, and theater
+        // 0.3.29 starts an actor with `none`.
+        let echo = "test:spin/api.echo".to_string();
+        let start = if form == PayloadForm::Values { V::Option { inner_type: packr_abi::ValueType::Bool, value: None } } else { unit.clone() };
+        push("wasm", PackPayload::WasmCall { function: echo.clone(), params: Carried::new(form, Some(V::Tuple(vec![]))) }.encode());
+        let answer = PackPayload::HostFunction {
+            interface: "test:spin/host".into(),
+            function: "call".into(),
+            input: V::Tuple(vec![start]),
+            output: unit.clone(),
+        };
+        push("test:spin/host/call", answer.encode());
+        push("wasm", PackPayload::WasmResult { function: echo, state: unit.clone(), result: Carried::new(form, None) }.encode());
         let params = Carried::new(form, Some(V::Tuple(vec![V::U32(calls as u32)])));
         push("wasm", PackPayload::WasmCall { function: function.clone(), params }.encode());
         for i in 0..calls {
