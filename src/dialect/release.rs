@@ -9,6 +9,7 @@
 //! with the flag that would settle it (`--theater VERSION`). A future release that keeps
 //! the rules of the last row is a change of its `last` version, nothing more.
 
+use crate::chain::Container;
 use packr_abi::Value;
 use serde::Serialize;
 
@@ -118,8 +119,10 @@ pub struct Release {
     pub failure_stops_actor: bool,
     /// Who calls `init` and with what, in words for reports.
     pub init: &'static str,
-    /// Where the chain is kept, in words for reports.
-    pub chain_files: &'static str,
+    /// The containers of theater's own persistence this release writes (a chain a
+    /// subscriber saves, from 0.3.20, is whatever the subscriber writes: a JSON array for
+    /// theater's own replay).
+    pub persisted: &'static [Container],
 }
 
 /// Every release of theater that runs Pack actors, oldest first. 0.3.15, 0.3.16 and 0.3.19
@@ -137,7 +140,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: false,
         init: "theater-cli calls init with params (none)",
-        chain_files: "EVENT run log, JSON array, state chain, event store",
+        persisted: &[Container::EventLog, Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 9),
@@ -151,7 +154,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: true,
         init: "theater-cli calls init with params ()",
-        chain_files: "JSON Lines run log",
+        persisted: &[Container::TheaterRunLog, Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 11),
@@ -165,7 +168,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: true,
         init: "theater-cli calls init with params ()",
-        chain_files: "`---` text run log",
+        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 12),
@@ -179,7 +182,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: true,
         init: "theater-cli calls init with params ()",
-        chain_files: "`---` text run log",
+        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 17),
@@ -193,7 +196,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: true,
         failure_stops_actor: true,
         init: "the runtime calls init with params () at spawn",
-        chain_files: "`---` text run log",
+        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 20),
@@ -207,7 +210,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: true,
         failure_stops_actor: true,
         init: "the runtime calls init with params () at spawn",
-        chain_files: "none (a chain exists where a subscriber saved it)",
+        persisted: &[],
     },
     Release {
         first: (0, 3, 29),
@@ -221,7 +224,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: true,
         failure_stops_actor: true,
         init: "the runtime calls init with params () at spawn",
-        chain_files: "none (a chain exists where a subscriber saved it)",
+        persisted: &[],
     },
 ];
 
@@ -338,6 +341,16 @@ impl Releases {
         if first == last { version_text(first) } else { format!("{}-{}", version_text(first), version_text(last)) }
     }
 
+    /// Keeps the releases that write `container` themselves, when it is one of theater's own
+    /// persistence formats (a state chain or an event store is 0.3.18's at the latest);
+    /// a JSON array or JSON Lines may come from any release's subscriber.
+    pub fn narrow_to_container(&mut self, container: Container) {
+        let theaters_own = RELEASES.iter().any(|r| r.persisted.contains(&container) && container != Container::JsonArray);
+        if theaters_own {
+            self.narrow(|r| r.persisted.contains(&container));
+        }
+    }
+
     /// Whether the rows left differ in something the replay had to assume.
     pub fn ambiguous(&self) -> bool {
         let assumed = self.assumed();
@@ -386,6 +399,20 @@ mod tests {
         assert!(!nested.ambiguous() && nested.versions() == "0.3.8");
         let given = Releases::given(Release::find("0.3.29").unwrap());
         assert!(given.given && !given.ambiguous());
+    }
+
+    #[test]
+    fn theaters_own_containers_tell_the_releases_that_wrote_them() {
+        let mut saved = Releases::with_form(PayloadForm::Values);
+        saved.narrow_to_container(Container::StateChain);
+        assert_eq!((saved.versions().as_str(), saved.assumed().versions().as_str()), ("0.3.11-0.3.18", "0.3.17-0.3.18"));
+        assert!(!saved.ambiguous(), "no release that writes a state chain answers in the guest's memory");
+        let mut array = Releases::with_form(PayloadForm::Values);
+        array.narrow_to_container(Container::JsonArray);
+        assert_eq!(array.versions(), "0.3.11-0.3.29");
+        let mut log = Releases::with_form(PayloadForm::NestedCgrf);
+        log.narrow_to_container(Container::TheaterRunLog);
+        assert_eq!(log.versions(), "0.3.9-0.3.10");
     }
 
     #[test]

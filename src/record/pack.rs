@@ -10,7 +10,8 @@ use super::{Answers, CallOutcome, RecordSummary, parse_invocation};
 use crate::chain::{ChainWriter, Event, HashAlg, Layout};
 use crate::dialect::pack::{CGRF_ANSWER_PREFIX, Carried, PackPayload, WASM_EVENT_TYPE, decode_value, decode_value_in, encode_value, to_text};
 use crate::dialect::pack_wave;
-use crate::dialect::release::{RELEASES, Release};
+// theater-cli 0.3.8 calls init with one parameter more than actors declare: the init bytes.
+use crate::dialect::release::{INIT, RELEASES, Release};
 use crate::replay::InitialState;
 use crate::runtime::pack::theater;
 use crate::runtime::pack::types::{Metadata, Type, TypeDef};
@@ -26,8 +27,6 @@ use wasmtime::{Caller, Linker, Store};
 const SELF_SHUTDOWN: (&str, &str) = ("theater:simple/runtime", "shutdown");
 /// theater's event type of the runtime's last event, and the export name it carries.
 pub const SHUTDOWN: &str = "shutdown";
-/// theater-cli calls init with one parameter more than actors declare: the init bytes.
-const INIT: &str = "theater:simple/actor.init";
 
 /// What to record.
 pub struct PackRecordOptions {

@@ -811,6 +811,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         progress.watch(&chain);
     }
     let name = chain.name().to_owned();
+    let container = chain.container();
     tracing::debug!(
         "{name}: {} container{}",
         chain.container(),
@@ -846,7 +847,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
             component::verify(runtime, component, tracker, options, report)
         }
         (Actor::Pack(actor), Some(d)) if let Some(form) = d.pack_form() => {
-            pack::verify(runtime, actor, tracker, form, options, report)
+            pack::verify(runtime, actor, tracker, form, container, options, report)
         }
         (actor, dialect) => {
             let message = unreplayable(actor, dialect);

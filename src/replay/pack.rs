@@ -186,12 +186,14 @@ impl PackHost for PackReplayHost {
     }
 }
 
-/// Replays the chain in `tracker` against a Pack actor; `form` is the chain's payload form.
+/// Replays the chain in `tracker` against a Pack actor; `form` is the chain's payload form,
+/// `container` what it was read from (theater's own persistence formats tell the release).
 pub(super) fn verify(
     runtime: &Runtime,
     actor: &PackActor,
     mut tracker: Tracker,
     form: PayloadForm,
+    container: crate::chain::Container,
     options: &VerifyOptions,
     report: VerifyReport,
 ) -> VerifyReport {
@@ -206,7 +208,11 @@ pub(super) fn verify(
             return tracker.report(report, Some(stop));
         }
         Some(release) => Releases::given(release),
-        None => Releases::with_form(form),
+        None => {
+            let mut releases = Releases::with_form(form);
+            releases.narrow_to_container(container);
+            releases
+        }
     };
     let engine = &runtime.engine;
     let mut linker = Linker::new(engine);

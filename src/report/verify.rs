@@ -543,6 +543,9 @@ mod tests {
             component_sha256: None,
             recorded_component_sha256: None,
             divergence: Some(d),
+            divergences: vec![],
+            divergences_omitted: 0,
+            exports: vec![],
             broken: None,
             error: None,
         }
