@@ -72,20 +72,16 @@ impl<R: BufRead> RunLogLines<R> {
         let hex_bytes = |what: &str, hex_text: &str| {
             hex::decode(hex_text).map_err(|e| invalid(format!("line {}: {what} is not hex: {e}", self.line)))
         };
-        let hash = hex_bytes("hash", &line.hash)?;
-        let parent = line.parent_hash.as_deref().map(|p| hex_bytes("parent_hash", p)).transpose()?;
-        let data = packr_abi::encode(&line.data)
-            .map_err(|e| invalid(format!("line {}: its Value does not encode: {}", self.line, crate::dialect::pack::abi_error_text(&e))))?;
-        #[derive(serde::Serialize)]
-        struct Event<'a> {
-            hash: &'a [u8],
-            parent_hash: Option<&'a [u8]>,
-            event_type: &'a str,
-            data: &'a [u8],
-        }
+        let event = super::Event {
+            hash: hex_bytes("hash", &line.hash)?,
+            parent_hash: line.parent_hash.as_deref().map(|p| hex_bytes("parent_hash", p)).transpose()?,
+            event_type: line.event_type,
+            data: packr_abi::encode(&line.data).map_err(|e| {
+                invalid(format!("line {}: its Value does not encode: {}", self.line, crate::dialect::pack::abi_error_text(&e)))
+            })?,
+        };
         self.out.clear();
-        let event = Event { hash: &hash, parent_hash: parent.as_deref(), event_type: &line.event_type, data: &data };
-        serde_json::to_writer(&mut self.out, &event).map_err(io::Error::other)?;
+        super::write_compact(&mut self.out, &event)?;
         self.out.push(b'\n');
         Ok(true)
     }
