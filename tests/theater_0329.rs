@@ -296,3 +296,18 @@ fn a_call_theater_stopped_at_its_deadline_is_reported_as_such_without_waiting_fo
     let detail = d["detail"].as_str().unwrap();
     assert!(detail.contains("--timeout") && detail.contains("epoch deadline"), "{detail}");
 }
+
+/// A release given that cannot have written the chain, or is no release at all, is one
+/// clear line, never a replay under the wrong conventions.
+#[test]
+fn a_theater_release_that_does_not_fit_is_refused_clearly() {
+    let chain = chains_dir().join("state-actor.json");
+    let (code, report) = verify_json(&actor("state-actor"), &chain, &["--theater", "0.3.8"]);
+    assert_eq!(code, 2, "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(message.contains("--theater 0.3.8") && message.contains("this chain holds Values"), "{message}");
+    let out = cli().arg("verify").arg(actor("state-actor")).arg(&chain).args(["--theater", "0.3.15"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("never published") && stderr.lines().count() <= 3, "{stderr}");
+}

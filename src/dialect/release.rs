@@ -25,6 +25,21 @@ pub enum PayloadForm {
     Values,
 }
 
+impl PayloadForm {
+    /// How the form holds params and results, in words for messages.
+    pub fn words(self) -> &'static str {
+        match self {
+            PayloadForm::NestedCgrf => "nested CGRF",
+            PayloadForm::Values => "Values",
+        }
+    }
+
+    /// The releases that write this form, `0.3.11-0.3.29`.
+    pub fn releases(self) -> String {
+        Releases::with_form(self).versions()
+    }
+}
+
 /// What a `wasm-error` of a failed call says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorText {

@@ -98,11 +98,13 @@ impl PackReplayHost {
 
 fn decode(recorded: &Recorded, form: PayloadForm) -> Result<PackPayload, Stop> {
     PackPayload::decode_as(&recorded.event.data, Some(form)).map_err(|e| {
-        let which = match form {
-            PayloadForm::NestedCgrf => "theater 0.3.8-0.3.10 payload (params and results as nested CGRF)",
-            PayloadForm::Values => "theater 0.3.11-0.3.29 payload (params and results as Values)",
-        };
-        Stop::Error(format!("event {} ({}): not a {which}: {e}", recorded.index, recorded.event.event_type))
+        Stop::Error(format!(
+            "event {} ({}): not a theater {} payload (params and results as {}): {e}",
+            recorded.index,
+            recorded.event.event_type,
+            form.releases(),
+            form.words()
+        ))
     })
 }
 
@@ -200,10 +202,10 @@ pub(super) fn verify(
     let releases = match options.theater {
         Some(release) if release.payloads != form => {
             let stop = Stop::Error(format!(
-                "--theater {}: that release writes {} payloads, but this chain's are {}: give the release that recorded it",
+                "--theater {}: that release writes params and results as {}, but this chain holds {}: give the release that recorded it",
                 release.versions(),
-                form_words(release.payloads),
-                form_words(form)
+                release.payloads.words(),
+                form.words()
             ));
             return tracker.report(report, Some(stop));
         }
@@ -288,13 +290,6 @@ fn skip_to_next_call(host: &mut PackReplayHost, state: &mut Option<Value>) -> Re
     }
 }
 
-fn form_words(form: PayloadForm) -> &'static str {
-    match form {
-        PayloadForm::NestedCgrf => "nested-CGRF",
-        PayloadForm::Values => "Value",
-    }
-}
-
 fn drive(
     store: &mut Store<PackReplayHost>,
     actor: &PackActor,
@@ -353,7 +348,9 @@ fn drive(
             return Err(store.data().divergence(DivergenceKind::NoncanonicalRecording, Some(&recorded), Some(&call), None, vec![]));
         }
         store.data_mut().tracker.matched_call(recorded);
-        store.data_mut().call = Some(function.clone());
+        if store.data().tracker.keep_going.is_some() {
+            store.data_mut().call = Some(function.clone());
+        }
 
         let current = match state.take() {
             Some(state) => state,
