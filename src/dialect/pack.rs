@@ -408,12 +408,17 @@ fn as_bytes(value: Value, name: &str) -> Result<Vec<u8>, PackPayloadError> {
 
 /// Decodes one CGRF value with packr-abi's own decoder and its default limits.
 pub fn decode_value(bytes: &[u8]) -> Result<Value, PackPayloadError> {
+    preflight(bytes)?;
+    packr_abi::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(abi_error_text(&e)))
+}
+
+/// What every packr-abi version is given only after: the magic, and a shape it decodes
+/// without aborting or overflowing its stack (some hostile shapes do both).
+pub(super) fn preflight(bytes: &[u8]) -> Result<(), PackPayloadError> {
     if !bytes.starts_with(CGRF_MAGIC) {
         return Err(PackPayloadError::NotCgrf("it does not start with \"CGRF\"".to_string()));
     }
-    // packr-abi aborts or overflows its stack on some hostile shapes: refused first.
-    super::cgrf_check::preflight(bytes).map_err(PackPayloadError::NotCgrf)?;
-    packr_abi::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(abi_error_text(&e)))
+    super::cgrf_check::preflight(bytes).map_err(PackPayloadError::NotCgrf)
 }
 
 /// Decodes one CGRF value with the codec of the releases that write `form`: packr-abi 0.5

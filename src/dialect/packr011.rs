@@ -14,10 +14,7 @@ use packr_abi_011 as v011;
 /// Decodes CGRF with packr-abi 0.11's decoder and limits, after the same preflight that
 /// guards 0.5's (hostile shapes that make packr-abi recurse without end).
 pub fn decode(bytes: &[u8]) -> Result<v05::Value, PackPayloadError> {
-    if !bytes.starts_with(super::pack::CGRF_MAGIC) {
-        return Err(PackPayloadError::NotCgrf("it does not start with \"CGRF\"".to_string()));
-    }
-    super::cgrf_check::preflight(bytes).map_err(PackPayloadError::NotCgrf)?;
+    super::pack::preflight(bytes)?;
     let value = v011::decode(bytes).map_err(|e| PackPayloadError::NotCgrf(error_text(&e)))?;
     Ok(to_v05(value))
 }
