@@ -61,6 +61,8 @@ pub mod decode;
 #[doc(hidden)]
 pub mod dialect;
 #[doc(hidden)]
+pub mod manifest;
+#[doc(hidden)]
 pub mod payload;
 #[doc(hidden)]
 pub mod pending;

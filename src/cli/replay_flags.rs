@@ -4,7 +4,6 @@
 use crate::dialect::Dialect;
 use crate::dialect::release::Release;
 use crate::replay::{InitialState, VerifyOptions};
-use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -67,19 +66,20 @@ impl ReplayFlags {
     }
 }
 
-/// What theater starts an actor with, given its manifest: `initial_state` as a string
-/// value, or (`None`) the release's default.
+/// What theater starts an actor with, given its manifest (read as theater 0.3.29 reads
+/// it: see [`crate::manifest`]): `initial_state` as a string value, or (`None`) the
+/// release's default.
 pub(super) fn manifest_state(path: &Path) -> anyhow::Result<Option<InitialState>> {
-    #[derive(serde::Deserialize)]
-    struct Manifest {
-        initial_state: Option<String>,
-    }
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the manifest", path.display()))?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| {
-        let first = e.message().lines().next().unwrap_or_default().to_string();
-        anyhow::anyhow!("{}: not a theater manifest: {first}", path.display())
-    })?;
-    Ok(manifest.initial_state.map(|s| InitialState::Value(packr_abi::Value::String(s))))
+    let manifest = crate::manifest::Manifest::read(path)?;
+    tracing::info!(
+        "{}: manifest of {} {} (package {}; handlers: {})",
+        path.display(),
+        manifest.name,
+        manifest.version,
+        manifest.package,
+        if manifest.handlers.is_empty() { "none".to_owned() } else { manifest.handlers.join(", ") }
+    );
+    Ok(manifest.initial_state())
 }
 
 #[cfg(test)]
@@ -90,13 +90,14 @@ mod tests {
     fn a_manifest_gives_its_initial_state_as_a_string() {
         let dir = tempfile::tempdir().unwrap();
         let with = dir.path().join("with.toml");
-        std::fs::write(&with, "name = \"a\"\nversion = \"0.1.0\"\npackage = \"a.wasm\"\ninitial_state = '{\"n\":1}'\n").unwrap();
+        let head = "name = \"a\"\nversion = \"0.1.0\"\npackage = \"a.wasm\"\n";
+        std::fs::write(&with, format!("{head}initial_state = '{{\"n\":1}}'\n")).unwrap();
         assert_eq!(
             manifest_state(&with).unwrap(),
             Some(InitialState::Value(packr_abi::Value::String("{\"n\":1}".into())))
         );
         let without = dir.path().join("without.toml");
-        std::fs::write(&without, "name = \"a\"\n").unwrap();
+        std::fs::write(&without, head).unwrap();
         assert_eq!(manifest_state(&without).unwrap(), None);
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "initial_state = 3\n").unwrap();
