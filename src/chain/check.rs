@@ -32,12 +32,49 @@ pub struct CheckOutcome {
     pub alg: Option<HashAlg>,
     /// The first broken event, if any.
     pub broken: Option<Broken>,
+    /// Events whose hash could not be recomputed (their links were followed).
+    pub unchecked: Unchecked,
 }
 
 impl CheckOutcome {
-    /// Whether every event's hash and link held.
+    /// Whether every event's hash and link held (of those that could be checked).
     pub fn is_intact(&self) -> bool {
         self.broken.is_none()
+    }
+
+    /// Whether every event's hash was recomputed.
+    pub fn is_complete(&self) -> bool {
+        self.unchecked.total == 0
+    }
+}
+
+/// The events of a chain whose content could not be hashed as it was: a theater text run
+/// log read without the actor whose variants it lost the tags of (see
+/// [`super::textlog`]). The first [`Unchecked::LISTED`] are listed, the rest counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unchecked {
+    pub listed: Vec<UncheckedEvent>,
+    pub total: u64,
+}
+
+/// One event [`Unchecked`] lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UncheckedEvent {
+    pub index: u64,
+    pub event_type: String,
+    /// The line of the file the event starts at.
+    pub line: Option<u64>,
+    pub why: String,
+}
+
+impl Unchecked {
+    pub const LISTED: usize = 20;
+
+    fn push(&mut self, event: UncheckedEvent) {
+        if self.listed.len() < Self::LISTED {
+            self.listed.push(event);
+        }
+        self.total += 1;
     }
 }
 
@@ -73,6 +110,7 @@ fn check_reader_with(reader: ChainReader, payloads: Payloads) -> Result<CheckOut
     std::thread::scope(|scope| {
         scope.spawn(move || produce(reader, payloads, &tx, &back_rx));
         let mut checker = IntegrityChecker::new();
+        let mut unchecked = Unchecked::default();
         // One event's worth of buffers, reused: each pending event's fields are swapped in,
         // checked, and swapped back out to be returned.
         let mut event = Event { hash: Vec::new(), parent_hash: None, event_type: String::new(), data: Vec::new() };
@@ -84,7 +122,12 @@ fn check_reader_with(reader: ChainReader, payloads: Payloads) -> Result<CheckOut
                         std::mem::swap(&mut event.parent_hash, &mut pending.parent_hash);
                         std::mem::swap(&mut event.event_type, &mut pending.event_type);
                         let mut data_text = None;
+                        let mut lossy = None;
                         let parsed = match &mut pending.data {
+                            PendingData::Lossy { why, .. } => {
+                                lossy = Some(why.clone());
+                                Ok(())
+                            }
                             PendingData::Bytes(data) => {
                                 std::mem::swap(&mut event.data, data);
                                 Ok(())
@@ -100,14 +143,22 @@ fn check_reader_with(reader: ChainReader, payloads: Payloads) -> Result<CheckOut
                             }
                         };
                         parsed?;
-                        let verdict = match data_text {
-                            Some(text) => checker.push_with_data_text(&event, text),
-                            None => checker.push(&event),
+                        let verdict = match (&lossy, data_text) {
+                            (Some(_), _) => checker.push_unhashed(&event),
+                            (None, Some(text)) => checker.push_with_data_text(&event, text),
+                            (None, None) => checker.push(&event),
                         };
+                        if let (Some(why), Ok(())) = (lossy, &verdict) {
+                            let index = checker.events() - 1;
+                            let event_type = event.event_type.clone();
+                            unchecked.push(UncheckedEvent { index, event_type, line: container.event_line(index), why });
+                        }
                         if let Err(broken) = verdict {
+                            let broken = broken.in_container(container);
                             let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
                             // Dropping the receiver (on return) stops the scanner thread.
-                            return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
+                            let events = checker.events() + 1;
+                            return Ok(CheckOutcome { container, compression, events, alg, broken: Some(broken), unchecked });
                         }
                         std::mem::swap(&mut event.hash, &mut pending.hash);
                         std::mem::swap(&mut event.parent_hash, &mut pending.parent_hash);
@@ -121,13 +172,14 @@ fn check_reader_with(reader: ChainReader, payloads: Payloads) -> Result<CheckOut
                 }
                 Err(e) => match e.integrity() {
                     Some(broken) => {
-                        return Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
+                        let (events, alg) = (checker.events(), checker.alg());
+                        return Ok(CheckOutcome { container, compression, events, alg, broken: Some(broken), unchecked });
                     }
                     None => return Err(e),
                 },
             }
         }
-        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None })
+        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None, unchecked })
     })
 }
 
@@ -167,6 +219,7 @@ fn produce(
                 bytes += match &event.data {
                     PendingData::Bytes(data) | PendingData::Canonical(data) => data.len(),
                     PendingData::Raw(text, _) => text.len(),
+                    PendingData::Lossy { data, .. } => data.len(),
                 };
                 batch.push(event);
                 if bytes >= BATCH_BYTES || batch.len() >= BATCH_EVENTS {
@@ -217,17 +270,17 @@ mod tests {
                 Ok(event) => event,
                 Err(e) => match e.integrity() {
                     Some(broken) => {
-                        return Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: Some(broken) });
+                        return Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: Some(broken), unchecked: Unchecked::default() });
                     }
                     None => return Err(e),
                 },
             };
             if let Err(broken) = checker.push(&event) {
                 let alg = checker.alg().or(HashAlg::from_len(event.hash.len()));
-                return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken) });
+                return Ok(CheckOutcome { container, compression, events: checker.events() + 1, alg, broken: Some(broken), unchecked: Unchecked::default() });
             }
         }
-        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None })
+        Ok(CheckOutcome { container, compression, events: checker.events(), alg: checker.alg(), broken: None, unchecked: Unchecked::default() })
     }
 
     fn open(text: &[u8], file: Option<&Path>) -> Result<ChainReader, ChainError> {

@@ -41,6 +41,7 @@ struct Side {
     checker: IntegrityChecker,
     broken: Option<Broken>,
     done: bool,
+    container: super::Container,
 }
 
 impl Side {
@@ -62,7 +63,7 @@ impl Side {
             }
         };
         if let Err(broken) = self.checker.push(&event) {
-            self.broken = Some(broken);
+            self.broken = Some(broken.in_container(self.container));
             self.done = true;
             return Ok(None);
         }
@@ -74,14 +75,16 @@ impl Side {
 /// the parting point). Both are read to the end, so that integrity is checked throughout;
 /// malformed input in either is an error. Each chain is parsed on a thread of its own.
 pub fn diff_readers(a: &mut ChainReader, b: &mut ChainReader) -> Result<DiffOutcome, ChainError> {
+    let (container_a, container_b) = (a.container(), b.container());
     std::thread::scope(|scope| {
-        let side = |reader| Side {
+        let side = |reader, container| Side {
+            container,
             events: ReadAhead::start(scope, reader),
             checker: IntegrityChecker::new(),
             broken: None,
             done: false,
         };
-        let (mut sa, mut sb) = (side(a), side(b));
+        let (mut sa, mut sb) = (side(a, container_a), side(b, container_b));
         let mut common_prefix = 0;
         let mut parted: Option<(Option<Event>, Option<Event>)> = None;
         loop {

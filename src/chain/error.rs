@@ -97,6 +97,7 @@ impl ChainError {
                 reason: BrokenReason::HeadMismatch,
                 stored: stored.clone().unwrap_or_default(),
                 computed: last.clone(),
+                line: None,
             }),
             _ => None,
         }
@@ -131,6 +132,14 @@ impl ChainError {
                 Some(*offset)
             }
             ChainError::HeadMismatch { .. } | ChainError::BadStore { .. } => None,
+        }
+    }
+
+    /// The line of a malformed spot, where the container has lines worth naming.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ChainError::Malformed { line, .. } => *line,
+            _ => None,
         }
     }
 }

@@ -70,7 +70,7 @@ impl Hash {
         hex::encode(self.as_bytes())
     }
 
-    fn from_slice(digest: &[u8]) -> Hash {
+    pub(crate) fn from_slice(digest: &[u8]) -> Hash {
         let mut bytes = [0u8; 32];
         bytes[..digest.len()].copy_from_slice(digest);
         Hash { bytes, len: digest.len() as u8 }

@@ -30,6 +30,9 @@ pub struct Broken {
     /// What it should be: the recomputed hash, the previous event's hash, or the last
     /// event's hash. `None` where nothing can be computed.
     pub computed: Option<Vec<u8>>,
+    /// The line of the file the event starts at, where the container's events have fixed
+    /// lines (theater's run logs: see [`super::Container::event_line`]).
+    pub line: Option<u64>,
 }
 
 /// Why an event breaks its chain.
@@ -82,7 +85,10 @@ impl fmt::Display for BrokenReason {
 
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event {} ({}): {}", self.index, self.event_type, self.reason)?;
+        match self.line {
+            Some(line) => write!(f, "event {} ({}, line {line}): {}", self.index, self.event_type, self.reason)?,
+            None => write!(f, "event {} ({}): {}", self.index, self.event_type, self.reason)?,
+        }
         // A hash of unsupported length may be any length: shown clipped (JSON has it whole).
         let stored = match (self.stored.len(), self.reason) {
             (0, BrokenReason::MissingParent) => "null".to_owned(),
@@ -99,6 +105,15 @@ impl fmt::Display for Broken {
 }
 
 impl std::error::Error for Broken {}
+
+impl Broken {
+    /// The same break, with the line its event starts at in a `container` file, where the
+    /// container's events have fixed lines (see [`super::Container::event_line`]).
+    pub fn in_container(mut self, container: super::Container) -> Broken {
+        self.line = container.event_line(self.index);
+        self
+    }
+}
 
 impl IntegrityChecker {
     /// A checker before the first event.
@@ -138,6 +153,7 @@ impl IntegrityChecker {
             reason,
             stored: stored.to_vec(),
             computed: computed.map(<[u8]>::to_vec),
+            line: None,
         };
         let Some(alg) = HashAlg::from_len(event.hash.len()) else {
             return Err(broken(BrokenReason::UnsupportedHashLength(event.hash.len()), &event.hash, None));
@@ -165,6 +181,13 @@ impl IntegrityChecker {
         self.alg = Some(alg);
         self.events += 1;
         Ok(())
+    }
+
+    /// As [`Self::push`] for an event whose content cannot be hashed as it was (a text run
+    /// log's lossy event): its hash length and parent link are checked, its hash is taken
+    /// as stored, so the events after it are still checked.
+    pub(crate) fn push_unhashed(&mut self, event: &Event) -> Result<(), Broken> {
+        self.push_hashed(event, |_| super::Hash::from_slice(&event.hash))
     }
 
     /// The chain's algorithm, known once an event was accepted.

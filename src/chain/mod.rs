@@ -18,11 +18,12 @@ mod reader;
 mod scan;
 mod store;
 pub mod runlog;
+pub mod textlog;
 mod writer;
 
 #[cfg(feature = "cli")]
 pub(crate) use ahead::ReadAhead;
-pub use check::{CheckOutcome, check_path, check_reader};
+pub use check::{CheckOutcome, Unchecked, UncheckedEvent, check_path, check_reader};
 pub use compress::{Compression, zstd_writer};
 pub use diff::{DiffOutcome, diff_readers};
 pub use error::ChainError;

@@ -28,6 +28,9 @@ pub enum Container {
     /// theater 0.3.9 and 0.3.10's run log: JSON Lines with each payload as its decoded
     /// packr Value (see [`super::runlog`]).
     TheaterRunLog,
+    /// theater 0.3.11 to 0.3.18's run log: `---`, `hash:`, `parent:` and the payload as a
+    /// packr Value literal, per event (see [`super::textlog`]).
+    TheaterTextLog,
 }
 
 impl Container {
@@ -40,6 +43,18 @@ impl Container {
             Container::JsonLines => "json-lines",
             Container::EventStore => "event-store",
             Container::TheaterRunLog => "theater-run-log",
+            Container::TheaterTextLog => "theater-text-log",
+        }
+    }
+
+    /// The line of the file an event starts at, for the containers whose every event takes
+    /// a fixed number of lines (theater's run logs), where a line is what a person opens
+    /// the file at.
+    pub fn event_line(self, index: u64) -> Option<u64> {
+        match self {
+            Container::TheaterRunLog => Some(index + 1),
+            Container::TheaterTextLog => Some(index * super::textlog::LINES_PER_EVENT + 1),
+            _ => None,
         }
     }
 }
@@ -85,6 +100,9 @@ pub(crate) enum PendingData {
     /// The payload's canonical text (`[1,2,3]`), vouched for by [`Input::canonical_byte_array`]:
     /// what its hash is computed from, with nothing to parse.
     Canonical(Vec<u8>),
+    /// Bytes that may not be what was hashed: an event of theater's text run log holding a
+    /// variant whose tag the text lost and nothing restored (see [`super::textlog`]).
+    Lossy { data: Vec<u8>, why: String, offset: u64, line: u64 },
 }
 
 /// How a JSON event's payload is handed over.
@@ -112,6 +130,15 @@ impl Pending {
             }
             // Vouched for as valid, so this cannot fail; a default keeps it from panicking.
             PendingData::Canonical(text) => serde_json::from_slice(&text).unwrap_or_default(),
+            PendingData::Lossy { why, offset, line, .. } => {
+                return Err(ChainError::Malformed {
+                    path: path.to_owned(),
+                    index: self.index,
+                    offset,
+                    line: Some(line),
+                    message: format!("cannot be read as theater hashed it: {why}"),
+                });
+            }
         };
         Ok(Event { hash: self.hash, parent_hash: self.parent_hash, event_type: self.event_type, data })
     }
@@ -136,6 +163,8 @@ enum State {
     LineEnd,
     /// Between EVENT records.
     Log,
+    /// Between the events of theater's text run log.
+    TextLog,
     /// After the container: only whitespace may follow.
     Trailer,
     /// Finished, or failed (errors are not repeated).
@@ -179,6 +208,8 @@ pub struct ChainReader {
     event_store: bool,
     /// Read from theater 0.3.9's run log (see [`super::runlog`]).
     run_log: bool,
+    /// The actor's variant types, which restore the tags a text run log lost.
+    actor_variants: Option<Arc<super::textlog::ActorVariants>>,
     /// Buffers of events handed back by [`ChainReader::recycle`].
     spare: Spare,
     /// Whether [`Input::compact_event`] is tried (off only in tests, to compare with the
@@ -343,10 +374,11 @@ impl ChainReader {
                 }
             }
             Some(b'E') if input.starts_with(b"EVENT ")? => (Container::EventLog, State::Log),
+            Some(b'-') if input.starts_with(super::textlog::SIGNATURE)? => (Container::TheaterTextLog, State::TextLog),
             Some(b) => {
                 let found = describe(Some(b));
                 return Err(input.malformed(format!(
-                    "not a chain: expected a JSON array, a JSON object or an EVENT log, found {found}"
+                    "not a chain: expected a JSON array, a JSON object, an EVENT log or a `---` run log, found {found}"
                 )));
             }
         };
@@ -369,6 +401,7 @@ impl ChainReader {
             counts,
             event_store: false,
             run_log: false,
+            actor_variants: None,
             spare: Spare::default(),
             fast_path: true,
         })
@@ -381,6 +414,12 @@ impl ChainReader {
             (_, true) => Container::TheaterRunLog,
             _ => self.container,
         }
+    }
+
+    /// Gives the reader the actor's variant types: a text run log's events that hold the
+    /// actor's own variants are then read as theater hashed them, not refused as lossy.
+    pub fn set_actor_variants(&mut self, variants: Arc<super::textlog::ActorVariants>) {
+        self.actor_variants = Some(variants);
     }
 
     /// How the file was compressed (read through the decoder), if it was.
@@ -525,6 +564,15 @@ impl ChainReader {
                         return Ok(None);
                     }
                     Some(_) => return self.log_event().map(Some),
+                },
+                // No blank lines are skipped: theater writes none, and every event's
+                // line is then known from its index (`Container::event_line`).
+                State::TextLog => match self.input.peek()? {
+                    None => {
+                        self.state = State::Done;
+                        return Ok(None);
+                    }
+                    Some(_) => return self.text_log_event().map(Some),
                 },
                 State::Trailer => {
                     return match self.input.skip_ws()? {
@@ -901,6 +949,62 @@ impl ChainReader {
         Ok(self.yielded(Pending { hash, parent_hash, event_type, data: PendingData::Bytes(data), index: 0 }))
     }
 
+    fn text_log_event(&mut self) -> Result<Pending, ChainError> {
+        self.input.begin_event();
+        let result = self.text_log_event_fields();
+        self.input.end_event(result)
+    }
+
+    fn text_log_event_fields(&mut self) -> Result<Pending, ChainError> {
+        let input = &mut self.input;
+        let event_at = input.offset();
+        let line = input.line();
+        let separator = input.line_span(MAX_HEX_LINE, "`---`")?;
+        if input.span(separator) != b"---" {
+            return Err(input.malformed_at_offset(event_at, "expected a line '---' (where an event of theater's run log starts)"));
+        }
+        let hash_at = input.offset();
+        let hash_line = input.line_span(MAX_HEX_LINE, "hash")?;
+        let Some(hash_hex) = input.span(hash_line).strip_prefix(b"hash: ") else {
+            return Err(input.malformed_at_offset(hash_at, "expected a line 'hash: <hex>'"));
+        };
+        // theater writes lowercase hex: another spelling of the same hash is an edit.
+        if let Some(upper) = hash_hex.iter().position(u8::is_ascii_uppercase) {
+            return Err(input.malformed_at_offset(hash_at + 6 + upper as u64, "an uppercase hex digit (theater writes lowercase)"));
+        }
+        let hash = hex_field(input, hash_hex, "hash", hash_at + 6)?;
+        self.hash_text.clear();
+        self.hash_text.extend_from_slice(hash_hex);
+        let parent_at = input.offset();
+        let parent_line = input.line_span(MAX_HEX_LINE, "parent")?;
+        if let Some(upper) = input.span(parent_line.clone()).iter().position(u8::is_ascii_uppercase) {
+            return Err(input.malformed_at_offset(parent_at + upper as u64, "an uppercase letter in the parent line (theater writes `root` or lowercase hex)"));
+        }
+        let parent_hash = match input.span(parent_line).strip_prefix(b"parent: ") {
+            Some(b"root") => None,
+            Some(hex) if !self.last_hash_text.is_empty() && *hex == self.last_hash_text[..] => Some(self.last_hash.clone()),
+            Some(hex) => Some(hex_field(input, hex, "parent", parent_at + 8)?),
+            None => return Err(input.malformed_at_offset(parent_at, "expected a line 'parent: <hex>' or 'parent: root'")),
+        };
+        let payload_at = input.offset();
+        let max = usize::try_from(input.max_event).unwrap_or(usize::MAX);
+        let payload_line = input.line_span(max, "payload")?;
+        let text = match std::str::from_utf8(input.span(payload_line.clone())) {
+            Ok(text) => text,
+            Err(e) => return Err(input.malformed_at_offset(payload_at + e.valid_up_to() as u64, "invalid UTF-8 in the payload")),
+        };
+        let stored = super::textlog::Stored { hash: &hash, parent: parent_hash.as_deref() };
+        let read = super::textlog::payload(text, self.actor_variants.as_deref(), stored)
+            .map_err(|why| input.malformed_at_offset(payload_at, format!("the payload: {why}")))?;
+        std::mem::swap(&mut self.last_hash_text, &mut self.hash_text);
+        self.last_hash.clone_from(&hash);
+        let data = match read.lossy {
+            None => PendingData::Bytes(read.data),
+            Some(why) => PendingData::Lossy { data: read.data, why, offset: payload_at, line: line + 3 },
+        };
+        Ok(self.yielded(Pending { hash, parent_hash, event_type: read.event_type, data, index: 0 }))
+    }
+
     fn yielded(&mut self, mut event: Pending) -> Pending {
         event.index = self.index;
         if self.container == Container::StateChain {
@@ -940,7 +1044,9 @@ impl ChainReader {
             spare.strings.push(event.event_type);
         }
         match event.data {
-            PendingData::Bytes(v) | PendingData::Raw(v, _) | PendingData::Canonical(v) => Spare::keep(&mut spare.large, v),
+            PendingData::Bytes(v) | PendingData::Raw(v, _) | PendingData::Canonical(v) | PendingData::Lossy { data: v, .. } => {
+                Spare::keep(&mut spare.large, v)
+            }
         }
     }
 

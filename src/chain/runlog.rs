@@ -36,11 +36,14 @@ pub struct RunLogLines<R> {
     text: Vec<u8>,
     out: Vec<u8>,
     at: usize,
+    /// The first blank line seen: allowed at the end only (theater writes none), so that
+    /// event `i` is line `i + 1` (`Container::event_line`).
+    blank: Option<u64>,
 }
 
 impl<R: BufRead> RunLogLines<R> {
     pub fn new(lines: R, max_event_size: usize) -> RunLogLines<R> {
-        RunLogLines { lines, line: 0, max_line: max_event_size.saturating_mul(16), text: Vec::new(), out: Vec::new(), at: 0 }
+        RunLogLines { lines, line: 0, max_line: max_event_size.saturating_mul(16), text: Vec::new(), out: Vec::new(), at: 0, blank: None }
     }
 
     /// Converts the next line into `out`; `false` at the end of the log.
@@ -59,9 +62,13 @@ impl<R: BufRead> RunLogLines<R> {
         let text = self.text.strip_suffix(b"\n").unwrap_or(&self.text);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         if text.iter().all(u8::is_ascii_whitespace) {
+            self.blank.get_or_insert(self.line);
             self.out.clear();
             self.out.extend_from_slice(b"\n");
             return Ok(true);
+        }
+        if let Some(blank) = self.blank {
+            return Err(invalid(format!("line {blank}: a blank line between events (theater's run log has none)")));
         }
         let line: Line = serde_json::from_slice(text).map_err(|e| {
             // serde's own place is within this one line: said as the log's line and column.

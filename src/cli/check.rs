@@ -13,7 +13,8 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// Chain files (JSON array, state chain, EVENT log or JSON Lines; `-` for stdin).
+    /// Chain files (JSON array, state chain, EVENT log, JSON Lines, theater's run logs; `-`
+    /// for stdin).
     #[arg(required = true, value_name = "CHAIN")]
     chains: Vec<PathBuf>,
     /// `json` prints one object per chain per line.
@@ -32,16 +33,22 @@ Examples:
 Exit codes:
   0  every chain is intact
   2  a chain cannot be read or is malformed (or a usage error)
-  3  a chain fails its integrity check (wins over 2)";
+  3  a chain fails its integrity check (wins over 2)
+  5  every event that could be checked is intact, but some could not be: a theater
+     0.3.11-0.3.18 `---` run log whose actor's own variants lost their case numbers
+     (verify the chain with its actor, or inspect --component ACTOR)";
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
-    let (mut broken, mut unreadable) = (false, false);
-    // A broken chain is the finding that matters most, whatever else could not be read.
-    let exit = |broken, unreadable| {
+    let (mut broken, mut unreadable, mut incomplete) = (false, false, false);
+    // A broken chain is the finding that matters most, whatever else could not be read;
+    // events left unchecked matter least (nothing wrong was found).
+    let exit = |broken, unreadable, incomplete| {
         if broken {
             Exit::Integrity
         } else if unreadable {
             Exit::BadInput
+        } else if incomplete {
+            Exit::Incomplete
         } else {
             Exit::Success
         }
@@ -62,7 +69,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             tracing::info!("{name}: {} events checked in {} ms", outcome.events, started.elapsed().as_millis());
         }
         match &result {
-            Ok(outcome) => broken |= !outcome.is_intact(),
+            Ok(outcome) => {
+                broken |= !outcome.is_intact();
+                incomplete |= !outcome.is_complete();
+            }
             Err(e) => {
                 unreadable = true;
                 output::stderr_line(&format!("error: {e}"));
@@ -78,8 +88,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         }
         if let Err(e) = writeln!(stdout, "{line}") {
             // The chains not checked yet are not counted.
-            return output::stdout_written(Err(e), exit(broken, unreadable));
+            return output::stdout_written(Err(e), exit(broken, unreadable, incomplete));
         }
     }
-    output::stdout_written(stdout.flush(), exit(broken, unreadable))
+    output::stdout_written(stdout.flush(), exit(broken, unreadable, incomplete))
 }

@@ -1,7 +1,8 @@
 //! `theater-replay inspect CHAIN`: one line per event, streamed.
 
 use super::{CacheArgs, Exit, Global, ReadArgs, output};
-use crate::chain::{Broken, ChainReader, IntegrityChecker};
+use crate::chain::{Broken, ChainReader, Container, IntegrityChecker};
+use crate::runtime::Actor;
 use crate::report;
 use crate::report::inspect::HostTypes;
 use std::io::{self, BufWriter, Write};
@@ -18,9 +19,11 @@ pub struct Args {
     /// jq, grep and diff; a stream that fails ends in a `status` line (broken or error).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// The component that recorded the chain: theater's component-era host calls are then
-    /// shown as values of its import types, in WAVE (JSON Lines: `wave.input`, `wave.output`).
-    #[arg(long, value_name = "COMPONENT")]
+    /// The actor that recorded the chain. A component: theater's component-era host calls
+    /// are then shown as values of its import types, in WAVE (JSON Lines: `wave.input`,
+    /// `wave.output`). A Pack actor: its `__pack_types` restores the variants a theater
+    /// 0.3.11-0.3.18 `---` run log lost the case numbers of.
+    #[arg(long, value_name = "ACTOR")]
     component: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArgs,
@@ -62,21 +65,32 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
 }
 
 fn run_inner(args: Args, _global: &Global) -> anyhow::Result<Exit> {
-    let types = match &args.component {
+    let actor = match &args.component {
         Some(path) => {
             let runtime = args.cache.runtime()?;
             let loaded = runtime.load(path)?;
-            let component = loaded.component().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}: a Pack actor: its chains' payloads are already typed (CGRF); give a component",
-                    path.display()
-                )
-            })?;
-            Some(HostTypes::of(component, &runtime.engine))
+            Some((path, runtime, loaded))
         }
         None => None,
     };
-    let reader = ChainReader::open_or_stdin_with(&args.chain, args.read.options())?;
+    let mut reader = ChainReader::open_or_stdin_with(&args.chain, args.read.options())?;
+    let types = match &actor {
+        Some((_, runtime, loaded)) if let Actor::Component(component) = &loaded.actor => Some(HostTypes::of(component, &runtime.engine)),
+        Some((path, runtime, loaded)) if let Actor::Pack(actor) = &loaded.actor => {
+            if reader.container() != Container::TheaterTextLog {
+                anyhow::bail!(
+                    "{}: a Pack actor: its chains' payloads are already typed (CGRF); --component serves a component's chains, or a theater `---` run log",
+                    path.display()
+                );
+            }
+            let metadata = crate::runtime::pack::metadata_of(&runtime.engine, actor, &crate::runtime::Limits::default())
+                .map_err(|e| anyhow::anyhow!("{}: cannot read the actor's __pack_types: {e}", path.display()))?
+                .ok_or_else(|| anyhow::anyhow!("{}: the actor has no __pack_types to restore variants from", path.display()))?;
+            reader.set_actor_variants(std::sync::Arc::new(metadata.variants()));
+            None
+        }
+        _ => None,
+    };
     let mut out = BufWriter::new(io::stdout().lock());
     match print(reader, args.format, types.as_ref(), &mut out) {
         // Only writes fail with an `io::Error` (the reader's errors are `ChainError`s): a
@@ -98,13 +112,15 @@ fn print(
     let name = reader.name().to_owned();
     // Parsing on a thread of its own, formatting here: about twice as fast on two cores.
     std::thread::scope(|scope| {
-        print_events(crate::chain::ReadAhead::start(scope, &mut reader), &name, format, types, out)
+        let container = reader.container();
+        print_events(crate::chain::ReadAhead::start(scope, &mut reader), &name, container, format, types, out)
     })
 }
 
 fn print_events(
     mut events: crate::chain::ReadAhead,
     name: &str,
+    container: Container,
     format: Format,
     types: Option<&HostTypes>,
     out: &mut impl Write,
@@ -119,7 +135,7 @@ fn print_events(
             Ok(event) => {
                 // Only the first break: after it every link would be judged against an
                 // event that is not the one before it.
-                let here = if broken.is_none() { checker.push(&event).err() } else { None };
+                let here = if broken.is_none() { checker.push(&event).err().map(|b| b.in_container(container)) } else { None };
                 let line = match format {
                     Format::Text => report::inspect::human_line_typed(index, &event, types),
                     Format::Json => report::inspect::json_line_checked(index, &event, types, here.as_ref()),

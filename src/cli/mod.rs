@@ -30,6 +30,9 @@ pub enum Exit {
     Integrity = 3,
     /// `verify`: a chain holds no export call, so nothing was verified.
     Empty = 4,
+    /// `check`: the events that could be checked are intact, but some could not be (a
+    /// theater text run log without its actor's types).
+    Incomplete = 5,
 }
 
 impl From<Exit> for ExitCode {

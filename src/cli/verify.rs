@@ -389,7 +389,8 @@ fn most_severe(a: Exit, b: Exit) -> Exit {
         Exit::Differ => batch::severity(Status::Diverged),
         Exit::BadInput => batch::severity(Status::Error),
         Exit::Integrity => batch::severity(Status::Broken),
-        Exit::Empty => batch::severity(Status::Empty),
+        // Not a verify outcome (`check`'s); ranked with what nothing was verified of.
+        Exit::Empty | Exit::Incomplete => batch::severity(Status::Empty),
     };
     if rank(b) > rank(a) { b } else { a }
 }

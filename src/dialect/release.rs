@@ -183,7 +183,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: true,
         init: "theater-cli calls init with params ()",
-        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
+        persisted: &[Container::TheaterTextLog, Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 12),
@@ -197,7 +197,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: false,
         failure_stops_actor: true,
         init: "theater-cli calls init with params ()",
-        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
+        persisted: &[Container::TheaterTextLog, Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 17),
@@ -211,7 +211,7 @@ pub const RELEASES: &[Release] = &[
         spawn_calls_init: true,
         failure_stops_actor: true,
         init: "the runtime calls init with params () at spawn",
-        persisted: &[Container::JsonArray, Container::StateChain, Container::EventStore],
+        persisted: &[Container::TheaterTextLog, Container::JsonArray, Container::StateChain, Container::EventStore],
     },
     Release {
         first: (0, 3, 20),
@@ -428,6 +428,9 @@ mod tests {
         let mut log = Releases::with_form(PayloadForm::NestedCgrf);
         log.narrow_to_container(Container::TheaterRunLog);
         assert_eq!(log.versions(), "0.3.9-0.3.10");
+        let mut text = Releases::with_form(PayloadForm::Values);
+        text.narrow_to_container(Container::TheaterTextLog);
+        assert_eq!((text.versions().as_str(), text.assumed().versions().as_str()), ("0.3.11-0.3.18", "0.3.17-0.3.18"));
     }
 
     #[test]

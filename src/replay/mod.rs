@@ -10,7 +10,7 @@
 mod component;
 mod pack;
 
-use crate::chain::{Broken, ChainError, ChainReader, Event, HashAlg, IntegrityChecker, canonical_hash};
+use crate::chain::{Broken, ChainError, ChainReader, Container, Event, HashAlg, IntegrityChecker, canonical_hash};
 use crate::dialect::Dialect;
 use crate::runtime::{Actor, Limits, Loaded, Runtime};
 use crate::values::diff::{self, Compared, DiffEntry, ValueDiff};
@@ -179,6 +179,9 @@ pub struct Divergence {
     pub source_lines: bool,
     /// The last events that did match, oldest first.
     pub last_matched: Vec<MatchedEvent>,
+    /// The line of the chain's file the recorded event starts at, where the container's
+    /// events have fixed lines (theater's run logs).
+    pub line: Option<u64>,
 }
 
 /// Where a chain fails its integrity check.
@@ -192,6 +195,8 @@ pub struct BrokenAt {
     pub reason: &'static str,
     /// The reason in words (what `reason` held before it became a code).
     pub message: String,
+    /// The line of the chain's file the event starts at (theater's run logs).
+    pub line: Option<u64>,
 }
 
 /// Everything `verify` found out about one chain.
@@ -415,6 +420,8 @@ struct Recording {
     alg: Option<HashAlg>,
     /// Every event was taken and the reader reached the chain's end without an error.
     ended: bool,
+    /// What the chain was read from (which says the line each event starts at).
+    container: Container,
 }
 
 /// Events in order, each with the range of its canonical text in `tails` if it has one;
@@ -428,6 +435,7 @@ type Item = Result<(Recorded, Option<Range<usize>>), Stop>;
 
 impl Recording {
     fn start(mut reader: ChainReader) -> Recording {
+        let container = reader.container();
         let (sender, batches) = sync_channel(BATCHES_AHEAD);
         let (spent, recycled) = sync_channel::<Vec<u8>>(BATCHES_AHEAD + 2);
         let (give_back, given_back) = sync_channel::<Vec<Recorded>>(BATCHES_AHEAD + 2);
@@ -488,6 +496,7 @@ impl Recording {
             next_index: 0,
             alg: None,
             ended: false,
+            container,
         }
     }
 
@@ -501,7 +510,7 @@ impl Recording {
                 let (recorded, tail) = item?;
                 let tail = tail.map(|range| &self.tails[range]);
                 if let Err(broken) = self.integrity.push_with_tail(&recorded.event, tail) {
-                    return Err(Stop::Broken(broken.into()));
+                    return Err(Stop::Broken(broken.in_container(self.container).into()));
                 }
                 self.next_index = recorded.index + 1;
                 self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
@@ -565,7 +574,7 @@ fn chain_stop(e: &ChainError) -> Stop {
 
 impl From<Broken> for BrokenAt {
     fn from(b: Broken) -> BrokenAt {
-        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.code(), message: b.reason.to_string() }
+        BrokenAt { index: b.index, event_type: b.event_type, reason: b.reason.code(), message: b.reason.to_string(), line: b.line }
     }
 }
 
@@ -698,10 +707,12 @@ impl Tracker {
             (Some(e), Some(a)) => diff::compare(e, a).unwrap_or_default(),
             _ => ValueDiff::default(),
         };
+        let index = recorded.map_or(self.recording.next_index(), |r| r.index);
         Stop::Diverged(Box::new(Divergence {
             diff: diff.entries,
             diff_omitted: diff.omitted,
-            index: recorded.map_or(self.recording.next_index(), |r| r.index),
+            index,
+            line: recorded.and_then(|_| self.recording.container.event_line(index)),
             kind,
             event_type: expected.as_ref().or(actual.as_ref()).map(|v| v.event_type.clone()).unwrap_or_default(),
             expected,
@@ -787,6 +798,7 @@ impl Tracker {
             event_type: last.map(|r| r.event.event_type.clone()).unwrap_or_default(),
             reason: crate::chain::BrokenReason::HeadMismatch.code(),
             message,
+            line: None,
         })
     }
 }
@@ -805,7 +817,7 @@ pub fn view_recorded(event: &Event) -> EventView {
 /// Replays `chain` against a loaded actor and returns the verdict. The chain's dialect
 /// (detected from its first event unless `options.dialect` says) and the actor's kind pick
 /// the driver; both drivers share the recording, the matching and the report.
-pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
+pub fn verify(runtime: &Runtime, loaded: &Loaded, mut chain: ChainReader, options: &VerifyOptions) -> VerifyReport {
     let report = VerifyReport::before_replay(loaded, Status::Verified, None, None);
     if let Some(progress) = &options.progress {
         progress.watch(&chain);
@@ -817,6 +829,16 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         chain.container(),
         chain.compression().map_or(String::new(), |c| format!(", {} compressed", c.name()))
     );
+    if container == Container::TheaterTextLog
+        && let Actor::Pack(actor) = &loaded.actor
+    {
+        // The text lost the tags of the actor's own variants: its types give them back.
+        match crate::runtime::pack::metadata_of(&runtime.engine, actor, &options.limits) {
+            Ok(Some(metadata)) => chain.set_actor_variants(Arc::new(metadata.variants())),
+            Ok(None) => tracing::warn!("{name}: the actor has no __pack_types: its own variants in the run log cannot be restored"),
+            Err(e) => tracing::warn!("{name}: cannot read the actor's __pack_types ({e}): its own variants in the run log cannot be restored"),
+        }
+    }
     let mut tracker = Tracker::new(Recording::start(chain), options.expected_head.clone());
     let first = match tracker.recording.next() {
         Ok(Some(first)) => first,

@@ -18,6 +18,7 @@ pub fn human_styled(path: &str, result: &Result<CheckOutcome, ChainError>, style
     let painted = match word {
         "intact" => style.good(word),
         "broken at" => style.broken(word),
+        "incomplete" => style.broken(word),
         _ => style.bad(word),
     };
     let escape = crate::text::escape;
@@ -30,6 +31,27 @@ fn verdict(path: &str, result: &Result<CheckOutcome, ChainError>) -> (&'static s
         Ok(outcome) => {
             let alg = outcome.alg.map_or("no hash".to_owned(), |a| a.to_string());
             match &outcome.broken {
+                None if !outcome.is_complete() => {
+                    let unchecked = &outcome.unchecked;
+                    let first = &unchecked.listed[0];
+                    let at = first.line.map_or(String::new(), |line| format!(", line {line}"));
+                    let listed: Vec<String> = unchecked.listed.iter().map(|u| u.index.to_string()).collect();
+                    let more = match unchecked.total - unchecked.listed.len() as u64 {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    let rest = format!(
+                        ", {} events, {} not checked (events {}{more}), {alg} ({}): event {} ({}{at}) {}",
+                        outcome.events,
+                        unchecked.total,
+                        listed.join(", "),
+                        outcome.container,
+                        first.index,
+                        first.event_type,
+                        first.why
+                    );
+                    ("incomplete", rest)
+                }
                 None => match outcome.compression {
                     Some(c) => {
                         ("intact", format!(", {} events, {alg} ({}, {})", outcome.events, outcome.container, c.name()))
@@ -76,6 +98,22 @@ pub struct CheckRecord<'a> {
     pub message: Option<String>,
     /// Byte offset of a malformed spot.
     pub offset: Option<u64>,
+    /// The line of the file the broken event (or the malformed spot) is at, where the
+    /// container has lines worth naming.
+    pub line: Option<u64>,
+    /// Events whose hash could not be recomputed (status `incomplete`): the first 20.
+    pub unchecked: Vec<UncheckedRecord<'a>>,
+    /// How many events could not be checked in all.
+    pub unchecked_total: u64,
+}
+
+/// One event `check` could not check.
+#[derive(Debug, Serialize)]
+pub struct UncheckedRecord<'a> {
+    pub index: u64,
+    pub event_type: &'a str,
+    pub line: Option<u64>,
+    pub reason: &'a str,
 }
 
 pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -> CheckRecord<'a> {
@@ -94,6 +132,9 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
         compression: None,
         message: None,
         offset: None,
+        line: None,
+        unchecked: Vec::new(),
+        unchecked_total: 0,
     };
     match result {
         Ok(outcome) => {
@@ -102,6 +143,16 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
             rec.hash = rec.hash_algorithm;
             rec.container = Some(container_code(outcome.container));
             rec.compression = outcome.compression.map(|c| c.name());
+            rec.unchecked_total = outcome.unchecked.total;
+            rec.unchecked = outcome
+                .unchecked
+                .listed
+                .iter()
+                .map(|u| UncheckedRecord { index: u.index, event_type: &u.event_type, line: u.line, reason: &u.why })
+                .collect();
+            if !outcome.is_complete() {
+                rec.status = "incomplete";
+            }
             if let Some(broken) = &outcome.broken {
                 rec.status = "broken";
                 rec.broken_at = Some(broken.index);
@@ -110,6 +161,7 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
                 rec.stored = Some(hex::encode(&broken.stored));
                 rec.expected = broken.computed.as_ref().map(hex::encode);
                 rec.message = Some(broken.to_string());
+                rec.line = broken.line;
             }
         }
         Err(e) => {
@@ -117,6 +169,7 @@ pub fn record<'a>(path: &'a str, result: &'a Result<CheckOutcome, ChainError>) -
             rec.events = e.index();
             rec.message = Some(e.to_string());
             rec.offset = e.offset();
+            rec.line = e.line();
         }
     }
     rec
@@ -131,6 +184,7 @@ pub fn container_code(container: Container) -> &'static str {
         Container::JsonLines => "json_lines",
         Container::EventStore => "event_store",
         Container::TheaterRunLog => "theater_run_log",
+        Container::TheaterTextLog => "theater_text_log",
     }
 }
 

@@ -65,6 +65,8 @@ pub struct BrokenRecord {
     /// `content_hash_mismatch`, `wrong_parent_link`, ... as in `check`.
     pub reason: &'static str,
     pub message: String,
+    /// The line of the file the event starts at (theater's run logs), else null.
+    pub line: Option<u64>,
 }
 
 pub fn broken_record(broken: &Broken) -> BrokenRecord {
@@ -73,6 +75,7 @@ pub fn broken_record(broken: &Broken) -> BrokenRecord {
         event_type: broken.event_type.clone(),
         reason: broken.reason.code(),
         message: broken.to_string(),
+        line: broken.line,
     }
 }
 

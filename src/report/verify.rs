@@ -42,10 +42,11 @@ pub fn human_styled(report: &VerifyReport, chain: &str, style: Style) -> String 
             if let Some(b) = &report.broken {
                 let _ = writeln!(
                     out,
-                    "{}: {chain} fails its integrity check at event {} ({}): {}",
+                    "{}: {chain} fails its integrity check at event {} ({}{}): {}",
                     style.broken("BROKEN"),
                     b.index,
                     escape(&b.event_type),
+                    b.line.map_or(String::new(), |line| format!(", line {line}")),
                     b.message
                 );
             }
@@ -123,10 +124,11 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, repo
     let (head, dialect, theater) = (report.head.as_deref(), report.dialect, report.theater.as_ref());
     let _ = writeln!(
         out,
-        "{}: {chain}: event {} ({}): {}",
+        "{}: {chain}: event {} ({}{}): {}",
         style.bad("DIVERGED"),
         d.index,
         escape(&d.event_type),
+        d.line.map_or(String::new(), |line| format!(", line {line}")),
         d.kind.describe()
     );
     let _ = writeln!(out, "  verified before it: {verified} events");
@@ -484,6 +486,7 @@ mod tests {
             guest_stack: vec![],
             source_lines: false,
             last_matched: vec![],
+            line: None,
         }
     }
 

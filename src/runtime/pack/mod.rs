@@ -322,6 +322,21 @@ pub fn call_export<H>(
     Ok(value)
 }
 
+/// The actor's type metadata, read from an instance of its own whose imports all trap
+/// (`__pack_types` calls none), within `limits`: for what needs the types before a
+/// replay runs (reading a theater text run log, which lost the actor's variant tags).
+pub fn metadata_of(engine: &Engine, actor: &PackActor, limits: &super::Limits) -> Result<Option<types::Metadata>, String> {
+    let mut linker: Linker<super::limits::GuestLimiter> = Linker::new(engine);
+    linker.define_unknown_imports_as_traps(&actor.module).map_err(|e| e.to_string())?;
+    let mut store = Store::new(engine, super::store_limits(limits));
+    store.limiter(|limiter| limiter);
+    store.set_epoch_deadline(super::EpochTicker::ticks(limits.timeout));
+    let instance = linker
+        .instantiate(&mut store, &actor.module)
+        .map_err(|e| format!("cannot instantiate the Pack actor: {}", super::describe_instantiation_error(e, limits)))?;
+    read_metadata(&mut store, &instance)
+}
+
 /// The actor's type metadata from `__pack_types`; `Ok(None)` when it has none.
 pub fn read_metadata<H>(store: &mut Store<H>, instance: &Instance) -> Result<Option<types::Metadata>, String> {
     let Ok(types_fn) = instance.get_typed_func::<(i32, i32), i32>(&mut *store, "__pack_types") else { return Ok(None) };

@@ -78,6 +78,16 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Every variant type the imports and exports define, as its name and case names in
+    /// tag order: what restores the tags theater's text run log leaves out.
+    pub fn variants(&self) -> crate::chain::textlog::ActorVariants {
+        let defs = self.imports.iter().chain(&self.exports).flat_map(|f| &f.type_defs);
+        crate::chain::textlog::ActorVariants::new(defs.filter_map(|def| match def {
+            TypeDef::Variant { name, cases } => Some((name.clone(), cases.iter().map(|(case, _)| case.clone()).collect())),
+            TypeDef::Record { .. } => None,
+        }))
+    }
+
     /// The export theater would call for `full_name` (`interface.function`).
     pub fn export(&self, full_name: &str) -> Option<&FunctionSig> {
         self.exports.iter().find(|f| {
