@@ -383,7 +383,7 @@ pub fn exit_for(status: Status) -> Exit {
 }
 
 /// The more severe of two exit codes, by the order of [`batch::severity`] (3 > 2 > 4 > 1 > 0).
-fn most_severe(a: Exit, b: Exit) -> Exit {
+pub(super) fn most_severe(a: Exit, b: Exit) -> Exit {
     let rank = |e: Exit| match e {
         Exit::Success => batch::severity(Status::Verified),
         Exit::Differ => batch::severity(Status::Diverged),
