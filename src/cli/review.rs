@@ -24,7 +24,7 @@ On a terminal (stdin, stdout and stderr all one), a key is asked for each chain:
   a  accept: put it in place of its chain (as `accept`)
   r  reject: delete it, keep the chain (as `reject`)
   s  skip: leave it pending
-  q  skip it and every chain after it
+  q  skip it and stop: the chains after it are not shown, and stay pending
 Anywhere else, and with --format json, nothing is asked and every chain stays pending: a
 script reads the listing and runs `accept` or `reject` on the chains it chooses.
 
@@ -63,7 +63,6 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
     // not answered).
     let ask = format == Format::Text && on_terminal();
     let mut exit = Exit::Success;
-    let mut quit = false;
     for (i, p) in found.iter().enumerate() {
         let (chain, new) = (p.chain.display().to_string(), p.new.display().to_string());
         let shown = match review::review(p) {
@@ -92,16 +91,16 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
         };
         // Written chain by chain: a person reads each before answering.
         exit = output::write_stdout(shown.as_bytes(), exit)?;
-        if !ask || quit {
+        if !ask {
             continue;
         }
         let answer = prompt(i + 1, found.len(), &chain)?;
+        let quit = answer == Answer::Quit;
         let done = match answer {
             Answer::Accept => accept::accept_one(p).map(|()| format!("accepted {chain}")),
             Answer::Reject => accept::reject_one(p).map(|()| format!("rejected {chain}")),
             Answer::Skip => Ok(format!("skipped {chain}: still pending")),
             Answer::Quit => {
-                quit = true;
                 let rest = found.len() - i - 1;
                 Ok(match rest {
                     0 => format!("skipped {chain}: still pending"),
@@ -115,6 +114,10 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
                 output::stderr_line(&format!("error: {}", super::one_line(&e)));
                 exit = most_severe(exit, Exit::BadInput);
             }
+        }
+        if quit {
+            // Nothing after it is read or shown: a person who stops has seen enough.
+            break;
         }
     }
     if found.is_empty() && format == Format::Text {
