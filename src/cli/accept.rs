@@ -78,10 +78,12 @@ impl Acceptor {
     pub fn write_pending(&self, runtime: &Runtime, loaded: &Loaded, component: &Path, chain: &Path, limits: &Limits) {
         let new = pending::pending_path(chain);
         match self.rerecord(runtime, loaded, component, chain, &new, limits) {
-            Ok(events) => output::stderr_line(&format!(
-                "accept: wrote {} ({events} events); review with `theater-replay pending`, then `accept` or `reject`",
-                new.display()
-            )),
+            Ok(events) => {
+                let new = new.display();
+                output::stderr_line(&format!(
+                    "accept: wrote {new} ({events} events); `theater-replay review {new}` shows what changed, to accept or reject it"
+                ))
+            }
             Err(e) => output::stderr_line(&format!(
                 "error: {}: --accept: cannot record a new chain: {}",
                 chain.display(),
@@ -409,7 +411,7 @@ pub fn warn_pending(dir: &Path) {
     let Ok(found) = pending::find(&[dir.to_path_buf()]) else { return };
     if !found.is_empty() {
         output::warning(&format!(
-            "{} pending chain(s) under {} (.new files): review with `theater-replay pending {}`, then `accept` or `reject`",
+            "{} pending chain(s) under {} (.new files): `theater-replay review {}` shows each, to accept or reject it",
             found.len(),
             dir.display(),
             dir.display()
