@@ -63,6 +63,8 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
     // not answered).
     let ask = format == Format::Text && on_terminal();
     let mut exit = Exit::Success;
+    // Chains shown that could have been answered (not refused, not unreadable).
+    let mut shown_any = false;
     for (i, p) in found.iter().enumerate() {
         let (chain, new) = (p.chain.display().to_string(), p.new.display().to_string());
         let shown = match review::review(p) {
@@ -91,6 +93,7 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
         };
         // Written chain by chain: a person reads each before answering.
         exit = output::write_stdout(shown.as_bytes(), exit)?;
+        shown_any = true;
         if !ask {
             continue;
         }
@@ -122,7 +125,7 @@ fn review_pending(args: &Args, global: &Global) -> anyhow::Result<Exit> {
     }
     if found.is_empty() && format == Format::Text {
         output::stderr_line("no pending chains");
-    } else if format == Format::Text && !ask && !global.quiet {
+    } else if format == Format::Text && !ask && shown_any && !global.quiet {
         output::stderr_line(
             "nothing asked (not a terminal): every chain stays pending; `theater-replay accept` or `reject` them",
         );
