@@ -20,7 +20,7 @@ before anything of it is shown. Then the events it changes, adds and removes are
 decoded, with the paths where a changed event's values differ (the recording header, which
 names the build, is not compared).
 
-On a terminal (stdin, stdout and stderr all one), a key is asked for each chain:
+On a terminal (stdin, stdout and stderr all terminals), a key is asked for each chain:
   a  accept: put it in place of its chain (as `accept`)
   r  reject: delete it, keep the chain (as `reject`)
   s  skip: leave it pending
@@ -30,7 +30,8 @@ script reads the listing and runs `accept` or `reject` on the chains it chooses.
 
 Examples:
   theater-replay review
-  theater-replay review golden/ --format json | jq -r 'select(.removed == 0) | .pending' | xargs theater-replay accept
+  theater-replay review golden/ --format json | jq -c '{pending, changed, added, removed}'
+  theater-replay review golden/b.json --color never | less
 
 Exit codes:
   0  every pending chain was shown (and every answer carried out)
