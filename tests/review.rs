@@ -18,7 +18,11 @@ use theater_replay::pending::Pending;
 use theater_replay::review::{self, ChangeKind, ReviewError};
 
 fn header(component: char) -> Payload {
-    Payload::Recording { format: "theater-replay".into(), version: 1, component_sha256: component.to_string().repeat(64) }
+    Payload::Recording {
+        format: "theater-replay".into(),
+        version: 1,
+        component_sha256: component.to_string().repeat(64),
+    }
 }
 
 fn call(function: &str, params: Value) -> Payload {
@@ -95,7 +99,8 @@ struct Out {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::cargo_bin("theater-replay").unwrap().current_dir(dir).env_remove("CI").args(args).output().unwrap();
+    let out =
+        Command::cargo_bin("theater-replay").unwrap().current_dir(dir).env_remove("CI").args(args).output().unwrap();
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8(out.stdout).unwrap(),
@@ -138,7 +143,8 @@ fn a_changed_call_is_shown_with_its_paths_and_the_header_is_not() {
     assert!(out.stderr.contains("nothing asked"), "{}", out.stderr);
     assert!(p.chain.exists() && p.new.exists());
     // Only the header differs: the same events.
-    let only_header = pending(dir.path(), "header.json", &golden(), &[vec![header('c')], golden()[1..].to_vec()].concat());
+    let only_header =
+        pending(dir.path(), "header.json", &golden(), &[vec![header('c')], golden()[1..].to_vec()].concat());
     let out = run(dir.path(), &["review", only_header.new.to_str().unwrap()]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains(": the same events, recorded by another build (6 events;"), "{}", out.stdout);
@@ -148,7 +154,8 @@ fn a_changed_call_is_shown_with_its_paths_and_the_header_is_not() {
 #[test]
 fn events_added_and_removed_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
-    let longer = [golden(), vec![call("flush", json!({"Tuple": []})), returned("flush", json!({"Bool": true}))]].concat();
+    let longer =
+        [golden(), vec![call("flush", json!({"Tuple": []})), returned("flush", json!({"Bool": true}))]].concat();
     let p = pending(dir.path(), "longer.json", &golden(), &longer);
     let review = review::review(&p).unwrap();
     let added: Vec<_> =
@@ -156,7 +163,9 @@ fn events_added_and_removed_at_the_end() {
     assert_eq!(added, [(ChangeKind::Added, true, Some(6)), (ChangeKind::Added, true, Some(7))]);
     let out = run(dir.path(), &["review", "longer.json"]);
     assert!(
-        out.stdout.contains("  added    event 6 (wasm)\n    + call flush()\n  added    event 7 (wasm)\n    + flush returned true\n"),
+        out.stdout.contains(
+            "  added    event 6 (wasm)\n    + call flush()\n  added    event 7 (wasm)\n    + flush returned true\n"
+        ),
         "{}",
         out.stdout
     );
@@ -167,7 +176,9 @@ fn events_added_and_removed_at_the_end() {
     assert_eq!((review.changed, review.added, review.removed), (0, 0, 2));
     let out = run(dir.path(), &["review", "shorter.json"]);
     assert!(
-        out.stdout.contains("  removed  event 4 (wasm)\n    - call count()\n  removed  event 5 (wasm)\n    - count returned 2\n"),
+        out.stdout.contains(
+            "  removed  event 4 (wasm)\n    - call count()\n  removed  event 5 (wasm)\n    - count returned 2\n"
+        ),
         "{}",
         out.stdout
     );
@@ -200,8 +211,11 @@ fn a_tampered_successor_is_refused_before_anything_is_shown() {
     pending(dir.path(), "fine.json", &golden(), &changed_item());
     let out = run(dir.path(), &["review", "--format", "json", "."]);
     assert_eq!(out.code, 3);
-    let statuses: Vec<String> =
-        out.stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["status"].as_str().unwrap().into()).collect();
+    let statuses: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["status"].as_str().unwrap().into())
+        .collect();
     assert_eq!(statuses, ["pending", "broken"]);
 }
 
@@ -214,11 +228,18 @@ fn pending_lists_a_tampered_successor_as_broken() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "fine.json: first difference at event 1 (wasm), +1 -1 events (6 -> 6)");
-    assert!(lines[1].starts_with("golden.json: BROKEN: golden.json.new fails its integrity check at event 2"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("golden.json: BROKEN: golden.json.new fails its integrity check at event 2"),
+        "{}",
+        lines[1]
+    );
     let out = run(dir.path(), &["pending", "--format", "json", "golden.json"]);
     assert_eq!(out.code, 3);
     let doc: Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!((doc["status"].as_str(), doc["broken"]["reason"].as_str()), (Some("broken"), Some("content_hash_mismatch")));
+    assert_eq!(
+        (doc["status"].as_str(), doc["broken"]["reason"].as_str()),
+        (Some("broken"), Some("content_hash_mismatch"))
+    );
     // accept refuses it as before, and it stays pending.
     let out = run(dir.path(), &["accept", "golden.json"]);
     assert_eq!(out.code, 2);
@@ -241,7 +262,11 @@ fn the_successor_verify_accept_writes_is_reviewed_without_its_header() {
     assert_eq!(verify.code, 1, "{}", verify.stderr);
     let out = run(dir.path(), &["review", "--color", "never"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("counter.json: 2 events changed, 0 added, 0 removed (14 -> 14 events;"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("counter.json: 2 events changed, 0 added, 0 removed (14 -> 14 events;"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains(
             "  changed  event 3 (demo:agent/host/log)\n    - demo:agent/host#log(\"added\")\n    + demo:agent/host#log(\"adde\")\n"
@@ -379,4 +404,25 @@ fn on_a_terminal_a_tampered_successor_is_never_offered_and_q_skips_the_rest() {
     for p in [&a, &b, &c] {
         assert!(p.chain.exists() && p.new.exists(), "{}", p.new.display());
     }
+}
+
+#[test]
+fn ctrl_c_at_the_question_ends_the_run_on_a_clean_line_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = pending(dir.path(), "a.json", &golden(), &changed_item());
+    let (old, new) = (std::fs::read(&a.chain).unwrap(), std::fs::read(&a.new).unwrap());
+    let Some(mut child) = on_terminal(dir.path(), "review --color never") else { return };
+    let mut keys = child.stdin.take().unwrap();
+    let mut screen = Screen::new(child.stdout.take().unwrap());
+    screen.wait_for("a.json (1 of 1)");
+    // After the terminal is in raw mode: a key typed sooner is read all the same, but a
+    // Ctrl-C typed sooner would be the terminal's own signal, not the key this tests.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    keys.write_all(b"\x03").unwrap();
+    keys.flush().unwrap();
+    screen.rest();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{:?}", screen.text);
+    assert!(screen.text.ends_with("q skip the rest > \r\n"), "{:?}", screen.text);
+    assert_eq!((std::fs::read(&a.chain).unwrap(), std::fs::read(&a.new).unwrap()), (old, new));
 }

@@ -141,8 +141,9 @@ fn on_terminal() -> bool {
 }
 
 /// Asks for the answer for chain `n` of `of` on stderr, one key (no Enter), until one of
-/// the answers is pressed. Ctrl-C raises SIGINT (the run ends as any run does on Ctrl-C,
-/// the chain left pending); the end of input (Ctrl-D, the terminal gone) skips the rest.
+/// the answers is pressed. Ctrl-C (a key here: the terminal is in raw mode) is raised as
+/// SIGINT, so the run ends as any run does on Ctrl-C, the chain left pending; the end of
+/// input (Ctrl-D, the terminal gone) skips the rest.
 fn prompt(n: usize, of: usize, chain: &str) -> anyhow::Result<Answer> {
     use console::Key;
     let term = console::Term::stderr();
@@ -150,7 +151,7 @@ fn prompt(n: usize, of: usize, chain: &str) -> anyhow::Result<Answer> {
         format!("{} ({n} of {of}): a accept, r reject, s skip, q skip the rest > ", crate::text::escape(chain));
     term.write_str(&question)?;
     let answer = loop {
-        let key = match term.read_key() {
+        let key = match term.read_key_raw() {
             Ok(key) => key,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break Answer::Quit,
             Err(e) => return Err(anyhow::Error::new(e).context("cannot read the answer from the terminal")),
@@ -160,6 +161,15 @@ fn prompt(n: usize, of: usize, chain: &str) -> anyhow::Result<Answer> {
             Key::Char('r' | 'R') => break Answer::Reject,
             Key::Char('s' | 'S') => break Answer::Skip,
             Key::Char('q' | 'Q' | '\x04') | Key::Escape => break Answer::Quit,
+            Key::CtrlC => {
+                // Off the question's line first, then the run ends as on any Ctrl-C (the
+                // signal's handler cleans up and dies of it), the chain left pending.
+                term.write_line("")?;
+                signal_hook::low_level::raise(signal_hook::consts::SIGINT)?;
+                loop {
+                    std::thread::park();
+                }
+            }
             _ => {}
         }
     };
