@@ -73,6 +73,8 @@ pub mod replay;
 #[doc(hidden)]
 pub mod report;
 #[doc(hidden)]
+pub mod review;
+#[doc(hidden)]
 pub mod runtime;
 #[doc(hidden)]
 pub mod tempfiles;

@@ -137,8 +137,8 @@ pub struct Change {
 
 /// Compares a pending chain with the chain it would replace.
 pub fn compare(pending: &Pending) -> Result<Change, ChainError> {
-    let new = read(&pending.new)?;
-    let old = if pending.chain.exists() { Some(read(&pending.chain)?) } else { None };
+    let new = read_keys(&pending.new)?;
+    let old = if pending.chain.exists() { Some(read_keys(&pending.chain)?) } else { None };
     let Some(old) = old else {
         let n = new.len() as u64;
         return Ok(Change {
@@ -179,9 +179,10 @@ pub fn compare(pending: &Pending) -> Result<Change, ChainError> {
 }
 
 /// An event's content, by digest (chains can be long; only equality matters).
-type Key = [u8; 32];
+pub(crate) type Key = [u8; 32];
 
-fn read(path: &Path) -> Result<Vec<(Key, String)>, ChainError> {
+/// Each event of the chain at `path`: its content's [`Key`] and its type.
+pub(crate) fn read_keys(path: &Path) -> Result<Vec<(Key, String)>, ChainError> {
     ChainReader::open(path)?.map(|event| event.map(|e| (key(&e), e.event_type))).collect()
 }
 

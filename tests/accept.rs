@@ -317,7 +317,7 @@ fn chains_dir_accept_and_the_pending_warning() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains(&format!(
-            "warning: 1 pending chain(s) under {dir} (.new files): review with `theater-replay pending {dir}`, then `accept` or `reject`"
+            "warning: 1 pending chain(s) under {dir} (.new files): `theater-replay review {dir}` shows each, to accept or reject it"
         )),
         "{}",
         out.stderr

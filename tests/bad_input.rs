@@ -132,6 +132,9 @@ fn cases(dir: &Path) -> Vec<Case> {
         cases.push(case(format!("check {name}"), check, &["check", &chain]));
         cases.push(case(format!("inspect {name}"), inspect, &["inspect", &chain]));
         cases.push(case(format!("verify {name}"), verify, &["verify", "--format", "json", &p("counter.wat"), &chain]));
+        // As the successor of a chain: `review` checks it as `check` does, before anything.
+        write(&format!("{name}.new"), &contents);
+        cases.push(case(format!("review {name}.new"), check, &["review", &chain]));
     }
     let (wat, chain, answers) = (p("counter.wat"), p("counter.json"), p("answers.json"));
     let long_arg = format!("add({})", "1".repeat(100_000));
@@ -205,6 +208,9 @@ fn cases(dir: &Path) -> Vec<Case> {
         case("verify --junit the component", 2, &["verify", &wat, &chain, "--junit", &wat]),
         case("verify --junit in a missing directory", 2, &["verify", &wat, &chain, "--junit", "/nonexistent/dir/r.xml"]),
         case("verify --junit /dev/full", 2, &["verify", &wat, &chain, "--junit", "/dev/full"]),
+        case("review a missing path", 2, &["review", "/nonexistent/golden"]),
+        case("review a chain with nothing pending", 2, &["review", &wat]),
+        case("review --format json of nothing pending", 2, &["review", "--format", "json", &wat]),
     ];
     cases.append(&mut more);
     cases

@@ -8,8 +8,31 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
-const SUBCOMMANDS: [&str; 11] =
-    ["check", "inspect", "diff", "verify", "record", "pending", "accept", "reject", "cache", "completions", "man"];
+const SUBCOMMANDS: [&str; 12] = [
+    "check",
+    "inspect",
+    "diff",
+    "verify",
+    "record",
+    "pending",
+    "accept",
+    "reject",
+    "review",
+    "cache",
+    "completions",
+    "man",
+];
+
+#[test]
+fn these_tests_know_every_subcommand() {
+    // A new command is tested here (completions, man page) once it is listed above.
+    let cli = theater_replay::cli::command();
+    let mut parsed: Vec<&str> = cli.get_subcommands().map(|s| s.get_name()).collect();
+    let mut listed = SUBCOMMANDS.to_vec();
+    parsed.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(parsed, listed);
+}
 
 #[test]
 fn completions_for_every_shell_name_every_subcommand() {

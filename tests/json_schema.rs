@@ -412,7 +412,7 @@ fn record_still_takes_a_layout_as_format() {
 #[test]
 fn shared_definitions_are_the_same_in_every_schema() {
     let defs = |name: &str| schema_value(name)["$defs"].clone();
-    let all = ["check", "inspect", "diff", "verify", "record", "pending", "accept"];
+    let all = ["check", "inspect", "diff", "verify", "record", "pending", "accept", "review"];
     for name in all {
         assert_eq!(defs(name)["error"], defs("check")["error"], "{name}: $defs/error");
         assert_eq!(schema_value(name)["$id"], format!("urn:theater-replay:schema:{name}:1"));
@@ -420,6 +420,10 @@ fn shared_definitions_are_the_same_in_every_schema() {
     assert_eq!(defs("diff")["event"], defs("inspect")["event"]);
     assert_eq!(defs("diff")["broken"], defs("inspect")["broken"]);
     assert_eq!(defs("verify")["broken"], defs("inspect")["broken"]);
+    assert_eq!(defs("pending")["broken"], defs("inspect")["broken"]);
+    assert_eq!(defs("review")["broken"], defs("inspect")["broken"]);
+    let verify_diff = &schema_value("verify")["$defs"]["divergence"]["properties"]["diff"]["items"];
+    assert_eq!(&defs("review")["diff_entry"], verify_diff);
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -515,6 +519,55 @@ fn pending_accept_and_reject_outputs_match_the_schema() {
     let missing = run(&["pending", "--format", "json", "/nonexistent-dir"]);
     assert_eq!(missing.code, 2);
     assert_eq!(statuses(&documents("pending", "pending of a missing path", &missing.stdout)), ["error"]);
+}
+
+/// `review --format json` (and `pending`) on pending chains: one changed, added and removed,
+/// one tampered, one whose chain cannot be read. Deterministic: the same bytes twice.
+#[test]
+fn review_outputs_match_the_schema() {
+    let m = Made::new();
+    let dir = m.path("golden");
+    std::fs::create_dir(&dir).unwrap();
+    let old = events(&root().join(COUNTER));
+    // Relinked after an edit, as a re-recording would be.
+    let relink = |events: &[Event]| -> Vec<Event> {
+        let mut out: Vec<Event> = Vec::new();
+        for e in events {
+            let parent = out.last().map(|p| p.hash.clone());
+            let alg = theater_replay::chain::HashAlg::from_len(e.hash.len()).unwrap();
+            out.push(Event::new_linked(alg, parent.as_deref(), e.event_type.clone(), e.data.clone()));
+        }
+        out
+    };
+    let mut changed = old.clone();
+    let text = String::from_utf8(changed[3].data.clone()).unwrap().replace("\"added\"", "\"adde\"");
+    changed[3].data = text.into_bytes();
+    changed.remove(6);
+    changed.push(old[5].clone());
+    for (name, new) in [("a.json", relink(&changed)), ("b.json", old.clone())] {
+        std::fs::copy(root().join(COUNTER), dir.join(name)).unwrap();
+        write_chain(&dir.join(format!("{name}.new")), &new, Layout::CompactArray);
+    }
+    // b's successor: edited after it was written.
+    let mut forged = old.clone();
+    forged[3].data = changed[3].data.clone();
+    write_chain(&dir.join("b.json.new"), &forged, Layout::CompactArray);
+    let d = dir.to_str().unwrap();
+    let docs = check_run("review", 3, &["review", "--format", "json", d]);
+    assert_eq!(statuses(&docs), ["pending", "broken"]);
+    let kinds: Vec<&str> = docs[0]["changes"].as_array().unwrap().iter().map(|c| c["change"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["changed", "removed", "added"], "{}", docs[0]);
+    assert!(docs[0]["changes"][0]["diff"].as_array().is_some_and(|d| !d.is_empty()));
+    let listed = check_run("pending", 3, &["pending", "--format", "json", d]);
+    assert_eq!(statuses(&listed), ["pending", "broken"]);
+    // A chain that cannot be read, and no such path.
+    std::fs::write(dir.join("a.json"), "[{").unwrap();
+    let unreadable = run(&["review", "--format", "json", d]);
+    assert_eq!(unreadable.code, 3);
+    assert_eq!(statuses(&documents("review", "review with an unreadable chain", &unreadable.stdout)), ["error", "broken"]);
+    let missing = run(&["review", "--format", "json", "/nonexistent-dir"]);
+    assert_eq!(missing.code, 2);
+    assert_eq!(statuses(&documents("review", "review of a missing path", &missing.stdout)), ["error"]);
 }
 
 /// Every divergence kind, integrity reason and dialect the code can print is in the schemas'

@@ -78,10 +78,12 @@ impl Acceptor {
     pub fn write_pending(&self, runtime: &Runtime, loaded: &Loaded, component: &Path, chain: &Path, limits: &Limits) {
         let new = pending::pending_path(chain);
         match self.rerecord(runtime, loaded, component, chain, &new, limits) {
-            Ok(events) => output::stderr_line(&format!(
-                "accept: wrote {} ({events} events); review with `theater-replay pending`, then `accept` or `reject`",
-                new.display()
-            )),
+            Ok(events) => {
+                let new = new.display();
+                output::stderr_line(&format!(
+                    "accept: wrote {new} ({events} events); `theater-replay review {new}` shows what changed, to accept or reject it"
+                ))
+            }
             Err(e) => output::stderr_line(&format!(
                 "error: {}: --accept: cannot record a new chain: {}",
                 chain.display(),
@@ -150,13 +152,13 @@ pub struct PendingArgs {
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// `json` prints one JSON document per chain per line (docs/schema/pending.schema.json,
-    /// accept.schema.json).
+    /// accept.schema.json, review.schema.json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    pub(super) format: Format,
 }
 
 impl PendingArgs {
-    fn find(&self) -> anyhow::Result<Vec<Pending>> {
+    pub(super) fn find(&self) -> anyhow::Result<Vec<Pending>> {
         if !self.paths.is_empty() {
             return Ok(pending::find(&self.paths)?);
         }
@@ -176,7 +178,8 @@ Examples:
 
 Exit codes:
   0  listed, whether or not any are pending
-  2  a pending chain or the chain it follows cannot be read (or a usage error)")]
+  2  a pending chain or the chain it follows cannot be read (or a usage error)
+  3  a pending chain fails its integrity check (listed as BROKEN; `accept` refuses it)")]
 pub struct ListArgs {
     #[command(flatten)]
     pending: PendingArgs,
@@ -228,8 +231,22 @@ struct Line<'a> {
     message: Option<String>,
 }
 
+/// What `pending` finds of one pending chain.
+enum Listed {
+    Changed(pending::Change),
+    /// The `.new` fails its integrity check: it is not compared (nothing in it is evidence).
+    Broken(crate::chain::Broken),
+}
+
+fn list_one(p: &Pending) -> Result<Listed, crate::chain::ChainError> {
+    if let Some(broken) = crate::review::check_new(p)? {
+        return Ok(Listed::Broken(broken));
+    }
+    Ok(Listed::Changed(pending::compare(p)?))
+}
+
 /// Under `--format json`, a failure before any chain's line is the error document on stdout.
-fn json_errors(format: Format, result: anyhow::Result<Exit>) -> anyhow::Result<Exit> {
+pub(super) fn json_errors(format: Format, result: anyhow::Result<Exit>) -> anyhow::Result<Exit> {
     if format == Format::Json
         && let Err(e) = &result
     {
@@ -243,39 +260,37 @@ pub fn list(args: ListArgs, global: &Global) -> anyhow::Result<Exit> {
     json_errors(format, list_pending(args, global))
 }
 
-fn list_pending(args: ListArgs, _global: &Global) -> anyhow::Result<Exit> {
+fn list_pending(args: ListArgs, global: &Global) -> anyhow::Result<Exit> {
     let format = args.pending.format;
     let found = args.pending.find()?;
     let mut out = String::new();
     let mut exit = Exit::Success;
     for p in &found {
-        match pending::compare(p) {
-            Ok(change) => out.push_str(&match format {
+        let (chain, new) = (p.chain.display().to_string(), p.new.display().to_string());
+        match list_one(p) {
+            Ok(Listed::Changed(change)) => out.push_str(&match format {
                 Format::Text => format!("{}: {}\n", p.chain.display(), pending::summary(&change)),
                 Format::Json => {
-                    let line = Line {
-                        chain: p.chain.display().to_string(),
-                        pending: Some(p.new.display().to_string()),
-                        status: "pending",
-                        change: Some(&change),
-                        message: None,
-                    };
+                    let line =
+                        Line { chain, pending: Some(new), status: "pending", change: Some(&change), message: None };
                     format!("{}\n", crate::report::document(line))
                 }
             }),
+            Ok(Listed::Broken(broken)) => {
+                out.push_str(&match format {
+                    Format::Text => crate::report::review::human_broken(&chain, &new, &broken, global.style),
+                    Format::Json => format!("{}\n", crate::report::review::json_broken(&chain, &new, &broken)),
+                });
+                exit = super::verify::most_severe(exit, Exit::Integrity);
+            }
             Err(e) => {
                 output::stderr_line(&format!("error: {e}"));
                 if format == Format::Json {
-                    let line = Line {
-                        chain: p.chain.display().to_string(),
-                        pending: Some(p.new.display().to_string()),
-                        status: "error",
-                        change: None,
-                        message: Some(e.to_string()),
-                    };
+                    let line =
+                        Line { chain, pending: Some(new), status: "error", change: None, message: Some(e.to_string()) };
                     out.push_str(&format!("{}\n", crate::report::document(line)));
                 }
-                exit = Exit::BadInput;
+                exit = super::verify::most_severe(exit, Exit::BadInput);
             }
         }
     }
@@ -290,56 +305,62 @@ pub fn accept(args: AcceptArgs, _global: &Global) -> anyhow::Result<Exit> {
 }
 
 fn accept_pending(args: &AcceptArgs) -> anyhow::Result<Exit> {
-    act(&args.pending, "accepted", |p| {
-        // The chain is replaced through a temporary file renamed over it; a chain that is no
-        // regular file (a link to /dev/null, a FIFO) would be written through instead, and
-        // the `.new` then removed with nothing kept: refused, the `.new` left pending.
-        if let Ok(meta) = std::fs::metadata(&p.chain)
-            && !meta.is_file()
-        {
-            anyhow::bail!(
-                "{}: is {}, not a regular file: nothing to put {} in place of; not accepted, {} stays pending",
-                p.chain.display(),
-                pending::file_kind(&meta),
-                p.new.display(),
-                p.new.display()
-            );
-        }
-        let checked = crate::chain::check_path(&p.new)?;
-        if let Some(broken) = checked.broken {
-            anyhow::bail!(
-                "{}: event {} fails its integrity check ({}); not accepted",
-                p.new.display(),
-                broken.index,
-                broken.reason
-            );
-        }
-        let mut inputs = Inputs::default();
-        inputs.add(&p.new, "the pending chain");
-        // Through the safe writer, not a rename: a chain that is a symbolic link keeps being
-        // one (its target is replaced), and the old chain is whole until the new one is.
-        let destination = output::Destination::plan(&p.chain, &inputs)?;
-        if !destination.replaces() {
-            // `/dev/stdout` and the like: written through, never kept.
-            anyhow::bail!("{}: names an open descriptor, not a file; not accepted, {} stays pending", p.chain.display(), p.new.display());
-        }
-        destination.write(|mut out| {
-            let mut file = std::fs::File::open(&p.new).with_context(|| format!("{}: cannot read", p.new.display()))?;
-            std::io::copy(&mut file, &mut out)?;
-            Ok(out.flush()?)
-        })?;
-        std::fs::remove_file(&p.new).with_context(|| format!("{}: accepted, but cannot remove it", p.new.display()))
-    })
+    act(&args.pending, "accepted", accept_one)
+}
+
+/// Puts the pending chain `p` in place of its chain, after checking its integrity, and
+/// removes it; refused (and left pending) when it or its chain is not a regular file.
+pub(super) fn accept_one(p: &Pending) -> anyhow::Result<()> {
+    // The chain is replaced through a temporary file renamed over it; a chain that is no
+    // regular file (a link to /dev/null, a FIFO) would be written through instead, and
+    // the `.new` then removed with nothing kept: refused, the `.new` left pending.
+    if let Ok(meta) = std::fs::metadata(&p.chain)
+        && !meta.is_file()
+    {
+        anyhow::bail!(
+            "{}: is {}, not a regular file: nothing to put {} in place of; not accepted, {} stays pending",
+            p.chain.display(),
+            pending::file_kind(&meta),
+            p.new.display(),
+            p.new.display()
+        );
+    }
+    if let Some(broken) = crate::review::check_new(p)? {
+        anyhow::bail!(
+            "{}: event {} fails its integrity check ({}); not accepted",
+            p.new.display(),
+            broken.index,
+            broken.reason
+        );
+    }
+    let mut inputs = Inputs::default();
+    inputs.add(&p.new, "the pending chain");
+    // Through the safe writer, not a rename: a chain that is a symbolic link keeps being
+    // one (its target is replaced), and the old chain is whole until the new one is.
+    let destination = output::Destination::plan(&p.chain, &inputs)?;
+    if !destination.replaces() {
+        // `/dev/stdout` and the like: written through, never kept.
+        anyhow::bail!(
+            "{}: names an open descriptor, not a file; not accepted, {} stays pending",
+            p.chain.display(),
+            p.new.display()
+        );
+    }
+    destination.write(|mut out| {
+        let mut file = std::fs::File::open(&p.new).with_context(|| format!("{}: cannot read", p.new.display()))?;
+        std::io::copy(&mut file, &mut out)?;
+        Ok(out.flush()?)
+    })?;
+    std::fs::remove_file(&p.new).with_context(|| format!("{}: accepted, but cannot remove it", p.new.display()))
+}
+
+/// Deletes the pending chain `p`, keeping the chain it follows.
+pub(super) fn reject_one(p: &Pending) -> anyhow::Result<()> {
+    std::fs::remove_file(&p.new).with_context(|| format!("{}: cannot remove", p.new.display()))
 }
 
 pub fn reject(args: RejectArgs, _global: &Global) -> anyhow::Result<Exit> {
-    let format = args.pending.format;
-    json_errors(
-        format,
-        act(&args.pending, "rejected", |p| {
-            std::fs::remove_file(&p.new).with_context(|| format!("{}: cannot remove", p.new.display()))
-        }),
-    )
+    json_errors(args.pending.format, act(&args.pending, "rejected", reject_one))
 }
 
 /// Does `action` to every pending chain `args` names, one line each on stdout.
@@ -390,7 +411,7 @@ pub fn warn_pending(dir: &Path) {
     let Ok(found) = pending::find(&[dir.to_path_buf()]) else { return };
     if !found.is_empty() {
         output::warning(&format!(
-            "{} pending chain(s) under {} (.new files): review with `theater-replay pending {}`, then `accept` or `reject`",
+            "{} pending chain(s) under {} (.new files): `theater-replay review {}` shows each, to accept or reject it",
             found.len(),
             dir.display(),
             dir.display()

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod record;
 mod replay_flags;
+mod review;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +94,7 @@ enum Command {
     Pending(accept::ListArgs),
     Accept(accept::AcceptArgs),
     Reject(accept::RejectArgs),
+    Review(review::Args),
     Cache(cache::Args),
     Completions(completions::Args),
     Man(man::Args),
@@ -271,6 +273,7 @@ pub fn main() -> ExitCode {
         Command::Pending(args) => accept::list(args, &global),
         Command::Accept(args) => accept::accept(args, &global),
         Command::Reject(args) => accept::reject(args, &global),
+        Command::Review(args) => review::run(args, &global),
         Command::Cache(args) => cache::run(args, &global),
         Command::Completions(args) => completions::run(args, &global),
         Command::Man(args) => man::run(args, &global),

@@ -98,7 +98,7 @@ Examples:
   theater-replay verify actor.wasm golden/run.json --head 717b7b02f183bcc95534f16ee7a4c2fd35dfdd99eba48b0af09aa2fe02d717d0
   theater-replay verify actor.wasm --chains golden/ -j 2 --junit verify.xml
   theater-replay verify --format json actor.wasm run.json | jq .divergence.diff
-  theater-replay verify --accept actor.wasm golden/run.json || theater-replay pending golden/
+  theater-replay verify --accept actor.wasm golden/run.json || theater-replay review golden/
 
 Exit codes:
   0  every chain verified
@@ -383,7 +383,7 @@ pub fn exit_for(status: Status) -> Exit {
 }
 
 /// The more severe of two exit codes, by the order of [`batch::severity`] (3 > 2 > 4 > 1 > 0).
-fn most_severe(a: Exit, b: Exit) -> Exit {
+pub(super) fn most_severe(a: Exit, b: Exit) -> Exit {
     let rank = |e: Exit| match e {
         Exit::Success => batch::severity(Status::Verified),
         Exit::Differ => batch::severity(Status::Diverged),

@@ -10,6 +10,7 @@ pub mod inspect;
 #[cfg(feature = "cli")]
 pub mod junit;
 pub mod record;
+pub mod review;
 pub mod style;
 pub mod verify;
 

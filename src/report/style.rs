@@ -53,6 +53,16 @@ impl Style {
         self.paint(AnsiColor::Red.on_default(), text)
     }
 
+    /// What a pending chain no longer has (`review`), as a diff paints a removed line.
+    pub fn removed(self, text: &str) -> String {
+        self.paint(AnsiColor::Red.on_default(), text)
+    }
+
+    /// What a pending chain has that its chain had not (`review`).
+    pub fn added(self, text: &str) -> String {
+        self.paint(AnsiColor::Green.on_default(), text)
+    }
+
     /// Headings a person looks for (`what to do:`).
     pub fn heading(self, text: &str) -> String {
         self.paint(anstyle::Style::new().effects(Effects::BOLD), text)

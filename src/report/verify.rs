@@ -330,6 +330,26 @@ fn keep_going(out: &mut String, report: &VerifyReport, style: Style) {
 
 /// Where the two values differ, when that says more than the two lines above it.
 fn value_diff(out: &mut String, d: &Divergence, style: Style) {
+    let sides = Sides { first: ("expected", Style::expected), second: ("actual", Style::actual) };
+    differs_at(out, "  ", &d.diff, d.diff_omitted, sides, style);
+}
+
+/// The two sides of a value diff, as [`differs_at`] names and paints them.
+pub(crate) struct Sides {
+    pub first: (&'static str, fn(Style, &str) -> String),
+    pub second: (&'static str, fn(Style, &str) -> String),
+}
+
+/// The `differs at:` block of a value diff, indented by `indent` (a divergence's, and a
+/// changed event's in `review`): the first few paths with both sides, then a count.
+pub(crate) fn differs_at(
+    out: &mut String,
+    indent: &str,
+    diff: &[crate::values::diff::DiffEntry],
+    omitted: usize,
+    sides: Sides,
+    style: Style,
+) {
     /// Differences a person reads before the count of the rest.
     const SHOWN: usize = 5;
     // One whole value or argument that differs is plain from the two lines above.
@@ -337,12 +357,12 @@ fn value_diff(out: &mut String, d: &Divergence, style: Style) {
     let top_level = |path: &str| {
         path == "." || path.strip_prefix('.').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    let plain = matches!(d.diff.as_slice(), [only] if top_level(&only.path) && only.at.is_none());
-    if d.diff.is_empty() || plain {
+    let plain = matches!(diff, [only] if top_level(&only.path) && only.at.is_none());
+    if diff.is_empty() || plain {
         return;
     }
-    let _ = writeln!(out, "  differs at:");
-    for entry in d.diff.iter().take(SHOWN) {
+    let _ = writeln!(out, "{indent}differs at:");
+    for entry in diff.iter().take(SHOWN) {
         let side =
             |v: &Option<String>| v.as_deref().map_or_else(|| "(nothing)".to_string(), |v| escape(v).into_owned());
         let from = match entry.at {
@@ -351,17 +371,17 @@ fn value_diff(out: &mut String, d: &Divergence, style: Style) {
         };
         let _ = writeln!(
             out,
-            "    {}{from}: {}, {}",
+            "{indent}  {}{from}: {}, {}",
             escape(&entry.path),
-            style.expected(&format!("expected {}", side(&entry.expected))),
-            style.actual(&format!("actual {}", side(&entry.actual)))
+            (sides.first.1)(style, &format!("{} {}", sides.first.0, side(&entry.expected))),
+            (sides.second.1)(style, &format!("{} {}", sides.second.0, side(&entry.actual)))
         );
     }
-    let more = d.diff.len().saturating_sub(SHOWN) + d.diff_omitted;
+    let more = diff.len().saturating_sub(SHOWN) + omitted;
     if more > 0 {
         let s = if more == 1 { "" } else { "s" };
-        let listed = if d.diff_omitted > 0 { format!("the first {}", d.diff.len()) } else { "all".to_string() };
-        let _ = writeln!(out, "    ... and {more} more difference{s} (--format json lists {listed})");
+        let listed = if omitted > 0 { format!("the first {}", diff.len()) } else { "all".to_string() };
+        let _ = writeln!(out, "{indent}  ... and {more} more difference{s} (--format json lists {listed})");
     }
 }
 
