@@ -20,7 +20,8 @@
 //!
 //! Times are the best of BENCH_RUNS (default 3) runs. BENCH_CALLS overrides N (default
 //! 200,000; 2,000 without `--bench`, as under `cargo test`); BENCH_BREAKDOWN=0 skips the split;
-//! BENCH_ONLY=component or BENCH_ONLY=pack runs one section alone (for a profiler).
+//! BENCH_ONLY=component or BENCH_ONLY=pack runs one section alone (for a profiler), and
+//! BENCH_DIR=DIR keeps the pack section's chains in DIR.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -134,9 +135,11 @@ fn main() {
     let answers_json = answers_json(calls);
     let events = calls + 3;
     let dir = tempfile::tempdir().expect("temp dir");
+    // BENCH_DIR=DIR writes the chains there and keeps them, for a profiler to replay.
+    let kept = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only == "pack" {
-        pack(calls, runs, dir.path());
+        pack(calls, runs, kept.as_deref().unwrap_or(dir.path()));
         return;
     }
 

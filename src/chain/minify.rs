@@ -88,6 +88,62 @@ pub(crate) fn canonical_array_with(kernel: Kernel, buf: &[u8], at: usize, end: u
     done
 }
 
+/// Appends to `out` the bytes of the byte array whose `[` is at `buf[at]` and returns the
+/// position after its `]`, on the terms of [`canonical_array_with`] (`None`, with `out` as
+/// it was, for anything the pass does not vouch for). The same validation, 64 text bytes
+/// at a time; each number is then read where it ends (the byte after it is a comma, `]` or
+/// whitespace), from the one, two and three bytes before, through digit-value tables, and
+/// the numbers are packed out. Where the exact parser takes each number after the one
+/// before, this has no chain of dependencies from number to number.
+pub(crate) fn byte_array_with(kernel: Kernel, buf: &[u8], at: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+    if buf.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut first = at + 1;
+    while first < end && matches!(buf[first], b' ' | b'\n' | b'\r' | b'\t') {
+        first += 1;
+    }
+    if first >= end {
+        return None;
+    }
+    if buf[first] == b']' {
+        return Some(first + 1);
+    }
+    // The blocks look three bytes back (the first digit of a three-digit number, from the
+    // byte after it): there must be three.
+    if !buf[first].is_ascii_digit() || first < 3 {
+        return None;
+    }
+    let len = out.len();
+    let done = match kernel {
+        // SAFETY: the kernel was chosen by runtime detection of the features it enables.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { x86::bytes_avx512(buf, first, end, out) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { x86::bytes_avx2(buf, first, end, out) },
+    };
+    if done.is_none() {
+        out.truncate(len);
+    }
+    done
+}
+
+/// A block's bits up to and including bit `r` (the array's `]`), or all of them.
+#[inline(always)]
+fn up_to(verdict: Option<u32>) -> u64 {
+    match verdict {
+        Some(63) | None => !0,
+        Some(r) => (2u64 << r) - 1,
+    }
+}
+
+/// The bytes where a number has just ended: a comma, `]` or whitespace right after a digit.
+#[inline(always)]
+fn number_ends(m: &Masks, digit_before: u64) -> u64 {
+    (m.comma | m.close | m.ws) & shifted(m.digit, digit_before, 1)
+}
+
 /// One 64-byte block as bit masks: bit k stands for the block's byte k.
 #[derive(Clone, Copy, Default)]
 struct Masks {
@@ -204,8 +260,15 @@ impl<'a> Sink<'a> {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Carry, Masks, Sink, judge};
+    use super::{Carry, Masks, Sink, judge, number_ends, up_to};
     use std::arch::x86_64::*;
+
+    /// A digit's value times 1, 10 and 100 (modulo 256: a number over 255 was refused), by
+    /// the byte minus `'0'`; 0 for the other bytes of an array (`,` `]` `[` and whitespace
+    /// have a low nibble of 10 or more, or their high bit set, which `pshufb` makes 0).
+    const ONES: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0];
+    const TENS: [u8; 16] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 0, 0, 0, 0, 0];
+    const HUNDREDS: [u8; 16] = [0, 100, 200, 44, 144, 244, 88, 188, 32, 132, 0, 0, 0, 0, 0, 0];
 
     /// The whitespace bytes by their low nibble (`pshufb` gives 0 for bytes >= 0x80, which
     /// are not whitespace; no other byte equals its entry).
@@ -260,6 +323,159 @@ mod x86 {
             // the packed ones (`keep`'s count) are counted in.
             unsafe { _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(keep, x)) };
             sink.advance(keep.count_ones() as usize);
+            if let Some(r) = verdict {
+                break Some(i + r as usize + 1);
+            }
+            i += 64;
+        };
+        sink.finish();
+        result
+    }
+
+    /// As [`run_avx512`], but what is packed out is each number's value, at the byte after
+    /// it (see [`super::byte_array_with`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 BW and VBMI2.
+    #[target_feature(enable = "avx512bw,avx512vbmi2,bmi1,bmi2,popcnt")]
+    pub(super) unsafe fn bytes_avx512(buf: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+        assert!(i >= 3 && end <= buf.len());
+        let mut carry = Carry::default();
+        let mut sink = Sink::new(out);
+        // SAFETY: 16-byte reads of 16-byte constants.
+        let table = |t: &[u8; 16]| _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(t.as_ptr().cast()) });
+        let (ws_table, ones, tens, hundreds) = (table(&WS_BY_NIBBLE), table(&ONES), table(&TENS), table(&HUNDREDS));
+        let char = |c: u8| _mm512_set1_epi8(c as i8);
+        let result = loop {
+            if i >= end {
+                break None;
+            }
+            let left = end - i;
+            let present = if left >= 64 { !0u64 } else { _bzhi_u64(!0, left as u32) };
+            let at = buf.as_ptr().wrapping_add(i);
+            // SAFETY: the mask limits each load to `buf[i - 3..end]`, in bounds (`i >= 3`);
+            // masked-off bytes are not read and are zero in the register (not a valid byte).
+            let (x, x1, x2, x3) = unsafe {
+                (
+                    _mm512_maskz_loadu_epi8(present, at.cast()),
+                    _mm512_maskz_loadu_epi8(present, at.sub(1).cast()),
+                    _mm512_maskz_loadu_epi8(present, at.sub(2).cast()),
+                    _mm512_maskz_loadu_epi8(present, at.sub(3).cast()),
+                )
+            };
+            let value = _mm512_sub_epi8(x, char(b'0'));
+            let x1_high = _mm512_cmpgt_epu8_mask(x1, char(b'5'))
+                | (_mm512_cmpeq_epi8_mask(x1, char(b'5')) & _mm512_cmpgt_epu8_mask(x, char(b'5')));
+            let over = _mm512_cmpgt_epu8_mask(x2, char(b'2')) | (_mm512_cmpeq_epi8_mask(x2, char(b'2')) & x1_high);
+            let m = Masks {
+                ws: _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(ws_table, x), x),
+                digit: _mm512_cmplt_epu8_mask(value, char(10)),
+                comma: _mm512_cmpeq_epi8_mask(x, char(b',')),
+                close: _mm512_cmpeq_epi8_mask(x, char(b']')),
+                over,
+                after_zero: _mm512_cmpeq_epi8_mask(x1, char(b'0')),
+            };
+            let digit_before = carry.digit;
+            let mut keep = 0;
+            let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
+            let ends = number_ends(&m, digit_before) & up_to(verdict);
+            // The hundreds count only where the tens are a digit too (`1,5`: no hundreds).
+            let (d2, d3) = (_mm512_sub_epi8(x2, char(b'0')), _mm512_sub_epi8(x3, char(b'0')));
+            let tens_digit = _mm512_cmplt_epu8_mask(d2, char(10));
+            let number = _mm512_add_epi8(
+                _mm512_add_epi8(_mm512_shuffle_epi8(ones, _mm512_sub_epi8(x1, char(b'0'))), _mm512_shuffle_epi8(tens, d2)),
+                _mm512_maskz_shuffle_epi8(tens_digit, hundreds, d3),
+            );
+            let dst = sink.reserve(64);
+            // SAFETY: `reserve` gave 64 writable bytes, all of which the store writes; only
+            // the packed ones (`ends`' count) are counted in.
+            unsafe { _mm512_storeu_si512(dst.cast(), _mm512_maskz_compress_epi8(ends, number)) };
+            sink.advance(ends.count_ones() as usize);
+            if let Some(r) = verdict {
+                break Some(i + r as usize + 1);
+            }
+            i += 64;
+        };
+        sink.finish();
+        result
+    }
+
+    /// Each number's value at the byte after it, for 32 bytes whose one, two and three
+    /// bytes before are `x1`, `x2`, `x3` (see [`bytes_avx512`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn numbers32(x1: __m256i, x2: __m256i, x3: __m256i) -> __m256i {
+        // SAFETY: 16-byte reads of 16-byte constants.
+        let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) });
+        let zero = _mm256_set1_epi8(b'0' as i8);
+        let (d1, d2, d3) = (_mm256_sub_epi8(x1, zero), _mm256_sub_epi8(x2, zero), _mm256_sub_epi8(x3, zero));
+        let nine = _mm256_set1_epi8(9);
+        let tens_digit = _mm256_cmpeq_epi8(_mm256_max_epu8(d2, nine), nine);
+        let hundreds = _mm256_and_si256(_mm256_shuffle_epi8(table(&HUNDREDS), d3), tens_digit);
+        _mm256_add_epi8(
+            _mm256_add_epi8(_mm256_shuffle_epi8(table(&ONES), d1), _mm256_shuffle_epi8(table(&TENS), d2)),
+            hundreds,
+        )
+    }
+
+    /// As [`bytes_avx512`], with AVX2 compares and byte shuffles from a table.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and BMI1.
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    pub(super) unsafe fn bytes_avx2(buf: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Option<usize> {
+        assert!(i >= 3 && end <= buf.len());
+        let mut carry = Carry::default();
+        let mut sink = Sink::new(out);
+        // The last, partial block with the three bytes before it, zeros after the input.
+        let mut tail = [0u8; 67];
+        let mut numbers = [0u8; 64];
+        let result = loop {
+            if i >= end {
+                break None;
+            }
+            let left = end - i;
+            let bytes: &[u8] = if left >= 64 {
+                &buf[i - 3..i + 64]
+            } else {
+                tail[..left + 3].copy_from_slice(&buf[i - 3..end]);
+                tail[left + 3..].fill(0);
+                &tail
+            };
+            let at = bytes.as_ptr();
+            // SAFETY: `bytes` holds 67 bytes: unaligned 32-byte loads at 0 to 35 are in it.
+            let load = |k: usize| unsafe { _mm256_loadu_si256(at.add(k).cast()) };
+            let (a, b) = (classify32(load(3), load(2), load(1)), classify32(load(35), load(34), load(33)));
+            let join = |k: usize| u64::from(a[k]) | (u64::from(b[k]) << 32);
+            let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), after_zero: join(5) };
+            let digit_before = carry.digit;
+            let mut keep = 0;
+            let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
+            let ends = number_ends(&m, digit_before) & up_to(verdict);
+            // SAFETY: two 32-byte stores into the 64 bytes of `numbers`.
+            unsafe {
+                _mm256_storeu_si256(numbers.as_mut_ptr().cast(), numbers32(load(2), load(1), load(0)));
+                _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), numbers32(load(34), load(33), load(32)));
+            }
+            // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
+            let dst = sink.reserve(64 + 8);
+            let mut packed = 0;
+            for half in 0..4 {
+                let lo_bits = (ends >> (16 * half)) as u8;
+                let hi_bits = (ends >> (16 * half + 8)) as u8;
+                // SAFETY: 16 bytes at 16 * half are within `numbers`; each store writes 8
+                // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
+                unsafe {
+                    let chunk = _mm_loadu_si128(numbers.as_ptr().add(16 * half).cast());
+                    let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
+                    let shuffled = _mm_shuffle_epi8(chunk, index);
+                    _mm_storel_epi64(dst.add(packed).cast(), shuffled);
+                    packed += lo_bits.count_ones() as usize;
+                    _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
+                    packed += hi_bits.count_ones() as usize;
+                }
+            }
+            sink.advance(packed);
             if let Some(r) = verdict {
                 break Some(i + r as usize + 1);
             }
@@ -412,15 +628,56 @@ mod tests {
         Some((out[6..].to_vec(), end? - 1))
     }
 
-    /// The fast pass never vouches for what the exact parser refuses, and gives the
-    /// canonical text whenever it vouches.
+    /// The exact parser's bytes.
+    fn exact_bytes(text: &[u8]) -> Option<Vec<u8>> {
+        let mut raw = text.to_vec();
+        raw.extend_from_slice(&[0; 16]);
+        let mut bytes = Vec::new();
+        super::super::scan::parse_raw_byte_array(&raw, &mut bytes, "data").ok()?;
+        Some(bytes)
+    }
+
+    /// The bytes pass: its bytes and where it says the array ends, the same from every
+    /// kernel and the same array end as the canonical pass's.
+    fn fast_bytes(text: &[u8]) -> Option<(Vec<u8>, usize)> {
+        let verdicts: Vec<_> = kernels()
+            .into_iter()
+            .map(|kernel| {
+                // Three bytes before the array, as in a chain (`"data":[`).
+                let mut buf = b"a\":".to_vec();
+                buf.extend_from_slice(text);
+                buf.extend_from_slice(&[0; 16]);
+                let mut out = b"prefix".to_vec();
+                let end = byte_array_with(kernel, &buf, 3, text.len() + 3, &mut out);
+                if end.is_none() {
+                    assert_eq!(out, b"prefix", "a refusal leaves the output as it was");
+                }
+                Some((out[6..].to_vec(), end? - 3))
+            })
+            .collect();
+        assert!(verdicts.windows(2).all(|w| w[0] == w[1]), "the kernels disagree on {:?}", String::from_utf8_lossy(text));
+        let bytes = verdicts.into_iter().next().flatten();
+        assert_eq!(bytes.as_ref().map(|b| b.1), fast(text).map(|f| f.1), "{:?}", String::from_utf8_lossy(text));
+        bytes
+    }
+
+    /// The fast passes never vouch for what the exact parser refuses, and give the
+    /// canonical text, and the bytes, whenever they vouch.
     fn agrees(text: &[u8]) {
         if let Some((fast, end)) = fast(text) {
             assert_eq!(Some(fast), exact(&text[..end]), "{:?}", String::from_utf8_lossy(text));
         }
+        if let Some((bytes, end)) = fast_bytes(text) {
+            assert_eq!(Some(bytes), exact_bytes(&text[..end]), "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     fn whole(text: &[u8]) -> Option<Vec<u8>> {
+        let bytes = fast_bytes(text).map(|(bytes, end)| {
+            assert_eq!(end, text.len(), "{}", String::from_utf8_lossy(text));
+            bytes
+        });
+        assert_eq!(bytes, exact_bytes(text), "{}", String::from_utf8_lossy(text));
         fast(text).map(|(out, end)| {
             assert_eq!(end, text.len(), "{}", String::from_utf8_lossy(text));
             out
@@ -503,6 +760,19 @@ mod tests {
                 assert!(out.is_empty());
             }
             assert_eq!(canonical_array_with(kernel, &buf, 1, text.len() + 1, &mut out), Some(text.len() + 1));
+            out.clear();
+        }
+        // The bytes pass, likewise (three bytes before the `[`).
+        let mut buf = b"a\":".to_vec();
+        buf.extend_from_slice(&text);
+        buf.extend_from_slice(&[0; 16]);
+        for kernel in kernels() {
+            for cut in [text.len() + 2, text.len() + 1, 72, 66, 12] {
+                assert_eq!(byte_array_with(kernel, &buf, 3, cut, &mut out), None, "{cut}");
+                assert!(out.is_empty());
+            }
+            assert_eq!(byte_array_with(kernel, &buf, 3, text.len() + 3, &mut out), Some(text.len() + 3));
+            assert_eq!(out, [1; 100]);
             out.clear();
         }
     }

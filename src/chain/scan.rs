@@ -428,6 +428,14 @@ impl Input {
     /// Reads a JSON array of numbers 0..=255 (at its `[`) into `out`. The hot path of
     /// reading a chain.
     fn byte_array(&mut self, out: &mut Vec<u8>, what: &str) -> Result<(), ChainError> {
+        // The vectorized pass when it vouches for the whole array (see `minify`); anything
+        // else, errors included, is the exact parser's.
+        if let Some(kernel) = self.simd
+            && let Some(after) = super::minify::byte_array_with(kernel, &self.buf, self.pos, self.end, out)
+        {
+            self.pos = after;
+            return Ok(());
+        }
         self.pos += 1;
         let mut state = ArrayState::First;
         loop {
@@ -668,7 +676,10 @@ impl Input {
         }
         let hash_at = i + HASH.len() - 1;
         hash.clear();
-        i = array(hash_at + 1, hash)?;
+        i = match self.simd.and_then(|kernel| super::minify::byte_array_with(kernel, buf, hash_at, end, hash)) {
+            Some(after) => after,
+            None => array(hash_at + 1, hash)?,
+        };
         let hash_end = i;
         if !at(i, PARENT) {
             return None;
@@ -706,7 +717,10 @@ impl Input {
         }
         let data_at = i + DATA.len() - 1;
         data.clear();
-        i = array(data_at + 1, data)?;
+        i = match self.simd.and_then(|kernel| super::minify::byte_array_with(kernel, buf, data_at, end, data)) {
+            Some(after) => after,
+            None => array(data_at + 1, data)?,
+        };
         if !at(i, b"}") {
             return None;
         }

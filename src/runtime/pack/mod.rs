@@ -162,13 +162,33 @@ pub trait PackHost: Sized + Send + 'static {
     }
 }
 
-fn memory<T>(caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
-    caller.get_export("memory").and_then(Extern::into_memory)
+/// Where the guest's exports a host call uses are, found once per module: looking them up
+/// by name at every host call (a hash of the name, a map lookup) was a tenth of the replay
+/// thread's time on a chain of host calls.
+#[derive(Clone, Copy)]
+struct GuestExports {
+    memory: Option<wasmtime::ModuleExport>,
+    alloc: Option<wasmtime::ModuleExport>,
+}
+
+impl GuestExports {
+    fn of(module: &Module) -> GuestExports {
+        GuestExports { memory: module.get_export_index("memory"), alloc: module.get_export_index("__pack_alloc") }
+    }
+
+    fn memory<T>(&self, caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
+        caller.get_module_export(self.memory.as_ref()?).and_then(Extern::into_memory)
+    }
+
+    fn alloc<T>(&self, caller: &mut Caller<'_, T>) -> Option<wasmtime::Func> {
+        caller.get_module_export(self.alloc.as_ref()?).and_then(Extern::into_func)
+    }
 }
 
 /// Defines every import of `actor` in `linker`, each routed to `H`, each answered where
 /// `answers` says (one entry per import; see [`AnswerAt::for_imports`]).
 pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Engine, answers: &[AnswerAt]) -> anyhow::Result<()> {
+    let exports = GuestExports::of(&actor.module);
     for (index, import) in actor.imports.iter().enumerate() {
         if import.abi {
             let at = answers.get(index).copied().unwrap_or(AnswerAt::Fixed);
@@ -176,7 +196,7 @@ pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Eng
                 &import.interface,
                 &import.function,
                 move |mut caller: Caller<'_, H>, in_ptr: i32, in_len: i32, out_ptr_ptr: i32, out_len_ptr: i32| {
-                    serve_import(&mut caller, index, at, [in_ptr, in_len, out_ptr_ptr, out_len_ptr])
+                    serve_import(&mut caller, &exports, index, at, [in_ptr, in_len, out_ptr_ptr, out_len_ptr])
                 },
             )?;
         } else {
@@ -199,11 +219,12 @@ pub fn link<H: PackHost>(linker: &mut Linker<H>, actor: &PackActor, engine: &Eng
 /// guest's pointers gives the guest -1, as packr does (the guest then panics).
 fn serve_import<H: PackHost>(
     caller: &mut Caller<'_, H>,
+    exports: &GuestExports,
     import: usize,
     at: AnswerAt,
     [in_ptr, in_len, out_ptr_ptr, out_len_ptr]: [i32; 4],
 ) -> wasmtime::Result<i32> {
-    let Some(memory) = memory(caller) else { return Ok(-1) };
+    let Some(memory) = exports.memory(caller) else { return Ok(-1) };
     // Bounds first: a guest's length is not allocated before it is known to be in memory.
     let (start, len) = (in_ptr as u32 as usize, in_len as u32 as usize);
     let Some(input) = read_bytes(&*caller, &memory, start, len) else {
@@ -217,7 +238,7 @@ fn serve_import<H: PackHost>(
         // packr 0.11's `write_host_output_async`: the guest's allocator when it has one
         // (any pointer it returns is used as is), else the fixed buffer; a trapping
         // allocator is a failed call for the guest (-1), not a trap of the host call.
-        AnswerAt::GuestAllocated => match caller.get_export("__pack_alloc").and_then(Extern::into_func) {
+        AnswerAt::GuestAllocated => match exports.alloc(caller) {
             Some(alloc) => {
                 let Ok(alloc) = alloc.typed::<i32, i32>(&*caller) else { return Ok(-1) };
                 match alloc.call(&mut *caller, output.len() as i32) {
