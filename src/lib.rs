@@ -43,7 +43,10 @@ pub use chain::{Broken, BrokenReason, ChainError, CheckOutcome, Compression, Con
 pub use dialect::Dialect;
 pub use progress::Progress;
 pub use record::{Answers, RecordOptions, RecordSummary};
-pub use replay::{BrokenAt, Divergence, DivergenceKind, EventView, InitialState, MatchedEvent, Status, VerifyOptions, VerifyReport};
+pub use replay::{
+    BrokenAt, Divergence, DivergenceKind, EventView, ExportTally, InitialState, KeepGoingStop, MatchedEvent, Status, VerifyOptions,
+    VerifyReport,
+};
 pub use runtime::wasi::Sandbox;
 pub use runtime::{Limits, LoadError};
 pub use values::diff::DiffEntry;

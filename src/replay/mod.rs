@@ -225,6 +225,10 @@ pub struct VerifyReport {
     pub divergences_omitted: u64,
     /// With `--keep-going`: per export, the calls replayed and how they went, by name.
     pub exports: Vec<ExportTally>,
+    /// With `--keep-going` on a chain that diverged: why the replay could not go on past a
+    /// divergence (it then stopped there, and the calls after it were not checked); `None`
+    /// when it went on to the chain's end, or without the flag.
+    pub keep_going_stopped: Option<KeepGoingStop>,
     /// Where the chain fails its integrity check, when it is [broken](Status::Broken).
     pub broken: Option<BrokenAt>,
     /// Why the chain was not replayed, for [`Status::Error`]: one line.
@@ -274,6 +278,42 @@ pub struct ExportTally {
     pub diverged: u64,
     /// How they diverged: a count per kind.
     pub kinds: std::collections::BTreeMap<DivergenceKind, u64>,
+}
+
+/// Why `--keep-going` could not go on past a divergence. Said in the report, not guessed
+/// around: the calls after it would start from a state no recording vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepGoingStop {
+    /// theater-replay's own component recordings: the component keeps its state inside its
+    /// instance, which no event records, so no later call can start from a known state.
+    StateInInstance,
+    /// theater's component-era wasi:http chains: the call that diverged made or dropped
+    /// resources of theater's host, whose unrecorded resource table the calls after it
+    /// depend on (their resource numbers).
+    HostResourceTable,
+}
+
+impl KeepGoingStop {
+    /// The reason as JSON names it (`state_in_instance`).
+    pub fn code(self) -> &'static str {
+        match self {
+            KeepGoingStop::StateInInstance => "state_in_instance",
+            KeepGoingStop::HostResourceTable => "host_resource_table",
+        }
+    }
+
+    /// One sentence for people: why the calls after the divergence were not checked.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeepGoingStop::StateInInstance => {
+                "the replay cannot go on past its first divergence: this component keeps its state inside its instance, which the chain does not record, so no later call could start from a state the recording vouches for; the calls after it were not checked"
+            }
+            KeepGoingStop::HostResourceTable => {
+                "the replay cannot go on past this divergence: the diverging call used theater's wasi:http host, whose resource table (not recorded) the calls after it depend on; the calls after it were not checked"
+            }
+        }
+    }
 }
 
 /// What `--keep-going` gathers while the replay goes on past divergences.
@@ -346,8 +386,9 @@ pub struct VerifyOptions {
     /// (cut short, extended, another chain) is [broken](Status::Broken), `head_mismatch`.
     pub expected_head: Option<Vec<u8>>,
     /// Go on past a divergence at the next recorded export call, from its recorded state,
-    /// where the chain's dialect passes the state in (theater's Pack chains); every
-    /// diverging call is reported.
+    /// where the chain's dialect passes the state in (theater's Pack chains and its
+    /// component-era chains); every diverging call is reported. Elsewhere the report says
+    /// why it could not ([`VerifyReport::keep_going_stopped`]).
     pub keep_going: bool,
 }
 
@@ -833,17 +874,15 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
     let report = VerifyReport { dialect, ..report };
     let mut report = match (&loaded.actor, dialect) {
         (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
-            if options.keep_going {
-                tracing::warn!(
-                    "{name}: --keep-going: a component keeps its state in its own instance, which the chain does not record, so the replay cannot go on past the first divergence"
-                );
+            let mut report = component::verify(runtime, component, tracker, options, report);
+            if options.keep_going && report.status == Status::Diverged {
+                // Said in the report itself: a reader of the JSON must not take one
+                // divergence for "every other call verified".
+                report.keep_going_stopped = Some(KeepGoingStop::StateInInstance);
             }
-            component::verify(runtime, component, tracker, options, report)
+            report
         }
         (Actor::Component(component), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => {
-            if options.keep_going {
-                tracing::warn!("{name}: --keep-going: theater's component-era chains stop at the first divergence (not yet replayed call by call)");
-            }
             component::verify(runtime, component, tracker, options, report)
         }
         (Actor::Pack(actor), Some(d)) if let Some(form) = d.pack_form() => {
@@ -929,6 +968,7 @@ impl VerifyReport {
             divergences: Vec::new(),
             divergences_omitted: 0,
             exports: Vec::new(),
+            keep_going_stopped: None,
             broken,
             error,
         }
