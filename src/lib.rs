@@ -60,6 +60,8 @@ pub mod chain;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[doc(hidden)]
+pub mod coverage;
+#[doc(hidden)]
 pub mod decode;
 #[doc(hidden)]
 pub mod dialect;

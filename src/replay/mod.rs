@@ -229,6 +229,10 @@ pub struct VerifyReport {
     /// divergence (it then stopped there, and the calls after it were not checked); `None`
     /// when it went on to the chain's end, or without the flag.
     pub keep_going_stopped: Option<KeepGoingStop>,
+    /// With `--coverage`: the chain's recorded calls, counted as its events were read (the
+    /// run's coverage adds them up; no per-chain JSON field).
+    #[serde(skip)]
+    pub recorded_calls: Option<crate::coverage::RecordedCalls>,
     /// Where the chain fails its integrity check, when it is [broken](Status::Broken).
     pub broken: Option<BrokenAt>,
     /// Why the chain was not replayed, for [`Status::Error`]: one line.
@@ -390,6 +394,9 @@ pub struct VerifyOptions {
     /// component-era chains); every diverging call is reported. Elsewhere the report says
     /// why it could not ([`VerifyReport::keep_going_stopped`]).
     pub keep_going: bool,
+    /// Count the chain's recorded calls as they are read ([`VerifyReport::recorded_calls`],
+    /// for `--coverage`).
+    pub coverage: bool,
 }
 
 /// The state before a Pack actor's first recorded call.
@@ -456,6 +463,8 @@ struct Recording {
     alg: Option<HashAlg>,
     /// Every event was taken and the reader reached the chain's end without an error.
     ended: bool,
+    /// `--coverage`: counts each event once, as it is first taken.
+    counter: Option<crate::coverage::CallCounter>,
 }
 
 /// Events in order, each with the range of its canonical text in `tails` if it has one;
@@ -529,6 +538,7 @@ impl Recording {
             next_index: 0,
             alg: None,
             ended: false,
+            counter: None,
         }
     }
 
@@ -546,6 +556,9 @@ impl Recording {
                 }
                 self.next_index = recorded.index + 1;
                 self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
+                if let Some(counter) = &mut self.counter {
+                    counter.see(&recorded.event);
+                }
                 return Ok(Some(recorded));
             }
             match self.batches.recv() {
@@ -787,6 +800,7 @@ impl Tracker {
             None | Some(Stop::Diverged(_)) => self.recording.finish(),
             Some(_) => None,
         };
+        report.recorded_calls = self.recording.counter.take().map(crate::coverage::CallCounter::finish);
         let stop = match stop {
             None => self.head_mismatch(head.as_deref()).map(Stop::Broken),
             stop => stop,
@@ -859,6 +873,9 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, chain: ChainReader, options: &
         chain.compression().map_or(String::new(), |c| format!(", {} compressed", c.name()))
     );
     let mut tracker = Tracker::new(Recording::start(chain), options.expected_head.clone());
+    if options.coverage {
+        tracker.recording.counter = Some(crate::coverage::CallCounter::new(options.dialect));
+    }
     let first = match tracker.recording.next() {
         Ok(Some(first)) => first,
         Ok(None) => return tracker.report(report, None),
@@ -969,6 +986,7 @@ impl VerifyReport {
             divergences_omitted: 0,
             exports: Vec::new(),
             keep_going_stopped: None,
+            recorded_calls: None,
             broken,
             error,
         }

@@ -5,6 +5,7 @@
 //! fixed order of the struct that renders it, so identical inputs print identical bytes.
 
 pub mod check;
+pub mod coverage;
 pub mod diff;
 pub mod inspect;
 #[cfg(feature = "cli")]

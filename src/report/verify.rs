@@ -568,6 +568,7 @@ mod tests {
             divergences_omitted: 0,
             exports: vec![],
             keep_going_stopped: None,
+            recorded_calls: None,
             broken: None,
             error: None,
         }
