@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod junit;
 pub mod record;
 pub mod style;
+pub mod summary;
 pub mod verify;
 
 use serde::Serialize;
