@@ -297,15 +297,23 @@ fn many_diverging_calls_stay_in_bounded_memory_and_output() {
     assert_eq!(report["divergences"][0]["index"], 19, "the tenth call's result is event 19");
     assert_eq!(tallies(&report), vec![(function.clone(), calls, calls - calls / 10, calls / 10)]);
     assert!(out.stdout.len() < 64 * 1024, "{} bytes of JSON", out.stdout.len());
-    // The human report too: the first twenty, then a count.
-    let human = cli().arg("verify").arg(&actor).arg(&chain).arg("--keep-going").output().unwrap();
+    // The human report too: the first twenty, then a count; and the Markdown summary, the
+    // first thirty calls of the run, then a count.
+    let summary = dir.path().join("summary.md");
+    let human =
+        cli().arg("verify").arg(&actor).arg(&chain).arg("--keep-going").arg("--summary").arg(&summary).output().unwrap();
     assert_eq!(human.status.code(), Some(1), "{}", String::from_utf8_lossy(&human.stderr));
     let text = String::from_utf8(human.stdout).unwrap();
     assert!(text.contains("... and 19980 more"), "{text}");
     assert!(text.lines().count() < 200, "{} lines", text.lines().count());
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    // The twenty listed in full are the report's; the rest of the 20,000 are counted.
+    assert!(markdown.contains("\n… and 19980 more diverging calls"), "{markdown}");
+    assert!(markdown.len() < 16 * 1024, "{} bytes of Markdown", markdown.len());
     // A 20 MB chain and 20,000 fresh instances: memory does not grow with either. (The
     // peak covers this test's child processes; each replay reads the chain streaming.)
     let peak = peak_rss_of_children_kib();
+    eprintln!("peak RSS of the replays of {calls} calls: {peak} KiB");
     if peak > before {
         assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
     }
