@@ -133,7 +133,7 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, repo
         let _ = writeln!(out, "  verified before it: {verified} events");
     } else {
         // The replay went on past this divergence: the count is of the whole chain.
-        let _ = writeln!(out, "  verified: {verified} events (--keep-going: every event of the calls that matched)");
+        let _ = writeln!(out, "  verified: {verified} events in the whole chain (--keep-going went on past this divergence)");
     }
     if let Some(head) = head {
         let _ = writeln!(out, "  chain head: {head}");
