@@ -43,7 +43,10 @@ pub use chain::{Broken, BrokenReason, ChainError, CheckOutcome, Compression, Con
 pub use dialect::Dialect;
 pub use progress::Progress;
 pub use record::{Answers, RecordOptions, RecordSummary};
-pub use replay::{BrokenAt, Divergence, DivergenceKind, EventView, InitialState, MatchedEvent, Status, VerifyOptions, VerifyReport};
+pub use replay::{
+    BrokenAt, Divergence, DivergenceKind, EventView, ExportTally, InitialState, KeepGoingStop, MatchedEvent, Status, VerifyOptions,
+    VerifyReport,
+};
 pub use runtime::wasi::Sandbox;
 pub use runtime::{Limits, LoadError};
 pub use values::diff::DiffEntry;
@@ -56,6 +59,8 @@ pub mod chain;
 #[doc(hidden)]
 #[cfg(feature = "cli")]
 pub mod cli;
+#[doc(hidden)]
+pub mod coverage;
 #[doc(hidden)]
 pub mod decode;
 #[doc(hidden)]

@@ -302,6 +302,21 @@ fn verify_outputs_match_the_schema() {
     let docs = check_run("verify", 1, &with(&["fixtures/theater-components/http-test-v2.wat", http]));
     assert_eq!(docs[0]["status"], "diverged");
 
+    // --keep-going and --coverage: the lists, the reason a chain could not go on, and the
+    // coverage document last.
+    let docs = check_run(
+        "verify",
+        1,
+        &with(&["--keep-going", "--coverage", "fixtures/pack/state-actor-v3.wasm", &format!("{PACK}/state-actor.json")]),
+    );
+    assert_eq!(docs[0]["divergences"].as_array().unwrap().len(), 3);
+    assert_eq!(docs[1]["coverage"]["types_from"], "pack_types");
+    let docs = check_run("verify", 1, &with(&["--keep-going", &v2, COUNTER]));
+    assert_eq!(docs[0]["keep_going_stopped"]["reason"], "state_in_instance");
+    let docs = check_run("verify", 3, &with(&["-j", "1", "--coverage", COUNTER_WAT, "--chains", &m.arg("chains")]));
+    assert_eq!(statuses(&docs), ["verified", "broken", "error", "-", "-"]);
+    assert_eq!(docs[4]["coverage"]["types_from"], "wit");
+
     // Failures before any chain: the error document.
     for args in [
         with(&["/nonexistent.wasm", COUNTER]),
@@ -641,4 +656,21 @@ fn the_schemas_enums_are_the_codes_ones() {
     assert_eq!(names(&schema_value("check")["oneOf"][0]["properties"]["reason"]), reason_names);
     let dialects: Vec<Value> = Dialect::ALL.iter().map(|d| serde_json::to_value(d).unwrap()).collect();
     assert_eq!(names(&verify["oneOf"][0]["properties"]["dialect"]), dialects);
+    use theater_replay::KeepGoingStop::{self, *};
+    let stops = [StateInInstance, HostResourceTable];
+    let exhaustive = |s: KeepGoingStop| match s {
+        StateInInstance | HostResourceTable => (),
+    };
+    stops.iter().copied().for_each(exhaustive);
+    let stop_names: Vec<Value> = stops.iter().map(|s| Value::from(s.code())).collect();
+    assert_eq!(stops.map(|s| serde_json::to_value(s).unwrap()).to_vec(), stop_names);
+    assert_eq!(names(&verify["oneOf"][0]["properties"]["keep_going_stopped"]["oneOf"][1]["properties"]["reason"]), stop_names);
+    use theater_replay::coverage::TypesFrom::{self, *};
+    let sources = [Wit, PackTypes, PackModule];
+    let exhaustive = |t: TypesFrom| match t {
+        Wit | PackTypes | PackModule => (),
+    };
+    sources.iter().copied().for_each(exhaustive);
+    let source_names: Vec<Value> = sources.iter().map(|t| serde_json::to_value(t).unwrap()).collect();
+    assert_eq!(names(&verify["oneOf"][2]["properties"]["coverage"]["properties"]["types_from"]), source_names);
 }

@@ -1,5 +1,5 @@
 //! `verify --keep-going`: past a divergence, every recorded export call of a theater Pack
-//! chain is replayed from the state the recording gives it, so every call that changed is
+//! or component-era chain is replayed from the state the recording gives it, so every call that changed is
 //! reported, each at its own event, with a table per export; memory and output stay
 //! bounded however many calls diverge.
 
@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use pack_common::root;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use theater_replay::chain::Layout;
+use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, Layout};
 use theater_replay::dialect::pack::{Carried, PackPayload, encode_value};
 
 fn cli() -> Command {
@@ -106,10 +106,11 @@ fn a_chain_that_verifies_verifies_with_keep_going_too() {
     assert!(tallies(&report).iter().all(|(_, calls, matched, diverged)| calls == matched && *diverged == 0));
 }
 
-/// A component keeps its state in its instance: the flag says it cannot go on, and the
-/// verdict is the first divergence's, as without it.
+/// theater-replay's own component recordings keep the state in the instance, which no
+/// event records: the report itself (human and JSON) says that the replay cannot go on,
+/// and the verdict is the first divergence's, as without the flag.
 #[test]
-fn a_components_chain_stops_at_its_first_divergence_and_says_why() {
+fn our_component_recordings_say_in_the_report_that_they_cannot_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let chain = dir.path().join("counter.json");
     let components = root().join("fixtures/components");
@@ -122,10 +123,122 @@ fn a_components_chain_stops_at_its_first_divergence_and_says_why() {
         .arg(&chain)
         .assert()
         .success();
-    let out = cli().arg("verify").arg(components.join("counter-v2.wat")).arg(&chain).arg("--keep-going").output().unwrap();
+    let v2 = components.join("counter-v2.wat");
+    let (code, report) = verify_json(&v2, &chain, &["--keep-going"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["keep_going_stopped"]["reason"], "state_in_instance", "{report}");
+    assert!(report["keep_going_stopped"]["message"].as_str().unwrap().contains("cannot go on past its first divergence"));
+    // One divergence, the first, whatever the chain holds after it; nothing tallied.
+    assert_eq!(report["divergence"]["index"], 3);
+    assert_eq!(report["divergences"], serde_json::json!([]));
+    let (_, plain) = verify_json(&v2, &chain, &[]);
+    assert_eq!(plain["keep_going_stopped"], Value::Null, "only said when --keep-going was asked for");
+    let out = cli().arg("verify").arg(&v2).arg(&chain).arg("--keep-going").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot go on past the first divergence"), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n  --keep-going: the replay cannot go on past its first divergence: this component keeps its state inside its instance"), "{text}");
+}
+
+/// A chain of the events of `source` in `parts` (ranges of its events, one after the other,
+/// relinked into one chain), written as `name` under `dir`.
+fn theater_chain_repeated(dir: &Path, source: &str, name: &str, parts: &[std::ops::Range<usize>]) -> PathBuf {
+    let events: Vec<Event> =
+        ChainReader::open(&root().join(source)).unwrap().collect::<Result<_, _>>().unwrap();
+    let path = dir.join(name);
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut writer = ChainWriter::with_layout(file, Layout::CompactArray);
+    let mut head: Option<Vec<u8>> = None;
+    for range in parts {
+        for e in &events[range.clone()] {
+            let event = Event::new_linked(HashAlg::Sha1, head.as_deref(), e.event_type.clone(), e.data.clone());
+            writer.write(&event).unwrap();
+            head = Some(event.hash);
+        }
+    }
+    writer.finish().unwrap();
+    path
+}
+
+/// theater's component-era actors get their state passed in (`[S, R]`): past a divergence
+/// the next recorded call starts on a fresh instance from the recorded state. http-test's
+/// init changed its state; its `handle` call after it still verifies.
+#[test]
+fn theaters_component_chains_go_on_from_the_recorded_state() {
+    let actor = root().join("fixtures/theater-components/http-test-v2-init.wat");
+    let chain = root().join("fixtures/theater-chains/http-wasi-http-test-two.json");
+    let (code, report) = verify_json(&actor, &chain, &["--keep-going"]);
+    assert_eq!(code, 1, "{report}");
+    let listed: Vec<(u64, &str)> = report["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["index"].as_u64().unwrap(), d["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, vec![(1, "different_result")], "{report}");
+    assert_eq!(
+        tallies(&report),
+        vec![
+            ("theater:simple/actor.init".to_string(), 1, 0, 1),
+            ("wasi:http/incoming-handler@0.2.0/handle".to_string(), 1, 1, 0),
+        ]
+    );
+    assert_eq!(report["keep_going_stopped"], Value::Null);
+    // Every event of the call that matched was checked: 20 of handle's, and init's call.
+    assert_eq!(report["events_verified"], 21);
+
+    // clocks-test-v2 ends init with another state; the runtime's shutdown after it matches.
+    let actor = root().join("fixtures/theater-components/clocks-test-v2.wat");
+    let chain = root().join("fixtures/theater-chains/timing-wasi-clocks-test.json");
+    let (code, report) = verify_json(&actor, &chain, &["--keep-going"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergences"].as_array().unwrap().len(), 1);
+    assert_eq!(report["divergence"]["index"], 14);
+    assert_eq!(tallies(&report), vec![("theater:simple/actor.init".to_string(), 1, 0, 1)]);
+    assert_eq!(report["events_verified"], 15, "init's call and host calls, and the shutdown");
+}
+
+/// Each call of a component-era chain is its own check: runtime-test-v2 changes one log
+/// line, and a chain of three init calls reports it three times, each at its own event.
+#[test]
+fn every_diverging_call_of_a_component_era_chain_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "fixtures/theater-chains/runtime-runtime-test.json";
+    let chain = theater_chain_repeated(dir.path(), source, "three.json", &[0..6, 0..6, 0..6]);
+    let components = root().join("fixtures/theater-components");
+    let (code, report) = verify_json(&components.join("runtime-test.wat"), &chain, &["--keep-going"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(tallies(&report), vec![("theater:simple/actor.init".to_string(), 3, 3, 0)]);
+
+    let (code, report) = verify_json(&components.join("runtime-test-v2.wat"), &chain, &["--keep-going"]);
+    assert_eq!(code, 1, "{report}");
+    let listed: Vec<(u64, &str)> = report["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["index"].as_u64().unwrap(), d["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, vec![(3, "different_arguments"), (9, "different_arguments"), (15, "different_arguments")]);
+    assert_eq!(report["divergences"][1]["diff"][0]["actual"], "\"Test message X\"", "{report}");
+    assert_eq!(tallies(&report), vec![("theater:simple/actor.init".to_string(), 3, 0, 3)]);
+}
+
+/// A call that used theater's wasi:http host diverged and calls follow: the resource table
+/// they depend on is not recorded, so the report says the replay stopped there.
+#[test]
+fn a_diverging_http_call_stops_the_replay_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "fixtures/theater-chains/http-wasi-http-test-two.json";
+    let chain = theater_chain_repeated(dir.path(), source, "two-handles.json", &[0..22, 2..22]);
+    let actor = root().join("fixtures/theater-components/http-test-v2.wat");
+    let (code, report) = verify_json(&actor, &chain, &["--keep-going"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["divergence"]["index"], 13);
+    assert_eq!(report["keep_going_stopped"]["reason"], "host_resource_table", "{report}");
+    assert_eq!(report["divergences"].as_array().unwrap().len(), 1);
+    // The same change with no call after it: nothing went unchecked, nothing to say.
+    let (_, alone) = verify_json(&actor, &root().join(source), &["--keep-going"]);
+    assert_eq!(alone["divergence"]["index"], 13);
+    assert_eq!(alone["keep_going_stopped"], Value::Null, "{alone}");
 }
 
 /// An actor whose one export answers the constant 7 (its whole output, so theater takes it
@@ -184,15 +297,23 @@ fn many_diverging_calls_stay_in_bounded_memory_and_output() {
     assert_eq!(report["divergences"][0]["index"], 19, "the tenth call's result is event 19");
     assert_eq!(tallies(&report), vec![(function.clone(), calls, calls - calls / 10, calls / 10)]);
     assert!(out.stdout.len() < 64 * 1024, "{} bytes of JSON", out.stdout.len());
-    // The human report too: the first twenty, then a count.
-    let human = cli().arg("verify").arg(&actor).arg(&chain).arg("--keep-going").output().unwrap();
+    // The human report too: the first twenty, then a count; and the Markdown summary, the
+    // first thirty calls of the run, then a count.
+    let summary = dir.path().join("summary.md");
+    let human =
+        cli().arg("verify").arg(&actor).arg(&chain).arg("--keep-going").arg("--summary").arg(&summary).output().unwrap();
     assert_eq!(human.status.code(), Some(1), "{}", String::from_utf8_lossy(&human.stderr));
     let text = String::from_utf8(human.stdout).unwrap();
     assert!(text.contains("... and 19980 more"), "{text}");
     assert!(text.lines().count() < 200, "{} lines", text.lines().count());
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    // The twenty listed in full are the report's; the rest of the 20,000 are counted.
+    assert!(markdown.contains("\n… and 19980 more diverging calls"), "{markdown}");
+    assert!(markdown.len() < 16 * 1024, "{} bytes of Markdown", markdown.len());
     // A 20 MB chain and 20,000 fresh instances: memory does not grow with either. (The
     // peak covers this test's child processes; each replay reads the chain streaming.)
     let peak = peak_rss_of_children_kib();
+    eprintln!("peak RSS of the replays of {calls} calls: {peak} KiB");
     if peak > before {
         assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
     }

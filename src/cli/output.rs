@@ -164,6 +164,8 @@ pub struct Destination {
     /// The path as the user gave it: every message names it.
     given: PathBuf,
     how: How,
+    /// What the file holds stays, and what is written goes after it ([`append_file`]).
+    keep_existing: bool,
 }
 
 enum How {
@@ -182,6 +184,20 @@ pub fn write_file<T>(
     write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     Destination::plan(path, inputs)?.write(write)
+}
+
+/// Adds to the end of a file by the rule of this module (a new file is created): a regular
+/// file's present content and then what `write` writes go to a temporary file renamed over
+/// it, so the file is whole, old and new, or untouched; anything else is opened for
+/// appending. For `$GITHUB_STEP_SUMMARY`, which each step appends to.
+pub fn append_file<T>(
+    path: &Path,
+    inputs: &Inputs,
+    write: impl FnOnce(Box<dyn Write + Send>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut destination = Destination::plan(path, inputs)?;
+    destination.keep_existing = true;
+    destination.write(write)
 }
 
 impl Destination {
@@ -213,7 +229,7 @@ impl Destination {
             }
             Err(e) => return Err(e).with_context(|| format!("{given}: cannot write there")),
         };
-        Ok(Destination { given: path.to_path_buf(), how })
+        Ok(Destination { given: path.to_path_buf(), how, keep_existing: false })
     }
 
     /// Whether the file is replaced whole (a regular file, or a new one), rather than
@@ -232,7 +248,7 @@ impl Destination {
                 // device never gets half a file.
                 let mut file = OpenOptions::new()
                     .write(true)
-                    .append(append)
+                    .append(append || self.keep_existing)
                     .open(&self.given)
                     .with_context(|| format!("{given}: cannot open"))?;
                 let (value, held) = hold(&given, write)?;
@@ -252,7 +268,17 @@ impl Destination {
                 }
                 let synced = file.try_clone().with_context(|| format!("{given}: cannot write"))?;
                 let (sink, dropped) = Sink::new(file, &given, None);
-                let value = write(Box::new(sink))?;
+                let mut sink: Box<dyn Write + Send> = Box::new(sink);
+                if self.keep_existing {
+                    match File::open(&target) {
+                        Ok(mut old) => {
+                            io::copy(&mut old, &mut sink).with_context(|| format!("{given}: cannot copy what it holds"))?;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e).with_context(|| format!("{given}: cannot read what it holds")),
+                    }
+                }
+                let value = write(sink)?;
                 dropped.check()?;
                 synced.sync_all().map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
                 partial.commit(&target).with_context(|| format!("{given}: cannot write"))?;

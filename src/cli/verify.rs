@@ -10,6 +10,7 @@ use super::progress::{Bar, Kind};
 use super::replay_flags::ReplayFlags;
 use super::{CacheArgs, Exit, Format, Global, LimitArgs, ReadArgs};
 use crate::batch::{self, BatchOptions, BatchReport, ChainResult, ChainVerdict, Shard};
+use crate::coverage::{self, Coverage, RecordedCalls};
 use crate::chain::ChainReader;
 use crate::progress::Progress;
 use crate::replay::{self, Status, VerifyOptions};
@@ -57,6 +58,16 @@ pub struct Args {
     /// Verify only the K-th of N parts of the chains (by sorted path), e.g. `--shard 2/4`.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
+    /// Also list the actor's exports and imports (from its WIT, or a Pack actor's
+    /// __pack_types) with how many recorded calls of the chains exercised each, naming
+    /// those none calls; after the reports (`--format json`: a last `coverage` document).
+    #[arg(long)]
+    coverage: bool,
+    /// Also append a short Markdown report of the run to FILE (created if missing): verdict
+    /// counts, each diverging call with its first difference, the coverage table with
+    /// --coverage. For `$GITHUB_STEP_SUMMARY`, which steps append to.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     #[command(flatten)]
     cache: CacheArgs,
     #[command(flatten)]
@@ -77,6 +88,7 @@ impl Args {
             read: self.read.options(),
             progress,
             expected_head: self.head.as_ref().map(|h| h.0.clone()),
+            coverage: self.coverage,
             ..VerifyOptions::default()
         };
         self.replay.apply(&mut options)?;
@@ -97,6 +109,7 @@ Examples:
   theater-replay verify actor.wasm golden/run.json
   theater-replay verify actor.wasm golden/run.json --head 717b7b02f183bcc95534f16ee7a4c2fd35dfdd99eba48b0af09aa2fe02d717d0
   theater-replay verify actor.wasm --chains golden/ -j 2 --junit verify.xml
+  theater-replay verify actor.wasm --chains golden/ --keep-going --coverage --summary \"$GITHUB_STEP_SUMMARY\"
   theater-replay verify --format json actor.wasm run.json | jq .divergence.diff
   theater-replay verify --accept actor.wasm golden/run.json || theater-replay review golden/
 
@@ -119,9 +132,9 @@ fn chain_error_line(report: &replay::VerifyReport, path: &str) {
 }
 
 fn run_all(args: &Args, global: &Global) -> anyhow::Result<Exit> {
-    if let Some(junit) = &args.junit {
-        // Refused before anything runs; `write_junit` checks again, with every chain of the run.
-        Destination::plan(junit, &junit_inputs(&args.component, &args.chain))?;
+    // Refused before anything runs; the writers check again, with every chain of the run.
+    for report in [&args.junit, &args.summary].into_iter().flatten() {
+        Destination::plan(report, &junit_inputs(&args.component, &args.chain))?;
     }
     // Refused (on CI, or for an unreadable answers file) before anything runs.
     let acceptor = args.accept.acceptor()?;
@@ -198,13 +211,21 @@ fn run_one(
         elapsed.as_millis()
     );
     chain_error_line(&outcome, &name);
-    let text = match args.format {
+    // An error is on stderr already: on a terminal that shows both, once is enough.
+    let shown = outcome.status == Status::Error && args.format == Format::Text && output::one_terminal();
+    let mut text = match args.format {
+        _ if shown => String::new(),
         Format::Text => report::verify::human_styled(&outcome, &name, global.style),
         Format::Json => format!("{}\n", report::verify::json(&outcome, &name)),
     };
-    // An error is on stderr already: on a terminal that shows both, once is enough.
-    let shown = outcome.status == Status::Error && args.format == Format::Text && output::one_terminal();
-    let text = if shown { String::new() } else { text };
+    let verdict = ChainVerdict { path: path.to_path_buf(), report: outcome, elapsed };
+    let batch = BatchReport { results: vec![ChainResult::Finished(Box::new(verdict))], elapsed };
+    let coverage = args.coverage.then(|| coverage_of(runtime, &loaded, &batch));
+    if let Some(coverage) = &coverage {
+        text.push_str(&coverage_text(coverage, args.format, global));
+    }
+    let ChainResult::Finished(verdict) = &batch.results[0] else { unreachable!("one finished chain") };
+    let outcome = &verdict.report;
     let mut stdout = std::io::stdout().lock();
     let printed = output::stdout_written(
         stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()),
@@ -216,13 +237,74 @@ fn run_one(
     {
         acceptor.write_pending(runtime, &loaded, &args.component, path, &options.limits);
     }
-    let Some(junit) = &args.junit else { return printed };
-    // The JUnit file is written whatever became of stdout.
+    if args.junit.is_none() && args.summary.is_none() {
+        return printed;
+    }
+    // The report files are written whatever became of stdout.
     let exit = printed.as_ref().map_or(Exit::BadInput, |exit| *exit);
-    let verdict = ChainVerdict { path: path.to_path_buf(), report: outcome, elapsed };
-    let batch = BatchReport { results: vec![ChainResult::Finished(Box::new(verdict))], elapsed };
-    let exit = write_junit(junit, &args.component, &batch, exit);
+    let exit = write_reports(args, &batch, batch.summary(), coverage.as_ref(), exit);
     printed.map(|_| exit)
+}
+
+/// The coverage of the chains of a run: every chain replayed counts (one that broke or
+/// could not be read, as far as it was read).
+fn coverage_of(runtime: &Runtime, loaded: &crate::runtime::Loaded, batch: &BatchReport) -> Coverage {
+    let surface = coverage::surface(runtime, loaded);
+    let mut calls = RecordedCalls::default();
+    let mut chains = 0;
+    for result in &batch.results {
+        if let ChainResult::Finished(verdict) = result {
+            chains += 1;
+            if let Some(counted) = &verdict.report.recorded_calls {
+                calls.add(counted);
+            }
+        }
+    }
+    Coverage::of(&surface, chains, &calls)
+}
+
+fn coverage_text(coverage: &Coverage, format: Format, global: &Global) -> String {
+    match format {
+        Format::Text => report::coverage::human_styled(coverage, global.style),
+        Format::Json => format!("{}\n", report::coverage::json(coverage)),
+    }
+}
+
+/// Writes the JUnit report and the Markdown summary the run was asked for; failing to is an
+/// error of the run (exit 2 unless worse happened).
+fn write_reports(args: &Args, batch: &BatchReport, summary: batch::Summary, coverage: Option<&Coverage>, exit: Exit) -> Exit {
+    let exit = match &args.junit {
+        Some(junit) => write_junit(junit, &args.component, batch, exit),
+        None => exit,
+    };
+    match &args.summary {
+        Some(path) => write_summary(path, &args.component, batch, &summary, coverage, exit),
+        None => exit,
+    }
+}
+
+/// Appends the Markdown summary to its file (see [`output::append_file`]).
+fn write_summary(
+    path: &Path,
+    component: &Path,
+    batch: &BatchReport,
+    summary: &batch::Summary,
+    coverage: Option<&Coverage>,
+    exit: Exit,
+) -> Exit {
+    let chains: Vec<PathBuf> = batch.results.iter().map(|r| r.path().to_path_buf()).collect();
+    let markdown = report::summary::markdown(&component.display().to_string(), batch, summary, coverage);
+    let written = output::append_file(path, &junit_inputs(component, &chains), |mut out| {
+        out.write_all(markdown.as_bytes())?;
+        Ok(out.flush()?)
+    });
+    match written {
+        Ok(()) => exit,
+        Err(e) => {
+            output::stderr_line(&format!("error: cannot write the summary: {}", super::one_line(&e)));
+            most_severe(exit, Exit::BadInput)
+        }
+    }
 }
 
 fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&Acceptor>) -> anyhow::Result<Exit> {
@@ -306,18 +388,19 @@ fn run_many(args: &Args, runtime: &Runtime, global: &Global, acceptor: Option<&A
         }
     }
     let summary = batch::Summary { skipped, ..batch.summary() };
-    let last = match args.format {
+    let mut last = match args.format {
         Format::Text => report::verify::summary_human_styled(&summary, global.style),
         Format::Json => format!("{}\n", report::verify::summary_json(&summary)),
     };
+    let coverage = args.coverage.then(|| coverage_of(runtime, &loaded, &batch));
+    if let Some(coverage) = &coverage {
+        last.push_str(&coverage_text(coverage, args.format, global));
+    }
     if write_error.is_none() {
         write_error = stdout.write_all(last.as_bytes()).and_then(|()| stdout.flush()).err();
     }
     let exit = batch.worst().map_or(Exit::Success, exit_for);
-    let exit = match &args.junit {
-        Some(junit) => write_junit(junit, &args.component, &batch, exit),
-        None => exit,
-    };
+    let exit = write_reports(args, &batch, summary, coverage.as_ref(), exit);
     match write_error {
         Some(e) => output::stdout_written(Err(e), exit),
         None => Ok(exit),
@@ -333,10 +416,14 @@ fn refuse_colliding_outputs(args: &Args, chains: &[PathBuf], acceptor: Option<&A
     if let Some(acceptor) = acceptor {
         acceptor.refuse_collisions(&args.component, chains, &mut outputs)?;
     }
-    // Last, so that a collision names the path given to --junit.
+    // Last, so that a collision names the path given to --junit or --summary.
     if let Some(junit) = &args.junit {
         Destination::plan(junit, &junit_inputs(&args.component, chains))?;
         outputs.claim(junit, "the JUnit report")?;
+    }
+    if let Some(summary) = &args.summary {
+        Destination::plan(summary, &junit_inputs(&args.component, chains))?;
+        outputs.claim(summary, "the Markdown summary")?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The replay driver for components: the import interceptor answers every call from the
 //! recording, the export driver calls every recorded export with its recorded arguments.
 
-use super::{DivergenceKind, EventView, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
+use super::{DivergenceKind, EventView, KeepGoingStop, Recorded, Stop, Tracker, VerifyOptions, VerifyReport};
 use crate::chain::Event as ChainEvent;
 use crate::dialect::Dialect;
 use crate::dialect::theater_http::{self, HttpHost, Plan};
@@ -26,6 +26,8 @@ struct ReplayHost {
     /// Set when the chain is theater's own (component era): its payloads are read and
     /// written by [`theater_json`] instead of [`Payload`].
     theater: Option<TheaterMode>,
+    /// The export being called, for `--keep-going`'s tally.
+    call: Option<String>,
 }
 
 /// What a replay of a theater chain keeps besides the tracker.
@@ -38,6 +40,9 @@ struct TheaterMode {
     state: Option<Vec<u8>>,
     /// theater's wasi:http host: its resource table, fields, responses.
     http: HttpHost,
+    /// Whether the current call used that host: a divergence in such a call leaves its
+    /// resource table unknown, so `--keep-going` cannot go on past it.
+    http_used: bool,
 }
 
 /// A host call's answer taken from its recorded text (see [`ReplayHost::recorded_answer`]).
@@ -291,6 +296,7 @@ pub(super) fn verify(
             seen: None,
             state: None,
             http: HttpHost::new(),
+            http_used: false,
         }),
         _ => None,
     };
@@ -298,20 +304,54 @@ pub(super) fn verify(
         // Divergences show theater's untyped host values as values of the component's types.
         tracker.typed = Some(Box::new(HostTypes::of(component, engine)));
     }
-    let host = ReplayHost {
+    // theater passes its actors their state in each call and records the state each call
+    // returns, so past a divergence the next call can start from the recorded state.
+    let keep_going = options.keep_going && theater.is_some();
+    if keep_going {
+        tracker.keep_going = Some(Default::default());
+    }
+    let mut host = ReplayHost {
         tracker,
         catalog,
         guest_resources: Vec::new(),
         limits: runtime::store_limits(&options.limits),
         scratch: Vec::new(),
         theater,
+        call: None,
     };
-    let mut store = Store::new(engine, host);
-    store.limiter(|host| &mut host.limits);
     let deadline = EpochTicker::ticks(options.limits.timeout);
-
-    let outcome = drive(&mut store, engine, component, &linker, deadline, options, &mut report);
-    if let Some(mode) = &store.data().theater {
+    let outcome = loop {
+        // A fresh store and instance after a divergence: a guest stopped inside a call is in
+        // no state to go on (and the limits are the new instance's alone).
+        host.limits = runtime::store_limits(&options.limits);
+        host.guest_resources.clear();
+        let mut store = Store::new(engine, host);
+        store.limiter(|host| &mut host.limits);
+        let outcome = drive(&mut store, engine, component, &linker, deadline, options, &mut report);
+        host = store.into_data();
+        match outcome {
+            Err(Stop::Diverged(divergence)) if keep_going => {
+                let export = host.call.take();
+                let http_used = host.theater.as_ref().is_some_and(|m| m.http_used);
+                if let Some(found) = host.tracker.keep_going.as_mut() {
+                    found.diverged(export.as_deref(), *divergence);
+                }
+                match skip_to_next_call(&mut host) {
+                    Ok(true) if http_used => {
+                        // Calls follow, but theater's resource table after this one is not
+                        // known: say so rather than guess their resource numbers.
+                        report.keep_going_stopped = Some(KeepGoingStop::HostResourceTable);
+                        break Ok(());
+                    }
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(()),
+                    Err(stop) => break Err(stop),
+                }
+            }
+            outcome => break outcome,
+        }
+    };
+    if let Some(mode) = &host.theater {
         let style = mode.forced.or(mode.seen);
         if let Some(style) = style {
             report.dialect = Some(match style {
@@ -320,7 +360,39 @@ pub(super) fn verify(
             });
         }
     }
-    store.data_mut().tracker.report(report, outcome.err())
+    host.tracker.report(report, outcome.err())
+}
+
+/// After a divergence under `--keep-going`: the rest of the diverged call is read (its
+/// events checked, not replayed) up to the next recorded export call, taking the state the
+/// recording gives it. `false` when the chain ends.
+fn skip_to_next_call(host: &mut ReplayHost) -> Result<bool, Stop> {
+    loop {
+        let Some(recorded) = host.tracker.recording.next()? else {
+            host.tracker.head = host.tracker.recording.integrity.head().map(<[u8]>::to_vec);
+            return Ok(false);
+        };
+        match theater_json::parse(&recorded.event.data) {
+            Some(theater_json::Event::WasmResult { state, .. }) => {
+                if let Some(mode) = host.theater.as_mut() {
+                    mode.state = state;
+                }
+            }
+            // A failed call keeps the state it started with.
+            Some(theater_json::Event::HostFunction { .. } | theater_json::Event::WasmError { .. }) => {}
+            _ => {
+                // The next call (or the runtime's shutdown): the replay goes on from here,
+                // linked to what the recording has before it (its integrity was checked).
+                host.tracker.head = recorded.event.parent_hash.clone();
+                host.tracker.recording.push_back(recorded);
+                if let Some(mode) = host.theater.as_mut() {
+                    mode.http_used = false;
+                }
+                return Ok(true);
+            }
+        }
+        host.tracker.recording.give_back(recorded);
+    }
 }
 
 /// Takes the reason a guest was stopped, or makes one from a wasmtime error.
@@ -538,6 +610,9 @@ fn theater_call(
     let call = incoming.call;
     let mut http: Option<(HostCall, Value, Vec<Value>)> = None;
     if theater_http::serves(call.interface.as_deref()) {
+        if let Some(mode) = store.data_mut().theater.as_mut() {
+            mode.http_used = true;
+        }
         let mut handles = ArgHandles(&incoming);
         let args = incoming
             .params
@@ -651,6 +726,7 @@ fn theater_drop(
         return Ok(());
     }
     let mode = store.data_mut().theater.as_mut().expect("theater mode");
+    mode.http_used = true;
     if !mode.http.dropped(&resource.name, rep) {
         return Ok(());
     }
@@ -850,11 +926,18 @@ fn drive_theater(
             store.data_mut().matched(recorded);
             continue;
         }
+        if store.data().tracker.keep_going.is_some() {
+            store.data_mut().call = Some(function.clone());
+        }
+        if let Some(mode) = store.data_mut().theater.as_mut() {
+            mode.http_used = false;
+        }
         let Some(func) = exports::find(&mut *store, instance, &theater_json::export_name(&function)) else {
             return Err(missing_export(store, &recorded, component, engine));
         };
         if function == theater_http::HANDLE {
             drive_http_handle(store, recorded, &params, &func, deadline, options)?;
+            call_matched(store.data_mut());
             continue;
         }
         let (param_types, result_types) = exports::signature(&func, &*store);
@@ -939,8 +1022,16 @@ fn drive_theater(
         if let (Some(state), Some(mode)) = (new_state, store.data_mut().theater.as_mut()) {
             mode.state = state;
         }
+        call_matched(store.data_mut());
     }
     Ok(())
+}
+
+/// `--keep-going`'s tally: the call under way matched to its end.
+fn call_matched(host: &mut ReplayHost) {
+    if let (Some(found), Some(call)) = (host.tracker.keep_going.as_mut(), host.call.take()) {
+        found.matched(&call);
+    }
 }
 
 /// The next recorded event must be the replay's `returned` event (a WasmResult, or the
@@ -977,7 +1068,23 @@ fn expect_outcome(
                 Some(t) => (t.limit.clone().or_else(|| Some(format!("trap: {}", t.message))), t.stack),
                 None => (None, vec![]),
             };
-            Err(tracker.divergence(kind, next.as_ref(), Some(actual), detail, stack))
+            let stop = tracker.divergence(kind, next.as_ref(), Some(actual), detail, stack);
+            // `--keep-going`: the next call starts from the state the recording gives it (a
+            // recorded error kept the state the call started with); a recorded next call
+            // is left to be replayed.
+            match (next_event, next) {
+                (Some(theater_json::Event::WasmResult { state, .. }), Some(next)) => {
+                    if let Some(mode) = store.data_mut().theater.as_mut() {
+                        mode.state = state;
+                    }
+                    store.data_mut().tracker.recording.give_back(next);
+                }
+                (Some(theater_json::Event::WasmCall { .. }), Some(next)) => {
+                    store.data_mut().tracker.recording.push_back(next);
+                }
+                _ => {}
+            }
+            Err(stop)
         }
     }
 }
@@ -1011,6 +1118,7 @@ fn drive_http_handle(
     let bytes = theater_json::json_bytes(params)
         .ok_or_else(|| Stop::Error(format!("event {}: the params of {function} are not bytes", recorded.index)))?;
     let mode = store.data_mut().theater.as_mut().expect("theater mode");
+    mode.http_used = true;
     let (request, outparam, written) =
         mode.http.begin(&bytes).map_err(|e| Stop::Error(format!("event {}: {function}: {e}", recorded.index)))?;
     let call_data = theater_json::wasm_call_event(function, &theater_json::bytes_json(&written));

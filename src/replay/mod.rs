@@ -230,6 +230,14 @@ pub struct VerifyReport {
     pub divergences_omitted: u64,
     /// With `--keep-going`: per export, the calls replayed and how they went, by name.
     pub exports: Vec<ExportTally>,
+    /// With `--keep-going` on a chain that diverged: why the replay could not go on past a
+    /// divergence (it then stopped there, and the calls after it were not checked); `None`
+    /// when it went on to the chain's end, or without the flag.
+    pub keep_going_stopped: Option<KeepGoingStop>,
+    /// With `--coverage`: the chain's recorded calls, counted as its events were read (the
+    /// run's coverage adds them up; no per-chain JSON field).
+    #[serde(skip)]
+    pub recorded_calls: Option<crate::coverage::RecordedCalls>,
     /// Where the chain fails its integrity check, when it is [broken](Status::Broken).
     pub broken: Option<BrokenAt>,
     /// Why the chain was not replayed, for [`Status::Error`]: one line.
@@ -279,6 +287,42 @@ pub struct ExportTally {
     pub diverged: u64,
     /// How they diverged: a count per kind.
     pub kinds: std::collections::BTreeMap<DivergenceKind, u64>,
+}
+
+/// Why `--keep-going` could not go on past a divergence. Said in the report, not guessed
+/// around: the calls after it would start from a state no recording vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepGoingStop {
+    /// theater-replay's own component recordings: the component keeps its state inside its
+    /// instance, which no event records, so no later call can start from a known state.
+    StateInInstance,
+    /// theater's component-era wasi:http chains: the call that diverged made or dropped
+    /// resources of theater's host, whose unrecorded resource table the calls after it
+    /// depend on (their resource numbers).
+    HostResourceTable,
+}
+
+impl KeepGoingStop {
+    /// The reason as JSON names it (`state_in_instance`).
+    pub fn code(self) -> &'static str {
+        match self {
+            KeepGoingStop::StateInInstance => "state_in_instance",
+            KeepGoingStop::HostResourceTable => "host_resource_table",
+        }
+    }
+
+    /// One sentence for people: why the calls after the divergence were not checked.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeepGoingStop::StateInInstance => {
+                "the replay cannot go on past its first divergence: this component keeps its state inside its instance, which the chain does not record, so no later call could start from a state the recording vouches for; the calls after it were not checked"
+            }
+            KeepGoingStop::HostResourceTable => {
+                "the replay cannot go on past this divergence: the diverging call used theater's wasi:http host, whose resource table (not recorded) the calls after it depend on; the calls after it were not checked"
+            }
+        }
+    }
 }
 
 /// What `--keep-going` gathers while the replay goes on past divergences.
@@ -351,9 +395,13 @@ pub struct VerifyOptions {
     /// (cut short, extended, another chain) is [broken](Status::Broken), `head_mismatch`.
     pub expected_head: Option<Vec<u8>>,
     /// Go on past a divergence at the next recorded export call, from its recorded state,
-    /// where the chain's dialect passes the state in (theater's Pack chains); every
-    /// diverging call is reported.
+    /// where the chain's dialect passes the state in (theater's Pack chains and its
+    /// component-era chains); every diverging call is reported. Elsewhere the report says
+    /// why it could not ([`VerifyReport::keep_going_stopped`]).
     pub keep_going: bool,
+    /// Count the chain's recorded calls as they are read ([`VerifyReport::recorded_calls`],
+    /// for `--coverage`).
+    pub coverage: bool,
 }
 
 /// The state before a Pack actor's first recorded call.
@@ -422,6 +470,8 @@ struct Recording {
     ended: bool,
     /// What the chain was read from (which says the line each event starts at).
     container: Container,
+    /// `--coverage`: counts each event once, as it is first taken.
+    counter: Option<crate::coverage::CallCounter>,
 }
 
 /// Events in order, each with the range of its canonical text in `tails` if it has one;
@@ -497,6 +547,7 @@ impl Recording {
             alg: None,
             ended: false,
             container,
+            counter: None,
         }
     }
 
@@ -514,6 +565,9 @@ impl Recording {
                 }
                 self.next_index = recorded.index + 1;
                 self.alg = self.alg.or(HashAlg::from_len(recorded.event.hash.len()));
+                if let Some(counter) = &mut self.counter {
+                    counter.see(&recorded.event);
+                }
                 return Ok(Some(recorded));
             }
             match self.batches.recv() {
@@ -757,6 +811,7 @@ impl Tracker {
             None | Some(Stop::Diverged(_)) => self.recording.finish(),
             Some(_) => None,
         };
+        report.recorded_calls = self.recording.counter.take().map(crate::coverage::CallCounter::finish);
         let stop = match stop {
             None => self.head_mismatch(head.as_deref()).map(Stop::Broken),
             stop => stop,
@@ -840,6 +895,9 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, mut chain: ChainReader, option
         }
     }
     let mut tracker = Tracker::new(Recording::start(chain), options.expected_head.clone());
+    if options.coverage {
+        tracker.recording.counter = Some(crate::coverage::CallCounter::new(options.dialect));
+    }
     let first = match tracker.recording.next() {
         Ok(Some(first)) => first,
         Ok(None) => return tracker.report(report, None),
@@ -855,17 +913,15 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, mut chain: ChainReader, option
     let report = VerifyReport { dialect, ..report };
     let mut report = match (&loaded.actor, dialect) {
         (Actor::Component(component), Some(Dialect::TheaterReplay)) => {
-            if options.keep_going {
-                tracing::warn!(
-                    "{name}: --keep-going: a component keeps its state in its own instance, which the chain does not record, so the replay cannot go on past the first divergence"
-                );
+            let mut report = component::verify(runtime, component, tracker, options, report);
+            if options.keep_going && report.status == Status::Diverged {
+                // Said in the report itself: a reader of the JSON must not take one
+                // divergence for "every other call verified".
+                report.keep_going_stopped = Some(KeepGoingStop::StateInInstance);
             }
-            component::verify(runtime, component, tracker, options, report)
+            report
         }
         (Actor::Component(component), Some(Dialect::TheaterComponentJson | Dialect::TheaterComponentTyped)) => {
-            if options.keep_going {
-                tracing::warn!("{name}: --keep-going: theater's component-era chains stop at the first divergence (not yet replayed call by call)");
-            }
             component::verify(runtime, component, tracker, options, report)
         }
         (Actor::Pack(actor), Some(d)) if let Some(form) = d.pack_form() => {
@@ -951,6 +1007,8 @@ impl VerifyReport {
             divergences: Vec::new(),
             divergences_omitted: 0,
             exports: Vec::new(),
+            keep_going_stopped: None,
+            recorded_calls: None,
             broken,
             error,
         }

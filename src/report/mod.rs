@@ -5,6 +5,7 @@
 //! fixed order of the struct that renders it, so identical inputs print identical bytes.
 
 pub mod check;
+pub mod coverage;
 pub mod diff;
 pub mod inspect;
 #[cfg(feature = "cli")]
@@ -12,6 +13,7 @@ pub mod junit;
 pub mod record;
 pub mod review;
 pub mod style;
+pub mod summary;
 pub mod verify;
 
 use serde::Serialize;

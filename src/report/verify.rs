@@ -131,7 +131,12 @@ fn divergence(out: &mut String, d: &Divergence, chain: &str, verified: u64, repo
         d.line.map_or(String::new(), |line| format!(", line {line}")),
         d.kind.describe()
     );
-    let _ = writeln!(out, "  verified before it: {verified} events");
+    if report.exports.is_empty() {
+        let _ = writeln!(out, "  verified before it: {verified} events");
+    } else {
+        // The replay went on past this divergence: the count is of the whole chain.
+        let _ = writeln!(out, "  verified: {verified} events in the whole chain (--keep-going went on past this divergence)");
+    }
     if let Some(head) = head {
         let _ = writeln!(out, "  chain head: {head}");
     }
@@ -275,8 +280,12 @@ fn advice(d: &Divergence, dialect: Option<Dialect>, theater: Option<&TheaterRele
 }
 
 /// Under `--keep-going`: the other calls that diverged, one block each, then a table per
-/// export of the calls replayed and how they went.
+/// export of the calls replayed and how they went, and why the replay stopped if it could
+/// not go on.
 fn keep_going(out: &mut String, report: &VerifyReport, style: Style) {
+    if let Some(stopped) = report.keep_going_stopped {
+        let _ = writeln!(out, "  {} {}", style.heading("--keep-going:"), stopped.describe());
+    }
     if report.divergences.len() > 1 || report.divergences_omitted > 0 {
         let more = report.divergences.len().saturating_sub(1) as u64 + report.divergences_omitted;
         let s = if more == 1 { "" } else { "s" };
@@ -410,11 +419,20 @@ struct VerifyRecord<'a> {
     divergences: &'a [Divergence],
     divergences_omitted: u64,
     exports: &'a [crate::replay::ExportTally],
+    /// `--keep-going` on a diverged chain that could not go on past a divergence: why.
+    keep_going_stopped: Option<KeepGoingStopped>,
     broken: Option<&'a crate::replay::BrokenAt>,
     /// The one-line error of status `error`, under the name every command gives it.
     message: Option<&'a str>,
     /// The same, under the name it had first.
     error: Option<&'a str>,
+}
+
+/// `{"reason": "state_in_instance", "message": "..."}`: the code for scripts, the words for people.
+#[derive(serde::Serialize)]
+struct KeepGoingStopped {
+    reason: crate::replay::KeepGoingStop,
+    message: &'static str,
 }
 
 /// One JSON document on one line, for the chain at `path` (as given on the command line).
@@ -434,6 +452,9 @@ pub fn json(report: &VerifyReport, path: &str) -> String {
         divergences: &report.divergences,
         divergences_omitted: report.divergences_omitted,
         exports: &report.exports,
+        keep_going_stopped: report
+            .keep_going_stopped
+            .map(|stop| KeepGoingStopped { reason: stop, message: stop.describe() }),
         broken: report.broken.as_ref(),
         message: report.error.as_deref(),
         error: report.error.as_deref(),
@@ -569,6 +590,8 @@ mod tests {
             divergences: vec![],
             divergences_omitted: 0,
             exports: vec![],
+            keep_going_stopped: None,
+            recorded_calls: None,
             broken: None,
             error: None,
         }
