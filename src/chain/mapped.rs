@@ -37,6 +37,8 @@ pub(crate) struct Mapping {
     len: usize,
     /// Bytes before this offset (a page multiple) were released.
     released: usize,
+    /// The end of the pages mapped in ahead of the reader (see [`Mapping::release_to`]).
+    populated: usize,
     /// Where the zeros of the stop are, and the bytes they cover.
     stop: Option<(usize, Vec<u8>)>,
     pad: usize,
@@ -82,7 +84,7 @@ impl Mapping {
         // The file is read front to back: the kernel reads ahead more eagerly.
         // SAFETY: advice on our own mapping; it never changes its contents.
         unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Some(Mapping { ptr, mapped, len, released: 0, stop: None, pad })
+        Some(Mapping { ptr, mapped, len, released: 0, populated: 0, stop: None, pad })
     }
 
     /// Moves the stop to `offset`: the bytes there are read as zeros until it moves on,
@@ -138,6 +140,17 @@ impl Mapping {
             libc::madvise((self.ptr as *mut u8).add(from).cast(), to - from, libc::MADV_DONTNEED);
         }
         self.released = to;
+        // The next few MiB mapped in one call: a fault per 64 KiB cost the reading thread a
+        // tenth of its time on large chains. (Linux 5.14 on; elsewhere the call fails and
+        // the pages fault in as before.)
+        let ahead = (to + 4 * STEP).min(self.len).next_multiple_of(page).min(self.mapped);
+        let from = self.populated.max(to);
+        if ahead > from {
+            // SAFETY: a page-aligned range inside our own mapping; populating reads the
+            // file's pages in and changes no byte.
+            unsafe { libc::madvise((self.ptr as *mut u8).add(from).cast(), ahead - from, libc::MADV_POPULATE_READ) };
+            self.populated = ahead;
+        }
     }
 
     /// Newlines in the file before `offset`, counted a few MiB at a time and released again
