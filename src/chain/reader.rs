@@ -956,9 +956,11 @@ impl ChainReader {
     }
 
     fn text_log_event_fields(&mut self) -> Result<Pending, ChainError> {
+        // Every event takes four lines, none blank (else the error below): its first line is
+        // known from its index.
+        let line = self.container.event_line(self.index).unwrap_or_default();
         let input = &mut self.input;
         let event_at = input.offset();
-        let line = input.line();
         let separator = input.line_span(MAX_HEX_LINE, "`---`")?;
         if input.span(separator) != b"---" {
             return Err(input.malformed_at_offset(event_at, "expected a line '---' (where an event of theater's run log starts)"));
