@@ -260,6 +260,11 @@ impl Spare {
     }
 }
 
+/// Room past a payload's expected length: the vectorized pass stores whole blocks (up to
+/// 72 bytes past the last byte it keeps), and a buffer short of that would be reallocated
+/// and copied for every event.
+const SINK_SLACK: usize = 80;
+
 /// Longest EVENT header line we accept for hashes (a 32-byte hash is 64 hex digits).
 const MAX_HEX_LINE: usize = 1024;
 /// Longest event_type line in an EVENT log.
@@ -699,7 +704,7 @@ impl ChainReader {
         let mut hash = self.spare.small();
         let mut parent = self.spare.small();
         let mut event_type = self.spare.strings.pop().unwrap_or_default();
-        let mut data = self.spare.large(self.data_hint);
+        let mut data = self.spare.large(self.data_hint + SINK_SLACK);
         let Some(parts) = self.input.compact_event(&self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data) else {
             Spare::keep(&mut self.spare.small, hash);
             Spare::keep(&mut self.spare.small, parent);
@@ -838,7 +843,7 @@ impl ChainReader {
                     *data = Some(PendingData::Raw(text, at));
                 }
                 b"data" => {
-                    let mut d = self.spare.large(self.data_hint);
+                    let mut d = self.spare.large(self.data_hint + SINK_SLACK);
                     let value = if payload == PayloadAs::Canonical && input.canonical_byte_array(&mut d)? {
                         canonical = canonical && input.offset() - value_at == d.len() as u64;
                         PendingData::Canonical(d)
