@@ -16,6 +16,8 @@ mod chain_reader;
 mod pack_value;
 #[path = "../fuzz/fuzz_targets/run/payload_decode.rs"]
 mod payload_decode;
+#[path = "../fuzz/fuzz_targets/run/record_verify.rs"]
+mod record_verify;
 #[path = "../fuzz/fuzz_targets/run/wave_args.rs"]
 mod wave_args;
 
@@ -56,6 +58,11 @@ fn payload_decode_corpus() {
 }
 
 #[test]
+fn record_verify_corpus() {
+    replay("record_verify", record_verify::run);
+}
+
+#[test]
 fn wave_args_corpus() {
     replay("wave_args", wave_args::run);
 }
@@ -66,5 +73,5 @@ fn every_fuzz_target_is_replayed() {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/Cargo.toml")).unwrap();
     let targets: Vec<&str> =
         manifest.lines().filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"')).filter(|n| *n != "theater-replay-fuzz").collect();
-    assert_eq!(targets, ["chain_reader", "payload_decode", "wave_args", "answers_file", "pack_value"], "a new target needs its test here");
+    assert_eq!(targets, ["chain_reader", "payload_decode", "wave_args", "answers_file", "pack_value", "record_verify"], "a new target needs its test here");
 }

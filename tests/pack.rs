@@ -466,3 +466,51 @@ fn a_pack_actor_is_stopped_at_the_table_and_memory_limits() {
     assert_eq!(report["divergence"]["kind"], "limit_exceeded", "{report}");
     assert!(report["divergence"]["detail"].as_str().unwrap().contains("in all, beyond the 8 MiB limit (--max-memory)"), "{report}");
 }
+
+/// A limit reached while a Pack actor is instantiated (a memory or a table declared too
+/// large, a start function that loops) is reported as one reached in a call: `verify` gives
+/// the divergence `limit_exceeded` naming the flag, exit 1 (with `--keep-going` too, listed
+/// once: every instance would be stopped alike), and `record` one `error:` line naming the
+/// flag, exit 2, and no chain.
+#[test]
+fn a_limit_reached_while_a_pack_actor_is_instantiated_is_limit_exceeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = run_chain(dir.path());
+    let cases: [(&str, &[&str], &str); 3] = [
+        ("(memory $big 300)", &["--max-memory", "16"], "beyond the 16 MiB limit (--max-memory)"),
+        ("(table 2000 funcref)", &["--max-table-elements", "1000"], "beyond the limit of 1000 (--max-table-elements)"),
+        (
+            "(func $spin (loop $l (br $l))) (start $spin)",
+            &["--timeout", "0.3"],
+            "its start function was stopped: it ran longer than the 0.3s timeout (--timeout)",
+        ),
+    ];
+    for (fields, flags, says) in cases {
+        let actor = limit_actor(dir.path(), fields, "");
+        for keep_going in [&[][..], &["--keep-going"]] {
+            let (code, report) = verify_json(&actor, &chain, &[flags, keep_going].concat());
+            assert_eq!((code, report["status"].as_str()), (1, Some("diverged")), "{fields}: {report}");
+            let d = &report["divergence"];
+            assert_eq!((d["kind"].as_str(), d["index"].as_u64()), (Some("limit_exceeded"), Some(0)), "{fields}: {report}");
+            let detail = d["detail"].as_str().unwrap();
+            assert!(detail.starts_with("while instantiating the Pack actor: ") && detail.contains(says), "{detail}");
+            if !keep_going.is_empty() {
+                assert_eq!(report["divergences"].as_array().unwrap().len(), 1, "{report}");
+            }
+        }
+        let out = dir.path().join("out.json");
+        let record = cli()
+            .args(["record", "--no-cache"])
+            .args(flags)
+            .arg(&actor)
+            .args(["--invoke", "test:lim/api.run()", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&record.stderr);
+        assert_eq!(record.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("cannot instantiate the Pack actor: ") && stderr.contains(says), "{stderr}");
+        assert!(!out.exists());
+    }
+}

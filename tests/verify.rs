@@ -461,26 +461,60 @@ fn text_that_is_not_a_component_is_a_one_line_error() {
     assert!(stderr.contains("not a WebAssembly component") && stderr.contains("(at 1:1)"), "{stderr}");
 }
 
-/// A guest that loops in a start function (run while the component is instantiated) is
-/// ended by `--timeout` too, and the message names the limit and the flag, for `verify`
-/// and `record` alike, not wasmtime's bare `wasm trap: interrupt`.
+/// A limit reached while the component is instantiated (a start function that loops, a
+/// memory or a table declared too large) is reported as one reached in a call: `verify`
+/// gives the divergence `limit_exceeded` at the first call, naming the limit and its flag
+/// (not wasmtime's bare `wasm trap: interrupt`), exit 1; `record` one `error:` line naming
+/// them, exit 2, and no chain.
 #[test]
-fn a_start_function_that_loops_is_ended_by_the_timeout_with_its_name() {
+fn a_limit_reached_while_the_component_is_instantiated_is_limit_exceeded() {
     let f = Fixture::new();
     let chain = f.counter_chain();
-    let spinning = f.component(
-        "spin.wat",
-        &edit(COUNTER, r#"(memory (export "memory") 1)"#, r#"(memory (export "memory") 1) (func $spin (loop $l (br $l))) (start $spin)"#),
-    );
-    let answers = f.path("answers.json");
-    std::fs::write(&answers, COUNTER_ANSWERS).unwrap();
-    let verify = cli().args(["verify", "--no-cache", "--timeout", "0.3"]).arg(&spinning).arg(&chain).assert().code(2);
-    let record =
-        cli().args(["record", "--no-cache", "--timeout", "0.3", "--invoke", "add(1)", "--answers"]).arg(&answers).arg(&spinning).assert().code(2);
-    for out in [verify.get_output(), record.get_output()] {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("start function") && stderr.contains("0.3s timeout (--timeout)"), "{stderr}");
-        assert!(!stderr.contains("wasm trap: interrupt"), "{stderr}");
+    let answers = f.component("answers.json", COUNTER_ANSWERS);
+    let memory = r#"(memory (export "memory") 1)"#;
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        (
+            "spin.wat",
+            r#"(memory (export "memory") 1) (func $spin (loop $l (br $l))) (start $spin)"#,
+            &["--timeout", "0.3"],
+            "its start function was stopped: it ran longer than the 0.3s timeout (--timeout)",
+        ),
+        ("memory.wat", r#"(memory (export "memory") 300)"#, &["--max-memory", "16"], "beyond the 16 MiB limit (--max-memory)"),
+        (
+            "table.wat",
+            r#"(memory (export "memory") 1) (table 2000 funcref)"#,
+            &["--max-table-elements", "1000"],
+            "beyond the limit of 1000 (--max-table-elements)",
+        ),
+    ];
+    for (name, fields, flags, says) in cases {
+        let component = f.component(name, &edit(COUNTER, memory, fields));
+        let (code, report) = verify_json(&component, &chain, flags);
+        assert_eq!((code, report["status"].as_str()), (1, Some("diverged")), "{name}: {report}");
+        let d = &report["divergence"];
+        // Event 0 is the recording's header; event 1 the first call, which never ran.
+        assert_eq!((d["kind"].as_str(), d["index"].as_u64()), (Some("limit_exceeded"), Some(1)), "{name}: {report}");
+        let detail = d["detail"].as_str().unwrap();
+        assert!(detail.starts_with("while instantiating the component: ") && detail.contains(says), "{detail}");
+        assert!(!detail.contains("wasm trap: interrupt"), "{detail}");
+        let human = cli().args(["verify", "--no-cache"]).args(flags).arg(&component).arg(&chain).assert().code(1);
+        let human = String::from_utf8_lossy(&human.get_output().stdout).into_owned();
+        assert!(human.contains(says) && !human.contains("in the export called last"), "{human}");
+
+        let out = f.path("out.json");
+        let record = cli()
+            .args(["record", "--no-cache", "--invoke", "add(1)", "--answers"])
+            .arg(&answers)
+            .args(flags)
+            .arg(&component)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&record.get_output().stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("cannot instantiate the component: ") && stderr.contains(says), "{stderr}");
+        assert!(!out.exists());
     }
 }
 
@@ -712,8 +746,8 @@ fn record_stops_at_the_table_limit() {
 }
 
 /// Instances, tables and memories are counted over the store: a component that creates
-/// more memories than it may (here 101 instances of a module with one) is refused when it
-/// is instantiated, with the limits named.
+/// more memories than it may (here 101 instances of a module with one) is stopped when it
+/// is instantiated, `limit_exceeded` with the limits named.
 #[test]
 fn a_component_creating_too_many_memories_is_refused() {
     let f = Fixture::new();
@@ -721,7 +755,7 @@ fn a_component_creating_too_many_memories_is_refused() {
     let first = "(core instance $memory (instantiate $Memory))";
     let many = f.component("many.wat", &edit(COUNTER, first, &format!("{first}{}", " (core instance (instantiate $Memory))".repeat(100))));
     let (code, report) = verify_json(&many, &chain, &[]);
-    assert_eq!(code, 2, "{report}");
-    let message = report["message"].as_str().unwrap();
-    assert!(message.contains("memory count too high at 101") && message.contains("100 memories"), "{message}");
+    assert_eq!((code, report["divergence"]["kind"].as_str()), (1, Some("limit_exceeded")), "{report}");
+    let detail = report["divergence"]["detail"].as_str().unwrap();
+    assert!(detail.contains("memory count too high at 101") && detail.contains("100 memories"), "{detail}");
 }

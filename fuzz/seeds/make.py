@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets from the repository's fixtures:
 fuzz/corpus/<target>/. Rerun from the repository root: python3 fuzz/seeds/make.py"""
-import hashlib, json, os, re, struct, glob
+import hashlib, json, os, random, re, struct, glob
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
@@ -103,3 +103,9 @@ write("answers_file", json.dumps({
                         "several((1, 2))", "[{x: 1.0, y: -2.5, label: 'z'}]", "node((leaf(1), leaf(2)))"],
     "theater:simple/runtime#log": ["()"],
 }))
+
+# record_verify: wasm-smith makes a module of any bytes; seeds of several lengths (a longer
+# input gives a larger module), from a fixed seed so that a rerun writes the same files.
+rng = random.Random(23)
+for length in [16, 64, 256, 1024, 4096] * 30:
+    write("record_verify", bytes(rng.getrandbits(8) for _ in range(length)))

@@ -147,7 +147,8 @@ impl ColorChoice {
 /// Limits on the guest, shared by `verify` and `record`.
 #[derive(clap::Args)]
 pub struct LimitArgs {
-    /// Seconds one export call may run before it is stopped.
+    /// Seconds one export call, or the actor's instantiation (its start functions), may run
+    /// before it is stopped.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     timeout: std::time::Duration,
     /// MiB of linear memory the guest may hold, all its memories together.

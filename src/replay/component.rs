@@ -395,18 +395,6 @@ fn skip_to_next_call(host: &mut ReplayHost) -> Result<bool, Stop> {
     }
 }
 
-/// Takes the reason a guest was stopped, or makes one from a wasmtime error.
-fn stop_from(store: &mut Store<ReplayHost>, err: wasmtime::Error, limits: &runtime::Limits) -> Stop {
-    // A start function stopped by a limit is named by that limit and its flag.
-    let why = runtime::describe_instantiation_error(err, limits);
-    store
-        .data_mut()
-        .tracker
-        .stop
-        .take()
-        .unwrap_or_else(|| Stop::Error(format!("cannot instantiate the component: {why}")))
-}
-
 fn drive(
     store: &mut Store<ReplayHost>,
     engine: &Engine,
@@ -435,7 +423,7 @@ fn drive(
     store.set_epoch_deadline(deadline);
     let instance = match linker.instantiate(&mut *store, component) {
         Ok(instance) => instance,
-        Err(e) => return Err(stop_from(store, e, &options.limits)),
+        Err(e) => return Err(store.data_mut().tracker.instantiation_failed("component", e, &options.limits)),
     };
     if store.data().theater.is_some() {
         return drive_theater(store, engine, component, &instance, deadline, options);

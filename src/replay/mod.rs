@@ -24,6 +24,19 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 /// How many matched events a divergence report shows before the divergence.
 const RECENT: usize = 3;
 
+/// How the detail of a `limit_exceeded` divergence begins when the limit ended the actor's
+/// instantiation, not a call.
+const INSTANTIATING: &str = "while instantiating";
+
+impl Divergence {
+    /// Whether a limit ended the actor's instantiation (so no call could be replayed).
+    pub fn at_instantiation(&self) -> bool {
+        self.kind == DivergenceKind::LimitExceeded
+            && self.actual.is_none()
+            && self.detail.as_deref().is_some_and(|d| d.starts_with(INSTANTIATING))
+    }
+}
+
 /// The verdict on one chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,7 +78,7 @@ pub enum DivergenceKind {
     MissingExport,
     /// Recorded values do not fit the component's types (export or import signature changed).
     SignatureMismatch,
-    /// A limit (timeout, memory) ended the call.
+    /// A limit (timeout, memory, tables) ended the call, or the actor's instantiation.
     LimitExceeded,
     /// The replay produced an event after the recording's last one.
     BeyondRecording,
@@ -112,7 +125,7 @@ impl DivergenceKind {
             DivergenceKind::DifferentTrap => "the export trapped with a different message",
             DivergenceKind::MissingExport => "the component does not export the recorded function",
             DivergenceKind::SignatureMismatch => "the recorded values do not fit the component's types",
-            DivergenceKind::LimitExceeded => "a resource limit ended the call",
+            DivergenceKind::LimitExceeded => "a resource limit ended the call (or the actor's instantiation)",
             DivergenceKind::BeyondRecording => "the replay went on after the recording's last event",
             DivergenceKind::NoncanonicalRecording => {
                 "the recorded event does not re-encode to the same bytes (not written by theater-replay?)"
@@ -731,6 +744,26 @@ impl Tracker {
     fn matched_call(&mut self, recorded: Recorded) {
         self.calls += 1;
         self.matched(recorded);
+    }
+
+    /// Why instantiating the actor (`what`: "component", "Pack actor") failed, as a stop:
+    /// the guest's own reason if a host call stopped it; a limit of ours is the divergence
+    /// `limit_exceeded` at the first recorded event the replay did not reach, as for a
+    /// call; anything else, an error.
+    fn instantiation_failed(&mut self, what: &str, err: wasmtime::Error, limits: &Limits) -> Stop {
+        if let Some(stop) = self.stop.take() {
+            return stop;
+        }
+        let Some(limit) = crate::runtime::instantiation_limit(&err, limits) else {
+            return Stop::Error(format!("cannot instantiate the {what}: {}", crate::runtime::describe_instantiation_error(err, limits)));
+        };
+        let stack = crate::runtime::describe_trap(&err, limits).stack;
+        let next = match self.recording.next() {
+            Ok(next) => next,
+            Err(stop) => return stop,
+        };
+        let detail = format!("{INSTANTIATING} the {what}: {limit}");
+        self.divergence(DivergenceKind::LimitExceeded, next.as_ref(), None, Some(detail), stack)
     }
 
     /// The replay's event as a report shows it, hashed on the current head.

@@ -249,8 +249,14 @@ pub(super) fn verify(
         match outcome {
             Err(Stop::Diverged(divergence)) if host.tracker.keep_going.is_some() => {
                 let export = host.call.take();
+                // Every later call's instance would be stopped alike (a start function
+                // running to the deadline each time): listed once, and the replay ends.
+                let again = divergence.at_instantiation();
                 if let Some(found) = host.tracker.keep_going.as_mut() {
                     found.diverged(export.as_deref(), *divergence);
+                }
+                if again {
+                    break Ok(());
                 }
                 match skip_to_next_call(&mut host, &mut state) {
                     Ok(true) => continue,
@@ -299,12 +305,9 @@ fn drive(
 ) -> Result<(), Stop> {
     let deadline = EpochTicker::ticks(options.limits.timeout);
     store.set_epoch_deadline(deadline);
-    let instance = linker.instantiate(&mut *store, &actor.module).map_err(|e| {
-        store.data_mut().tracker.stop.take().unwrap_or_else(|| {
-            let why = runtime::describe_instantiation_error(e, &options.limits);
-            Stop::Error(format!("cannot instantiate the Pack actor: {why}"))
-        })
-    })?;
+    let instance = linker
+        .instantiate(&mut *store, &actor.module)
+        .map_err(|e| store.data_mut().tracker.instantiation_failed("Pack actor", e, &options.limits))?;
     store.set_epoch_deadline(deadline);
     let metadata = pack::read_metadata(&mut *store, &instance)
         .map_err(|e| Stop::Error(format!("cannot read the actor's type metadata (__pack_types): {e}")))?

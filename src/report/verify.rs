@@ -255,7 +255,11 @@ fn advice(d: &Divergence, dialect: Option<Dialect>, theater: Option<&TheaterRele
             )
         }
         DivergenceKind::LimitExceeded => {
-            let look = if d.guest_stack.is_empty() { "in the export called last" } else { &look };
+            let look = match (d.at_instantiation(), d.guest_stack.is_empty()) {
+                (true, true) => "in the sizes the actor declares its memories and tables with, and its start function",
+                (false, true) => "in the export called last",
+                (_, false) => &look,
+            };
             format!(
                 "if the work is legitimate, raise the limit with the flag named above (wasmtime's hostcall limit and the object counts are fixed); if not, look for a loop or leak: {look}"
             )

@@ -398,20 +398,23 @@ fn wasmtime_limit(err: &wasmtime::Error) -> Option<String> {
     })
 }
 
-/// Why instantiating a component failed, on one line. Instantiation runs the core
-/// modules' start functions, so our limits can end it too: then the message names the
-/// limit and its flag, as for an export call, instead of wasmtime's bare `wasm trap:
-/// interrupt`.
-pub fn describe_instantiation_error(err: wasmtime::Error, limits: &Limits) -> String {
-    let interrupted = err.downcast_ref::<Trap>() == Some(&Trap::Interrupt);
-    match describe_trap(&err, limits).limit {
-        Some(limit) if interrupted => {
-            format!("its start function was stopped: {}", limit.replacen("the call ran", "it ran", 1))
-        }
+/// The limit of ours that ended an instantiation, in words, when one did. Instantiation
+/// runs the core modules' start functions and creates their memories and tables, so our
+/// limits can end it as they end an export call: the words name the limit and its flag,
+/// instead of wasmtime's bare `wasm trap: interrupt`.
+pub fn instantiation_limit(err: &wasmtime::Error, limits: &Limits) -> Option<String> {
+    let limit = describe_trap(err, limits).limit?;
+    Some(if err.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        format!("its start function was stopped: {}", limit.replacen("the call ran", "it ran", 1))
+    } else {
         // A memory or table made too large, or too many of them, before any code ran.
-        Some(limit) => limit,
-        None => one_line(&err.into()),
-    }
+        limit
+    })
+}
+
+/// Why instantiating an actor failed, on one line (see [`instantiation_limit`]).
+pub fn describe_instantiation_error(err: wasmtime::Error, limits: &Limits) -> String {
+    instantiation_limit(&err, limits).unwrap_or_else(|| one_line(&err.into()))
 }
 
 /// An error and its causes on one line. A cause spread over several lines (the text
