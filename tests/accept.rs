@@ -465,3 +465,37 @@ fn accept_refuses_what_is_not_a_regular_file_and_keeps_the_pending_chain() {
     assert_eq!(line["status"], "error");
     assert!(line["message"].as_str().unwrap().contains("not accepted, void.json.new stays pending"), "{line}");
 }
+
+/// A pending chain that fails its integrity check is refused and kept, with exit 3 as
+/// `pending` and `review` give it; the other pending chains named are still accepted.
+#[test]
+fn accept_refuses_a_tampered_pending_chain_with_exit_3() {
+    let run = Run::new();
+    let golden = std::fs::read(fixture("chains/counter.json")).unwrap();
+    let tampered = std::fs::read(fixture("chains/counter-tampered.json")).unwrap();
+    std::fs::write(run.path("golden.json"), &golden).unwrap();
+    std::fs::write(run.path("golden.json.new"), &tampered).unwrap();
+    std::fs::write(run.path("other.json"), &tampered).unwrap();
+    std::fs::write(run.path("other.json.new"), &golden).unwrap();
+
+    let out = run.run(&["accept", "golden.json"], &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: golden.json.new: event "), "{}", out.stderr);
+    assert!(out.stderr.contains("fails its integrity check") && out.stderr.contains("not accepted"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(std::fs::read(run.path("golden.json")).unwrap(), golden, "the chain is kept");
+    assert_eq!(std::fs::read(run.path("golden.json.new")).unwrap(), tampered, "the pending chain is kept");
+
+    // Both at once, as JSON: the intact one is accepted, the broken one is a line of its own.
+    let out = run.run(&["accept", "--format", "json"], &[]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!((lines[0]["chain"].as_str(), lines[0]["status"].as_str()), (Some("golden.json"), Some("error")));
+    assert!(lines[0]["message"].as_str().unwrap().contains("fails its integrity check"), "{}", lines[0]);
+    assert_eq!((lines[1]["chain"].as_str(), lines[1]["status"].as_str()), (Some("other.json"), Some("accepted")));
+    assert_eq!(std::fs::read(run.path("other.json")).unwrap(), golden);
+    assert!(!run.path("other.json.new").exists());
+    assert!(run.path("golden.json.new").exists());
+}

@@ -240,9 +240,9 @@ fn pending_lists_a_tampered_successor_as_broken() {
         (doc["status"].as_str(), doc["broken"]["reason"].as_str()),
         (Some("broken"), Some("content_hash_mismatch"))
     );
-    // accept refuses it as before, and it stays pending.
+    // accept refuses it, with the same exit code, and it stays pending.
     let out = run(dir.path(), &["accept", "golden.json"]);
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, 3);
     assert!(dir.path().join("golden.json.new").exists());
 }
 

@@ -194,8 +194,9 @@ Examples:
 
 Exit codes:
   0  every pending chain named was accepted
-  2  one could not be (it is left pending: it fails its integrity check, it or its chain is
-     not a regular file), or a usage error")]
+  2  one could not be (it is left pending: it or its chain is not a regular file, or cannot
+     be read), or a usage error
+  3  one fails its integrity check (it is left pending)")]
 pub struct AcceptArgs {
     #[command(flatten)]
     pending: PendingArgs,
@@ -326,12 +327,12 @@ pub(super) fn accept_one(p: &Pending) -> anyhow::Result<()> {
         );
     }
     if let Some(broken) = crate::review::check_new(p)? {
-        anyhow::bail!(
-            "{}: event {} fails its integrity check ({}); not accepted",
-            p.new.display(),
-            broken.index,
-            broken.reason
-        );
+        return Err(BrokenPending {
+            new: p.new.display().to_string(),
+            index: broken.index,
+            reason: broken.reason.to_string(),
+        }
+        .into());
     }
     let mut inputs = Inputs::default();
     inputs.add(&p.new, "the pending chain");
@@ -352,6 +353,16 @@ pub(super) fn accept_one(p: &Pending) -> anyhow::Result<()> {
         Ok(out.flush()?)
     })?;
     std::fs::remove_file(&p.new).with_context(|| format!("{}: accepted, but cannot remove it", p.new.display()))
+}
+
+/// A pending chain that fails its integrity check: not accepted, and exit 3 as in `pending`
+/// and `review` (nothing in it is evidence, which is not the same as unreadable input).
+#[derive(Debug, thiserror::Error)]
+#[error("{new}: event {index} fails its integrity check ({reason}); not accepted, reject it or write it again with `verify --accept`")]
+struct BrokenPending {
+    new: String,
+    index: u64,
+    reason: String,
 }
 
 /// Deletes the pending chain `p`, keeping the chain it follows.
@@ -396,7 +407,8 @@ fn act(args: &PendingArgs, done: &str, action: impl Fn(&Pending) -> anyhow::Resu
                     };
                     out.push_str(&format!("{}\n", crate::report::document(line)));
                 }
-                exit = Exit::BadInput;
+                let code = if e.downcast_ref::<BrokenPending>().is_some() { Exit::Integrity } else { Exit::BadInput };
+                exit = super::verify::most_severe(exit, code);
             }
         }
     }
