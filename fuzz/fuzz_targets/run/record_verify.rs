@@ -1,11 +1,12 @@
-//! The execution path on generated actors: wasm-smith writes a core module in the Pack ABI's
-//! shape (the exports theater calls, host imports over the ABI, random code in every body,
-//! memories and tables of any size), a `__pack_types` describing it is added, and the
-//! module is recorded, then the recording verified against the same module. What was
-//! recorded must verify, with every event and the head; a recording stopped by a limit
-//! must be stopped by the same limit when its events so far are verified; no panic, every
-//! error one line, and nothing runs past its limits (small ones: 16 MiB of memory, 100 ms
-//! a call).
+//! The execution path on generated actors. wasm-smith writes a core module with random code
+//! in every body and memories and tables of any size, which becomes either a Pack actor
+//! (the exports theater calls and host imports over the Pack ABI, with a `__pack_types`
+//! describing them added) or a component (the module wrapped with canonical lifts and
+//! lowers of `u32` functions). The actor is recorded, then the recording verified against
+//! the same actor. What was recorded must verify, with every event and the head; a
+//! recording stopped by a limit must be stopped by the same limit when its events so far
+//! are verified; no panic, every error one line, and nothing runs past its limits (small
+//! ones: 16 MiB of memory, 100 ms a call).
 
 use super::common::one_line;
 use arbitrary::Unstructured;
@@ -16,12 +17,18 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 use theater_replay::chain::{ChainReader, ChainWriter, Event, HashAlg, Layout};
 use theater_replay::dialect::pack::{Carried, PackPayload, WASM_EVENT_TYPE, encode_value};
-use theater_replay::record::Answers;
+use theater_replay::payload::{FORMAT_NAME, FORMAT_VERSION, Payload};
 use theater_replay::record::pack::{self as pack_record, PackRecordOptions};
+use theater_replay::record::{self as component_record, Answers, RecordOptions, RecordSummary};
 use theater_replay::replay::{self, DivergenceKind, Status, VerifyOptions, VerifyReport};
-use theater_replay::runtime::{self, Actor, Limits, Runtime};
+use theater_replay::runtime::{self, Actor, Limits, Loaded, Runtime};
+use theater_replay::{OutputFormat, values};
 use wasm_encoder::reencode::{Error, Reencode, utils};
-use wasm_encoder::{CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemArg, TypeSection, ValType};
+use wasm_encoder::{
+    CodeSection, ComponentBuilder, ComponentExportKind, ComponentTypeRef, ExportKind, ExportSection, Function,
+    FunctionSection, Instruction, MemArg, ModuleArg, PrimitiveValType, TypeSection, ValType,
+};
+use wasmtime::component::{Type, Val};
 
 /// One engine for the whole run: a `Verifier` starts its own engine and epoch ticker, and
 /// stopping a ticker waits for its next tick (10 ms), which would be most of each input's time.
@@ -183,22 +190,40 @@ fn with_pack_types(wasm: &[u8]) -> Option<Vec<u8>> {
     Some(module.finish())
 }
 
-/// A Pack actor from the fuzzer's bytes, with the calls to record; `None` when the bytes
-/// run out first.
+/// The component's core module: it may import `host` `get` and `log` and exports `run`, all
+/// on `u32`s, which the component lowers and lifts without a memory.
+const COMPONENT_IMPORTS: &str = r#"(module
+  (import "host" "get" (func (param i32) (result i32)))
+  (import "host" "log" (func (param i32))))"#;
+const COMPONENT_ANSWERS: &str = r#"{"get": {"cycle": ["7", "0", "4294967295"]}}"#;
+
+/// An actor from the fuzzer's bytes, a Pack actor or a component, with the calls to
+/// record; `None` when the bytes run out first.
 fn generate(data: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
     let mut u = Unstructured::new(data);
+    let component = u.ratio(1, 2).ok()?;
     // Mostly small memories; now and then one past the limit from the start.
     let pages: u32 = if u.ratio(1, 8).ok()? { u.int_in_range(1..=400).ok()? } else { u.int_in_range(1..=4).ok()? };
     // The exports wasm-smith must give the module, by name and type (it writes the bodies).
-    let exports = format!(
-        r#"(module
-          (memory (export "memory") {pages})
-          (func (export "__pack_alloc") (param i32) (result i32) unreachable)
-          (func (export "__pack_free") (param i32 i32) unreachable)
-          (func (export "{EXPORT}") (param i32 i32 i32 i32) (result i32) unreachable))"#
-    );
+    let (imports, exports, export) = if component {
+        let exports = format!(
+            r#"(module
+              (memory (export "memory") {pages})
+              (func (export "run") (param i32) (result i32) unreachable))"#
+        );
+        (COMPONENT_IMPORTS, exports, "run")
+    } else {
+        let exports = format!(
+            r#"(module
+              (memory (export "memory") {pages})
+              (func (export "__pack_alloc") (param i32) (result i32) unreachable)
+              (func (export "__pack_free") (param i32 i32) unreachable)
+              (func (export "{EXPORT}") (param i32 i32 i32 i32) (result i32) unreachable))"#
+        );
+        (IMPORTS, exports, EXPORT)
+    };
     let config = wasm_smith::Config {
-        available_imports: Some(wat::parse_str(IMPORTS).ok()?),
+        available_imports: Some(wat::parse_str(imports).ok()?),
         exports: Some(wat::parse_str(&exports).ok()?),
         // What the tool's engine runs (no threads, no GC, no exceptions).
         threads_enabled: false,
@@ -228,22 +253,80 @@ fn generate(data: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
         let fuel = u.int_in_range(100..=20_000).ok()?;
         module.ensure_termination(fuel).ok()?;
     }
-    let calls = (0..u.int_in_range(1..=3).ok()?).map(|n| format!("{EXPORT}({n})")).collect();
-    Some((with_pack_types(&module.to_bytes())?, calls))
+    let calls = (0..u.int_in_range(1..=3).ok()?).map(|n| format!("{export}({n})")).collect();
+    let module = module.to_bytes();
+    let actor = if component { component_of(&module)? } else { with_pack_types(&module)? };
+    Some((actor, calls))
 }
 
-/// A chain of one call of [`EXPORT`], as record writes it: what verify is given for an
-/// actor that record could not even instantiate.
-static ONE_CALL: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    let call = PackPayload::WasmCall {
-        function: EXPORT.into(),
-        params: Carried::Cgrf(encode_value(&Value::Tuple(vec![Value::Tuple(vec![]), Value::U32(0)]))),
-    };
-    let event = Event::new_linked(HashAlg::Sha1, None, WASM_EVENT_TYPE.into(), call.encode());
+/// A component around a generated core module: `get` and `log` imported and lowered into
+/// the module's `host` imports, its `run` lifted and exported.
+fn component_of(module: &[u8]) -> Option<Vec<u8>> {
+    // The host functions the module imports (it may import none, or one twice).
+    let mut wanted: Vec<&str> = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::ImportSection(reader) = payload.ok()? {
+            for import in reader.into_imports() {
+                let import = import.ok()?;
+                if !wanted.contains(&import.name) {
+                    wanted.push(import.name);
+                }
+            }
+        }
+    }
+    let mut b = ComponentBuilder::default();
+    let (get_type, mut f) = b.type_function(None);
+    f.params([("x", PrimitiveValType::U32)]).result(Some(PrimitiveValType::U32.into()));
+    let (log_type, mut f) = b.type_function(None);
+    f.params([("x", PrimitiveValType::U32)]).result(None);
+    let (run_type, mut f) = b.type_function(None);
+    f.params([("n", PrimitiveValType::U32)]).result(Some(PrimitiveValType::U32.into()));
+    let get = b.import("get", ComponentTypeRef::Func(get_type));
+    let log = b.import("log", ComponentTypeRef::Func(log_type));
+    let lowered = [("get", b.lower_func(None, get, [])), ("log", b.lower_func(None, log, []))];
+    let host_exports: Vec<_> =
+        lowered.iter().filter(|(name, _)| wanted.contains(name)).map(|&(name, func)| (name, ExportKind::Func, func)).collect();
+    let host = b.core_instantiate_exports(None, host_exports);
+    let module_index = b.core_module_raw(None, module);
+    let args: Vec<(&str, ModuleArg)> = if wanted.is_empty() { Vec::new() } else { vec![("host", ModuleArg::Instance(host))] };
+    let instance = b.core_instantiate(None, module_index, args);
+    let run_core = b.core_alias_export(None, instance, "run", ExportKind::Func);
+    let run = b.lift_func(None, run_core, run_type, []);
+    b.export("run", ComponentExportKind::Func, run, None);
+    Some(b.finish())
+}
+
+/// A chain of one export call, as record writes it: what verify is given for an actor that
+/// record could not even instantiate.
+fn one_call(loaded: &Loaded) -> Vec<u8> {
     let mut writer = ChainWriter::with_layout(Vec::new(), Layout::JsonLines);
-    writer.write(&event).expect("written");
+    match loaded.actor {
+        Actor::Pack(_) => {
+            let call = PackPayload::WasmCall {
+                function: EXPORT.into(),
+                params: Carried::Cgrf(encode_value(&Value::Tuple(vec![Value::Tuple(vec![]), Value::U32(0)]))),
+            };
+            let event = Event::new_linked(HashAlg::Sha1, None, WASM_EVENT_TYPE.into(), call.encode());
+            writer.write(&event).expect("written");
+        }
+        Actor::Component(_) => {
+            let header = Payload::Recording {
+                format: FORMAT_NAME.into(),
+                version: FORMAT_VERSION,
+                component_sha256: loaded.sha256.clone(),
+            };
+            let params = values::encode_args(&[Val::U32(0)], &[Type::U32], &mut values::NoResources).expect("encoded");
+            let call = Payload::WasmCall { function: "run".into(), params };
+            let mut head = None;
+            for payload in [header, call] {
+                let event = Event::new_linked(HashAlg::Sha256, head.as_deref(), payload.event_type(), payload.encode());
+                writer.write(&event).expect("written");
+                head = Some(event.hash);
+            }
+        }
+    }
     writer.finish().expect("written")
-});
+}
 
 /// A chain being written, readable while and after it is.
 #[derive(Clone, Default)]
@@ -259,7 +342,7 @@ impl Write for Shared {
     }
 }
 
-fn verify(loaded: &runtime::Loaded, chain: Vec<u8>, options: &VerifyOptions) -> VerifyReport {
+fn verify(loaded: &Loaded, chain: Vec<u8>, options: &VerifyOptions) -> VerifyReport {
     let opened = ChainReader::from_reader("recorded.jsonl", Box::new(std::io::Cursor::new(chain)));
     let started = Instant::now();
     let report = replay::verify_opened(&RUNTIME, loaded, opened, options);
@@ -289,57 +372,58 @@ pub fn run(data: &[u8]) {
         Ok(loaded) => loaded,
         Err(e) => return one_line(&e.to_string(), 2000),
     };
-    let Actor::Pack(actor) = &loaded.actor else { panic!("a core module loaded as a component") };
     let out = Shared::default();
-    let options = PackRecordOptions {
-        invocations: calls,
-        answers: Answers::from_json(ANSWERS).expect("answers"),
-        initial_state: None,
-        theater: None,
-        sync_imports: Vec::new(),
-        layout: Layout::JsonLines,
-        limits: LIMITS,
-        progress: None,
-    };
     let started = Instant::now();
-    let recorded = pack_record::record(&RUNTIME, actor, Box::new(out.clone()), options);
+    let (recorded, actor_kind) = match &loaded.actor {
+        Actor::Pack(actor) => {
+            let options = PackRecordOptions {
+                invocations: calls,
+                answers: Answers::from_json(ANSWERS).expect("answers"),
+                initial_state: None,
+                theater: None,
+                sync_imports: Vec::new(),
+                layout: Layout::JsonLines,
+                limits: LIMITS,
+                progress: None,
+            };
+            (pack_record::record(&RUNTIME, actor, Box::new(out.clone()), options), "Pack actor")
+        }
+        Actor::Component(_) => {
+            let options = RecordOptions {
+                invocations: calls,
+                answers: Answers::from_json(COMPONENT_ANSWERS).expect("answers"),
+                wasi: None,
+                format: OutputFormat::JsonLines,
+                limits: LIMITS,
+                progress: None,
+            };
+            (component_record::record(&RUNTIME, &loaded, Box::new(out.clone()), options), "component")
+        }
+    };
     within_limits(started, "record");
     let chain = std::mem::take(&mut *out.0.lock().unwrap());
     let options = VerifyOptions { limits: LIMITS, ..VerifyOptions::default() };
     match recorded {
-        Ok(summary) => {
-            let options = VerifyOptions { expected_head: summary.head.clone(), ..options };
-            for keep_going in [false, true] {
-                let report = verify(&loaded, chain.clone(), &VerifyOptions { keep_going, ..options.clone() });
-                let divergence = report.divergence.as_ref();
-                // Only time is not the same from run to run: a call that took nearly its
-                // deadline when recorded may pass it when replayed.
-                if divergence.is_some_and(|d| d.kind == DivergenceKind::LimitExceeded && d.detail.as_deref().is_some_and(|d| d.contains("--timeout"))) {
-                    continue;
-                }
-                assert_eq!(report.status, Status::Verified, "a recording does not verify: {report:?}");
-                assert_eq!(report.events_verified, summary.events, "{report:?}");
-                let head = summary.head.as_ref().map(|h| h.iter().map(|b| format!("{b:02x}")).collect::<String>());
-                assert_eq!(report.head, head, "{report:?}");
-            }
-        }
+        Ok(summary) => verifies(&loaded, &chain, &summary, &options),
         Err(e) => {
             let message = runtime::one_line(&e);
             one_line(&message, 2000);
             // A limit reached while instantiating: verify reaches it too, before any call,
             // in the same words.
-            if let Some(limit) = message.strip_prefix("cannot instantiate the Pack actor: ")
-                && limit_named(limit).is_some()
-            {
-                let report = verify(&loaded, ONE_CALL.clone(), &options);
+            let at_instantiation = message
+                .strip_prefix(&format!("cannot instantiate the {actor_kind}: "))
+                .filter(|limit| limit_named(limit).is_some());
+            if let Some(limit) = at_instantiation {
+                let report = verify(&loaded, one_call(&loaded), &options);
                 let d = report.divergence.as_ref().unwrap_or_else(|| panic!("record: {message}; verify: {report:?}"));
                 assert!(d.at_instantiation(), "record: {message}; verify: {report:?}");
-                assert_eq!(d.detail.as_deref(), Some(format!("while instantiating the Pack actor: {limit}").as_str()), "{report:?}");
+                assert_eq!(d.detail.as_deref(), Some(format!("while instantiating the {actor_kind}: {limit}").as_str()), "{report:?}");
             }
             // What was written before the limit stopped the guest, whole events only.
             let end = chain.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             let report = verify(&loaded, chain[..end].to_vec(), &options);
             if let Some(flag) = limit_named(&message)
+                && at_instantiation.is_none()
                 && end > 0
             {
                 let d = report.divergence.as_ref().unwrap_or_else(|| panic!("record stopped at a limit ({message}), verify did not: {report:?}"));
@@ -347,5 +431,23 @@ pub fn run(data: &[u8]) {
                 assert!(d.detail.as_deref().is_some_and(|d| d.contains(flag)), "record: {message}; verify: {report:?}");
             }
         }
+    }
+}
+
+/// A whole recording verifies, every event and the head, with and without `--keep-going`.
+fn verifies(loaded: &Loaded, chain: &[u8], summary: &RecordSummary, options: &VerifyOptions) {
+    let options = VerifyOptions { expected_head: summary.head.clone(), ..options.clone() };
+    for keep_going in [false, true] {
+        let report = verify(loaded, chain.to_vec(), &VerifyOptions { keep_going, ..options.clone() });
+        let divergence = report.divergence.as_ref();
+        // Only time is not the same from run to run: a call that took nearly its deadline
+        // when recorded may pass it when replayed.
+        if divergence.is_some_and(|d| d.kind == DivergenceKind::LimitExceeded && d.detail.as_deref().is_some_and(|d| d.contains("--timeout"))) {
+            continue;
+        }
+        assert_eq!(report.status, Status::Verified, "a recording does not verify: {report:?}");
+        assert_eq!(report.events_verified, summary.events, "{report:?}");
+        let head = summary.head.as_ref().map(|h| h.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        assert_eq!(report.head, head, "{report:?}");
     }
 }
