@@ -169,19 +169,51 @@ pub trait PackHost: Sized + Send + 'static {
 struct GuestExports {
     memory: Option<wasmtime::ModuleExport>,
     alloc: Option<wasmtime::ModuleExport>,
+    /// Whether `__pack_alloc` is `(i32) -> i32`, checked once here: checking it at each
+    /// call (`Func::typed`, which loads and releases the type from the engine's registry)
+    /// was a tenth of the replay thread's time on a chain of theater 0.3.29 host calls.
+    alloc_typed: bool,
+}
+
+/// What a call of `__pack_alloc` found.
+enum GuestAlloc {
+    /// The guest exports no allocator.
+    Missing,
+    /// It exports one, not of packr's type: a failed call for the guest, as packr's
+    /// typed lookup makes it.
+    Mistyped,
+    /// The address it returned, or the error that ended it.
+    Called(wasmtime::Result<i32>),
 }
 
 impl GuestExports {
     fn of(module: &Module) -> GuestExports {
-        GuestExports { memory: module.get_export_index("memory"), alloc: module.get_export_index("__pack_alloc") }
+        let alloc_typed = module.get_export("__pack_alloc").and_then(|ty| ty.func().cloned()).is_some_and(|ty| {
+            ty.params().len() == 1
+                && ty.results().len() == 1
+                && ty.params().all(|t| matches!(t, ValType::I32))
+                && ty.results().all(|t| matches!(t, ValType::I32))
+        });
+        GuestExports { memory: module.get_export_index("memory"), alloc: module.get_export_index("__pack_alloc"), alloc_typed }
     }
 
     fn memory<T>(&self, caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
         caller.get_module_export(self.memory.as_ref()?).and_then(Extern::into_memory)
     }
 
-    fn alloc<T>(&self, caller: &mut Caller<'_, T>) -> Option<wasmtime::Func> {
-        caller.get_module_export(self.alloc.as_ref()?).and_then(Extern::into_func)
+    /// Calls the guest's `__pack_alloc(len)`.
+    fn alloc<T>(&self, caller: &mut Caller<'_, T>, len: i32) -> GuestAlloc {
+        let Some(func) = self.alloc.as_ref().and_then(|at| caller.get_module_export(at)).and_then(Extern::into_func) else {
+            return GuestAlloc::Missing;
+        };
+        if !self.alloc_typed {
+            return GuestAlloc::Mistyped;
+        }
+        let mut slots = [wasmtime::ValRaw::i32(len)];
+        // SAFETY: the export's type was checked to be `(i32) -> i32` when the module was
+        // linked (`of`), so one i32 slot holds its parameter and then its result.
+        let called = unsafe { func.call_unchecked(&mut *caller, &mut slots) };
+        GuestAlloc::Called(called.map(|()| slots[0].get_i32()))
     }
 }
 
@@ -238,17 +270,12 @@ fn serve_import<H: PackHost>(
         // packr 0.11's `write_host_output_async`: the guest's allocator when it has one
         // (any pointer it returns is used as is), else the fixed buffer; a trapping
         // allocator is a failed call for the guest (-1), not a trap of the host call.
-        AnswerAt::GuestAllocated => match exports.alloc(caller) {
-            Some(alloc) => {
-                let Ok(alloc) = alloc.typed::<i32, i32>(&*caller) else { return Ok(-1) };
-                match alloc.call(&mut *caller, output.len() as i32) {
-                    Ok(ptr) => (ptr, 1),
-                    Err(e) if H::stopped(caller) => return Err(e),
-                    Err(_) => return Ok(-1),
-                }
-            }
-            None if output.len() > HOST_OUTPUT_CAPACITY => return Ok(-1),
-            None => (HOST_OUTPUT_OFFSET as i32, 0),
+        AnswerAt::GuestAllocated => match exports.alloc(caller, output.len() as i32) {
+            GuestAlloc::Called(Ok(ptr)) => (ptr, 1),
+            GuestAlloc::Called(Err(e)) if H::stopped(caller) => return Err(e),
+            GuestAlloc::Called(Err(_)) | GuestAlloc::Mistyped => return Ok(-1),
+            GuestAlloc::Missing if output.len() > HOST_OUTPUT_CAPACITY => return Ok(-1),
+            GuestAlloc::Missing => (HOST_OUTPUT_OFFSET as i32, 0),
         },
     };
     let written = memory.write(&mut *caller, data_ptr as u32 as usize, &output).is_ok()
@@ -372,4 +399,62 @@ pub fn read_metadata<H>(store: &mut Store<H>, instance: &Instance) -> Result<Opt
     let bytes = read_bytes(&*store, &memory, ptr, len).ok_or("the metadata is outside the guest's memory")?;
     let value = crate::dialect::pack::decode_value(&bytes).map_err(|e| format!("the metadata is not CGRF: {e}"))?;
     types::Metadata::from_value(value).map(Some).map_err(|e| format!("the metadata does not decode: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every import with the same bytes.
+    struct Answer(Vec<u8>);
+
+    impl PackHost for Answer {
+        fn on_import(caller: &mut Caller<'_, Self>, _import: usize, _input: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+            Ok(caller.data().0.clone())
+        }
+        fn on_foreign_import(_caller: &mut Caller<'_, Self>, _import: usize) -> wasmtime::Error {
+            wasmtime::Error::msg("foreign")
+        }
+    }
+
+    /// An actor whose `go` export calls its one import and returns the status, leaving the
+    /// answer's address and length at 100 and 104; `alloc` is its `__pack_alloc`.
+    fn status_and_slots(alloc: &str) -> (i32, i32, i32, Vec<u8>) {
+        let wat = format!(
+            r#"(module
+              (import "host" "ask" (func $ask (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              {alloc}
+              (func (export "__pack_free") (param i32 i32))
+              (func (export "go") (result i32) (call $ask (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 104))))"#
+        );
+        let engine = Engine::default();
+        let module = Module::new(&engine, &wat).unwrap();
+        let actor = PackActor::new(module, wat.as_bytes()).unwrap();
+        let mut linker = Linker::new(&engine);
+        link(&mut linker, &actor, &engine, &[AnswerAt::GuestAllocated]).unwrap();
+        let mut store = Store::new(&engine, Answer(b"answer".to_vec()));
+        let instance = linker.instantiate(&mut store, &actor.module).unwrap();
+        let status = instance.get_typed_func::<(), i32>(&mut store, "go").unwrap().call(&mut store, ()).unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        let mut slots = [0u8; 8];
+        memory.read(&store, 100, &mut slots).unwrap();
+        let ptr = i32::from_le_bytes(slots[..4].try_into().unwrap());
+        let len = i32::from_le_bytes(slots[4..].try_into().unwrap());
+        let at = (ptr.max(0) as usize).min(65536 - 6);
+        (status, ptr, len, memory.data(&store)[at..at + 6].to_vec())
+    }
+
+    /// packr 0.11's asynchronous answer: written where the guest's allocator says, status 1;
+    /// an allocator that is not `(i32) -> i32` is never called, and the call fails (-1), as
+    /// packr's typed lookup of it fails; so does a trapping one.
+    #[test]
+    fn async_answers_go_through_the_guests_allocator_only_when_it_has_packrs_type() {
+        let (status, ptr, len, answer) = status_and_slots(r#"(func (export "__pack_alloc") (param i32) (result i32) (i32.const 4096))"#);
+        assert_eq!((status, ptr, len, answer), (1, 4096, 6, b"answer".to_vec()));
+        let (status, ptr, ..) = status_and_slots(r#"(func (export "__pack_alloc") (param i64) (result i32) (i32.const 4096))"#);
+        assert_eq!((status, ptr), (-1, 0));
+        let (status, ..) = status_and_slots(r#"(func (export "__pack_alloc") (param i32) (result i32) unreachable)"#);
+        assert_eq!(status, -1, "a trapping allocator is a failed call for the guest");
+    }
 }
