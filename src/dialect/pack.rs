@@ -157,7 +157,9 @@ impl HostCallBytes {
 
 /// `data` as a host call's event when it is exactly theater's encoding of one (canonical
 /// CGRF of [`host_function_value`]); `None` for anything else, which then needs packr-abi.
-pub fn host_call_bytes(data: &[u8]) -> Option<HostCallBytes> {
+/// `io` is a buffer to reuse for [`HostCallBytes::io`] (a spent one's: an allocation and
+/// two reallocations an event were a twentieth of the reading thread's time).
+pub fn host_call_bytes(data: &[u8], mut io: Vec<u8>) -> Option<HostCallBytes> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<super::cgrf_check::Scratch> = Default::default();
     }
@@ -171,7 +173,7 @@ pub fn host_call_bytes(data: &[u8]) -> Option<HostCallBytes> {
         if !call.is_record("host-function-call", &["interface", "function", "input", "output"]) {
             return None;
         }
-        let mut io = Vec::new();
+        io.clear();
         tree.subtree_bytes_into(call.child(2)?, &mut io)?;
         let input_len = io.len();
         tree.subtree_bytes_into(call.child(3)?, &mut io)?;

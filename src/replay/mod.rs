@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// How many matched events a divergence report shows before the divergence.
@@ -474,6 +475,8 @@ struct Recording {
     /// freed chunk of its own), which was a quarter of the reading thread's time.
     returned: Vec<Recorded>,
     give_back: SyncSender<Vec<Recorded>>,
+    /// Batches sent and not yet taken: how far the reading thread is ahead.
+    queued: Arc<AtomicUsize>,
     integrity: IntegrityChecker,
     pushed_back: Option<Recorded>,
     /// Index of the next event to come.
@@ -502,19 +505,34 @@ impl Recording {
         let (sender, batches) = sync_channel(BATCHES_AHEAD);
         let (spent, recycled) = sync_channel::<Vec<u8>>(BATCHES_AHEAD + 2);
         let (give_back, given_back) = sync_channel::<Vec<Recorded>>(BATCHES_AHEAD + 2);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let sent = queued.clone();
         std::thread::spawn(move || {
             let mut ended = false;
+            // The buffers of spent prepared host calls (see `pack::prepare`).
+            let mut spare_prepared: Vec<Vec<u8>> = Vec::new();
             while !ended {
                 // Reused here, where they were allocated (see `Recording::returned`).
                 while let Ok(done) = given_back.try_recv() {
                     for recorded in done {
                         reader.recycle_event(recorded.event);
+                        if let Some(prepared) = recorded.prepared
+                            && spare_prepared.len() < 2 * BATCH
+                        {
+                            spare_prepared.push(prepared.into_buffer());
+                        }
                     }
                 }
                 let mut items = Vec::with_capacity(BATCH);
                 let mut tails = recycled.try_recv().unwrap_or_default();
                 tails.clear();
                 let mut bytes = 0;
+                // Pack host calls are prepared (checked and sliced, see `pack::prepare`)
+                // by whichever thread is less busy: here while the replay is behind (the
+                // batches wait for it), else on the replay's thread. Which one is busier
+                // depends on the chain's layout and the CPU (a pretty array is three times
+                // the text of a compact one to read for the same events).
+                let prepare_here = sent.load(Ordering::Relaxed) >= BATCHES_AHEAD / 2;
                 while items.len() < BATCH && bytes < BATCH_BYTES {
                     let index = reader.index();
                     let item = match reader.next() {
@@ -529,9 +547,7 @@ impl Recording {
                                 tails.len() - tail.len()..tails.len()
                             });
                             bytes += event.data.len() + tail.as_ref().map_or(0, |range| range.len());
-                            // Pack host calls are checked here, beside the reading, so the
-                            // replay's thread only compares bytes (the two threads balance).
-                            let prepared = pack::prepare(&event);
+                            let prepared = if prepare_here { pack::prepare(&event, &mut spare_prepared) } else { None };
                             Ok((Recorded { index, event, prepared }, tail))
                         }
                     };
@@ -541,6 +557,7 @@ impl Recording {
                         break;
                     }
                 }
+                sent.fetch_add(1, Ordering::Relaxed);
                 // The replay stopped early and dropped the receiver: nothing more to read.
                 if sender.send(Batch { items, tails }).is_err() {
                     return;
@@ -554,6 +571,7 @@ impl Recording {
             spent,
             returned: Vec::with_capacity(BATCH),
             give_back,
+            queued,
             integrity: IntegrityChecker::new(),
             pushed_back: None,
             next_index: 0,
@@ -585,6 +603,7 @@ impl Recording {
             }
             match self.batches.recv() {
                 Ok(batch) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
                     self.current = batch.items.into_iter();
                     // If the reader has enough spare buffers already, this one is dropped.
                     let _ = self.spent.try_send(std::mem::replace(&mut self.tails, batch.tails));

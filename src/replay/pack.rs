@@ -25,10 +25,17 @@ use wasmtime::{Caller, Linker, Store};
 /// for byte, without a decode on either thread.
 pub(super) struct Prepared(payload::HostCallBytes);
 
-/// Reads a recorded Pack host call ahead of the replay; `None` for anything else (which
-/// then takes packr-abi's full path on the replay's thread).
-pub(super) fn prepare(event: &crate::chain::Event) -> Option<Prepared> {
-    payload::host_call_bytes(&event.data).map(Prepared)
+/// Reads a recorded Pack host call ahead of its replay; `None` for anything else (which
+/// then takes packr-abi's full path). `spare` holds the buffers of spent ones, reused.
+pub(super) fn prepare(event: &crate::chain::Event, spare: &mut Vec<Vec<u8>>) -> Option<Prepared> {
+    payload::host_call_bytes(&event.data, spare.pop().unwrap_or_default()).map(Prepared)
+}
+
+impl Prepared {
+    /// Its buffer, for [`prepare`] to reuse.
+    pub(super) fn into_buffer(self) -> Vec<u8> {
+        self.0.io
+    }
 }
 
 /// The store's data during a Pack replay.
@@ -44,6 +51,8 @@ struct PackReplayHost {
     limits: runtime::GuestLimiter,
     /// The export being called, for `--keep-going`'s tally.
     call: Option<String>,
+    /// Buffers of host calls prepared on this thread (see [`prepare`]), reused here.
+    spare_prepared: Vec<Vec<u8>>,
 }
 
 impl PackReplayHost {
@@ -116,10 +125,19 @@ fn halt(caller: &mut Caller<'_, PackReplayHost>, stop: Stop) -> wasmtime::Error 
 
 impl PackHost for PackReplayHost {
     fn on_import(caller: &mut Caller<'_, Self>, import: usize, input: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
-        let recorded = match caller.data_mut().tracker.recording.next() {
+        let mut recorded = match caller.data_mut().tracker.recording.next() {
             Ok(recorded) => recorded,
             Err(stop) => return Err(halt(caller, stop)),
         };
+        // Prepared here when the reading thread left it (it does when it is the busier of
+        // the two, see `Recording::start`); its buffer stays on this thread.
+        let mut prepared_here = false;
+        if let Some(recorded) = &mut recorded
+            && recorded.prepared.is_none()
+        {
+            recorded.prepared = prepare(&recorded.event, &mut caller.data_mut().spare_prepared);
+            prepared_here = recorded.prepared.is_some();
+        }
         let host = caller.data();
         let PackImport { interface, function, .. } = &host.imports[import];
         let Some(recorded) = recorded else {
@@ -139,7 +157,12 @@ impl PackHost for PackReplayHost {
             // A copy made here is freed here (the recording's buffers go back to the
             // reading thread, see `Recording::returned`).
             let answer = call.output().to_vec();
-            caller.data_mut().tracker.matched(recorded);
+            let mut recorded = recorded;
+            let host = caller.data_mut();
+            if prepared_here && let Some(prepared) = recorded.prepared.take() {
+                host.spare_prepared.push(prepared.into_buffer());
+            }
+            host.tracker.matched(recorded);
             return Ok(answer);
         }
         let payload = match decode(&recorded, host.form) {
@@ -233,6 +256,7 @@ pub(super) fn verify(
         event_types: actor.imports.iter().map(PackImport::event_type).collect(),
         limits: runtime::store_limits(&options.limits),
         call: None,
+        spare_prepared: Vec::new(),
     };
     // The state the next recorded call starts from: theater passes it in, so with the
     // recorded state any call can be replayed on its own (`--keep-going`).
