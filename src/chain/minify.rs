@@ -457,22 +457,37 @@ mod x86 {
                 _mm256_storeu_si256(numbers.as_mut_ptr().cast(), numbers32(load(2), load(1), load(0)));
                 _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), numbers32(load(34), load(33), load(32)));
             }
-            // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
             let dst = sink.reserve(64 + 8);
             let mut packed = 0;
-            for half in 0..4 {
-                let lo_bits = (ends >> (16 * half)) as u8;
-                let hi_bits = (ends >> (16 * half + 8)) as u8;
-                // SAFETY: 16 bytes at 16 * half are within `numbers`; each store writes 8
-                // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
-                unsafe {
-                    let chunk = _mm_loadu_si128(numbers.as_ptr().add(16 * half).cast());
-                    let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
-                    let shuffled = _mm_shuffle_epi8(chunk, index);
-                    _mm_storel_epi64(dst.add(packed).cast(), shuffled);
-                    packed += lo_bits.count_ones() as usize;
-                    _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
-                    packed += hi_bits.count_ones() as usize;
+            if ends.count_ones() <= 8 {
+                // Few numbers, as in an indented array (a number a line): each taken at its
+                // bit, eight times without a branch, in about half the instructions of the
+                // shuffles below. Past the last number the bits are spent (index 63), and
+                // what is stored lies beyond the packed bytes, which is not counted.
+                let mut rest = ends;
+                for k in 0..8 {
+                    // SAFETY: the index is below 64, within `numbers`; the store is at most
+                    // 8 bytes in, within the 72 reserved.
+                    unsafe { *dst.add(k) = *numbers.get_unchecked((rest.trailing_zeros() & 63) as usize) };
+                    rest &= rest.wrapping_sub(1);
+                }
+                packed = ends.count_ones() as usize;
+            } else {
+                // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
+                for half in 0..4 {
+                    let lo_bits = (ends >> (16 * half)) as u8;
+                    let hi_bits = (ends >> (16 * half + 8)) as u8;
+                    // SAFETY: 16 bytes at 16 * half are within `numbers`; each store writes 8
+                    // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
+                    unsafe {
+                        let chunk = _mm_loadu_si128(numbers.as_ptr().add(16 * half).cast());
+                        let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
+                        let shuffled = _mm_shuffle_epi8(chunk, index);
+                        _mm_storel_epi64(dst.add(packed).cast(), shuffled);
+                        packed += lo_bits.count_ones() as usize;
+                        _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
+                        packed += hi_bits.count_ones() as usize;
+                    }
                 }
             }
             sink.advance(packed);

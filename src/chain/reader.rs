@@ -2,7 +2,7 @@
 
 use super::error::ChainError;
 pub use super::scan::DEFAULT_MAX_EVENT_SIZE;
-use super::scan::{CompactParent, Input, RawAt, compact_len, describe};
+use super::scan::{CompactParent, EventLayout, Input, RawAt, compact_len, describe};
 use super::{Compression, Event};
 use crate::progress::{Counted, ReadCounts};
 use std::fmt;
@@ -215,6 +215,8 @@ pub struct ChainReader {
     /// Whether [`Input::compact_event`] is tried (off only in tests, to compare with the
     /// general path).
     fast_path: bool,
+    /// The layout it tries: compact until an event is seen pretty printed.
+    layout: EventLayout,
 }
 
 /// Buffers of consumed events, reused for new ones. When another thread consumes events
@@ -409,6 +411,7 @@ impl ChainReader {
             actor_variants: None,
             spare: Spare::default(),
             fast_path: true,
+            layout: EventLayout::compact(),
         })
     }
 
@@ -705,7 +708,17 @@ impl ChainReader {
         let mut parent = self.spare.small();
         let mut event_type = self.spare.strings.pop().unwrap_or_default();
         let mut data = self.spare.large(self.data_hint + SINK_SLACK);
-        let Some(parts) = self.input.compact_event(&self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data) else {
+        let mut parts = self.input.compact_event(&self.layout, &self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data);
+        // Another layout: pretty printed, with the indentation this event has (theater's
+        // JSON arrays, saved pretty, are read so from their first event on).
+        if parts.is_none()
+            && let Some(pretty) = EventLayout::pretty_at(self.input.buffered())
+            && pretty != self.layout
+        {
+            self.layout = pretty;
+            parts = self.input.compact_event(&self.layout, &self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data);
+        }
+        let Some(parts) = parts else {
             Spare::keep(&mut self.spare.small, hash);
             Spare::keep(&mut self.spare.small, parent);
             self.spare.strings.push(event_type);
@@ -1254,16 +1267,16 @@ mod tests {
         }
     }
 
-    /// The compact fast path (`Input::compact_event`) reads exactly what the general path
-    /// reads, and leaves every error to it: every byte of a compact chain edited, both
-    /// containers `record` writes.
+    /// The fast path (`Input::compact_event`) reads exactly what the general path reads,
+    /// and leaves every error to it: every byte of a chain edited, in both containers
+    /// `record` writes and pretty printed, as theater's JSON arrays are saved.
     #[test]
     fn the_compact_fast_path_agrees_with_the_general_path() {
         let payloads: Vec<Vec<u8>> = vec![vec![1, 22, 255], vec![], (0..90u32).map(|b| (b * 3) as u8).collect(), vec![0, 100, 9, 10]];
         let events = chain(&["x/y", "wasm", "a\"b"], &payloads);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("chain.json");
-        for layout in [Layout::JsonLines, Layout::CompactArray] {
+        for layout in [Layout::JsonLines, Layout::CompactArray, Layout::PrettyArray] {
             let text = write(&events, layout);
             agree(&text, &format!("{layout:?}"), Some(&file));
             for at in 0..text.len() {
@@ -1275,6 +1288,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A pretty printed chain is read by the fast path from its first event on, with the
+    /// indentation it has (theater's JSON arrays are saved so: three times the text of a
+    /// compact one, and the general path's cost per field).
+    #[test]
+    fn pretty_events_take_the_fast_path() {
+        let events = chain(&["x/y", "wasm"], &[vec![1, 22, 255], vec![], vec![7; 40]]);
+        let text = write(&events, Layout::PrettyArray);
+        let mut reader = ChainReader::from_reader("t", Box::new(std::io::Cursor::new(text.clone()))).unwrap();
+        let read: Vec<Event> = reader.by_ref().map(Result::unwrap).collect();
+        assert_eq!(read, events);
+        let first = text.iter().position(|&b| b == b'{').unwrap();
+        assert_eq!(reader.layout, EventLayout::pretty_at(&text[first..]).unwrap());
+        assert_ne!(reader.layout, EventLayout::compact());
     }
 
     proptest! {

@@ -640,10 +640,64 @@ pub(crate) enum CompactParent {
     Parsed,
 }
 
+/// The fixed text around an event's values in a layout [`Input::compact_event`] reads:
+/// compact (as `record` writes) or serde_json's pretty printing (as theater's JSON arrays
+/// are saved), fields in canonical order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct EventLayout {
+    /// Up to the `hash` value's `[`.
+    hash: Vec<u8>,
+    /// From the `hash` value's `]` to the `parent_hash` value.
+    parent: Vec<u8>,
+    /// From there to the `event_type` string's first character.
+    event_type: Vec<u8>,
+    /// From its closing quote to the `data` value's `[`.
+    data: Vec<u8>,
+    /// From the `data` value's `]` to the event's `}` included.
+    close: Vec<u8>,
+}
+
+impl EventLayout {
+    pub fn compact() -> EventLayout {
+        EventLayout {
+            hash: br#"{"hash":["#.to_vec(),
+            parent: br#","parent_hash":"#.to_vec(),
+            event_type: br#","event_type":""#.to_vec(),
+            data: br#","data":["#.to_vec(),
+            close: b"}".to_vec(),
+        }
+    }
+
+    /// The pretty layout of the event starting at `text[0]`, read from its first line
+    /// break (`{`, a newline and the fields' indentation, then `"hash": [`), if it is one.
+    pub fn pretty_at(text: &[u8]) -> Option<EventLayout> {
+        let rest = text.strip_prefix(b"{\n")?;
+        let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+        // serde_json indents the fields one step (two spaces) deeper than the `{`.
+        if spaces < 2 || !rest[spaces..].starts_with(br#""hash": ["#) {
+            return None;
+        }
+        let line = |then: &[u8]| [b"\n".as_slice(), &rest[..spaces], then].concat();
+        Some(EventLayout {
+            hash: [b"{".as_slice(), &line(br#""hash": ["#)].concat(),
+            parent: [b",".as_slice(), &line(br#""parent_hash": "#)].concat(),
+            event_type: [b",".as_slice(), &line(br#""event_type": ""#)].concat(),
+            data: [b",".as_slice(), &line(br#""data": ["#)].concat(),
+            close: [b"\n".as_slice(), &rest[..spaces - 2], b"}"].concat(),
+        })
+    }
+}
+
 impl Input {
-    /// Reads the event at the cursor when it is laid out as `record` writes events, compact
-    /// and in canonical field order (`{"hash":[..],"parent_hash":..,"event_type":"..",
-    /// "data":[..]}`, a type without escapes), entirely from the bytes buffered.
+    /// The text at the cursor, as far as it is buffered.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Reads the event at the cursor when it is laid out as `layout` says: as `record`
+    /// writes events, compact and in canonical field order (`{"hash":[..],"parent_hash":..,
+    /// "event_type":"..","data":[..]}`, a type without escapes), or the same pretty printed,
+    /// entirely from the bytes buffered.
     ///
     /// Why: every chain `record` writes is laid out so, and the general path (keys found and
     /// compared one by one, whitespace skipped before every token, each field's position
@@ -653,16 +707,13 @@ impl Input {
     /// again: it alone makes errors, so their offsets and messages are unchanged.
     pub fn compact_event(
         &mut self,
+        layout: &EventLayout,
         last_hash_text: &[u8],
         hash: &mut Vec<u8>,
         parent: &mut Vec<u8>,
         event_type: &mut String,
         data: &mut Vec<u8>,
     ) -> Option<CompactParts> {
-        const HASH: &[u8] = br#"{"hash":["#;
-        const PARENT: &[u8] = br#","parent_hash":"#;
-        const TYPE: &[u8] = br#","event_type":""#;
-        const DATA: &[u8] = br#","data":["#;
         let (buf, end, eof) = (&self.buf[..], self.end, self.eof);
         let text = &buf[..end];
         let at = |i: usize, lit: &[u8]| text.get(i..).is_some_and(|rest| rest.starts_with(lit));
@@ -671,20 +722,20 @@ impl Input {
             _ => None,
         };
         let mut i = self.pos;
-        if !at(i, HASH) {
+        if !at(i, &layout.hash) {
             return None;
         }
-        let hash_at = i + HASH.len() - 1;
+        let hash_at = i + layout.hash.len() - 1;
         hash.clear();
         i = match self.simd.and_then(|kernel| super::minify::byte_array_with(kernel, buf, hash_at, end, hash)) {
             Some(after) => after,
             None => array(hash_at + 1, hash)?,
         };
         let hash_end = i;
-        if !at(i, PARENT) {
+        if !at(i, &layout.parent) {
             return None;
         }
-        i += PARENT.len();
+        i += layout.parent.len();
         let parent_at = i;
         let (kind, parent_canonical) = if at(i, b"null") {
             i += 4;
@@ -701,10 +752,10 @@ impl Input {
         } else {
             return None;
         };
-        if !at(i, TYPE) {
+        if !at(i, &layout.event_type) {
             return None;
         }
-        i += TYPE.len();
+        i += layout.event_type.len();
         let rest = &text[i..];
         let close = memchr::memchr2(b'"', b'\\', rest).filter(|&k| rest[k] == b'"')?;
         if rest[..close].iter().any(|&b| b < 0x20) {
@@ -712,16 +763,16 @@ impl Input {
         }
         let name = std::str::from_utf8(&rest[..close]).ok()?;
         i += close + 1;
-        if !at(i, DATA) {
+        if !at(i, &layout.data) {
             return None;
         }
-        let data_at = i + DATA.len() - 1;
+        let data_at = i + layout.data.len() - 1;
         data.clear();
         i = match self.simd.and_then(|kernel| super::minify::byte_array_with(kernel, buf, data_at, end, data)) {
             Some(after) => after,
             None => array(data_at + 1, data)?,
         };
-        if !at(i, b"}") {
+        if !at(i, &layout.close) {
             return None;
         }
         event_type.clear();
@@ -731,7 +782,7 @@ impl Input {
             CompactParent::Last => canonical_len_ok(last_hash_text),
             _ => parent_canonical,
         };
-        self.pos = i + 1;
+        self.pos = i + layout.close.len();
         let base = self.base;
         Some(CompactParts {
             hash_at: base + hash_at as u64,
