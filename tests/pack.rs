@@ -381,14 +381,14 @@ fn every_host_call_theater_wrote_is_read_without_decoding_exactly_as_packr_decod
                 PackPayload::HostFunction { interface, function, input, output } => {
                     // A spent buffer, as the replay reuses them: nothing of it may remain.
                     let fast = host_call_bytes(&event.data, b"spent buffer".to_vec())
-                        .unwrap_or_else(|| panic!("{name}: host call {} not read by the fast path", event.event_type));
+                        .unwrap_or_else(|_| panic!("{name}: host call {} not read by the fast path", event.event_type));
                     assert_eq!(&event.data[fast.interface.clone()], interface.as_bytes());
                     assert_eq!(&event.data[fast.function.clone()], function.as_bytes());
                     assert_eq!(fast.input(), encode_value(&input), "{name}: {}", event.event_type);
                     assert_eq!(fast.output(), encode_value(&output), "{name}: {}", event.event_type);
                     host_calls += 1;
                 }
-                _ => assert!(host_call_bytes(&event.data, Vec::new()).is_none(), "{name}: a {} read as a host call", event.event_type),
+                _ => assert!(host_call_bytes(&event.data, Vec::new()).is_err(), "{name}: a {} read as a host call", event.event_type),
             }
         }
     }

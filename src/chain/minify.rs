@@ -458,8 +458,7 @@ mod x86 {
                 _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), numbers32(load(34), load(33), load(32)));
             }
             let dst = sink.reserve(64 + 8);
-            let mut packed = 0;
-            if ends.count_ones() <= 8 {
+            let packed = if ends.count_ones() <= 8 {
                 // Few numbers, as in an indented array (a number a line): each taken at its
                 // bit, eight times without a branch, in about half the instructions of the
                 // shuffles below. Past the last number the bits are spent (index 63), and
@@ -471,25 +470,11 @@ mod x86 {
                     unsafe { *dst.add(k) = *numbers.get_unchecked((rest.trailing_zeros() & 63) as usize) };
                     rest &= rest.wrapping_sub(1);
                 }
-                packed = ends.count_ones() as usize;
+                ends.count_ones() as usize
             } else {
-                // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
-                for half in 0..4 {
-                    let lo_bits = (ends >> (16 * half)) as u8;
-                    let hi_bits = (ends >> (16 * half + 8)) as u8;
-                    // SAFETY: 16 bytes at 16 * half are within `numbers`; each store writes 8
-                    // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
-                    unsafe {
-                        let chunk = _mm_loadu_si128(numbers.as_ptr().add(16 * half).cast());
-                        let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
-                        let shuffled = _mm_shuffle_epi8(chunk, index);
-                        _mm_storel_epi64(dst.add(packed).cast(), shuffled);
-                        packed += lo_bits.count_ones() as usize;
-                        _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
-                        packed += hi_bits.count_ones() as usize;
-                    }
-                }
-            }
+                // SAFETY: `numbers` holds 64 bytes; `reserve` gave the 72 needed.
+                unsafe { pack64(numbers.as_ptr(), ends, dst) }
+            };
             sink.advance(packed);
             if let Some(r) = verdict {
                 break Some(i + r as usize + 1);
@@ -498,6 +483,34 @@ mod x86 {
         };
         sink.finish();
         result
+    }
+
+    /// Copies the bytes of `src[..64]` whose bits are set in `mask` to `dst`, in order, and
+    /// returns how many: eight stores of 8 bytes, each at most 8 bytes past the packed ones
+    /// before it.
+    ///
+    /// # Safety
+    /// `src` must have 64 readable bytes and `dst` 72 writable ones; the CPU must have AVX2.
+    #[target_feature(enable = "avx2,popcnt")]
+    #[inline]
+    unsafe fn pack64(src: *const u8, mask: u64, dst: *mut u8) -> usize {
+        let mut packed = 0;
+        for half in 0..4 {
+            let lo_bits = (mask >> (16 * half)) as u8;
+            let hi_bits = (mask >> (16 * half + 8)) as u8;
+            // SAFETY: 16 bytes at 16 * half are within `src`'s 64; each store writes 8 bytes
+            // at `packed` < 64, within `dst`'s 72; only packed bytes count.
+            unsafe {
+                let chunk = _mm_loadu_si128(src.add(16 * half).cast());
+                let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
+                let shuffled = _mm_shuffle_epi8(chunk, index);
+                _mm_storel_epi64(dst.add(packed).cast(), shuffled);
+                packed += lo_bits.count_ones() as usize;
+                _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
+                packed += hi_bits.count_ones() as usize;
+            }
+        }
+        packed
     }
 
     /// Shuffle indices that pack the bytes whose bits are set in an 8-bit mask, in order.
@@ -576,24 +589,9 @@ mod x86 {
             let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), after_zero: join(5) };
             let mut keep = 0;
             let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
-            // Eight stores of 8 bytes, each at most 8 bytes past the packed ones before it.
             let dst = sink.reserve(64 + 8);
-            let mut packed = 0;
-            for half in 0..4 {
-                let lo_bits = (keep >> (16 * half)) as u8;
-                let hi_bits = (keep >> (16 * half + 8)) as u8;
-                // SAFETY: 16 bytes at 2 + 16 * half are within `bytes`; each store writes 8
-                // bytes at `packed` < 64, within the 72 reserved; only packed bytes count.
-                unsafe {
-                    let chunk = _mm_loadu_si128(at.add(2 + 16 * half).cast());
-                    let index = _mm_set_epi64x((PACK[hi_bits as usize] | 0x0808_0808_0808_0808) as i64, PACK[lo_bits as usize] as i64);
-                    let shuffled = _mm_shuffle_epi8(chunk, index);
-                    _mm_storel_epi64(dst.add(packed).cast(), shuffled);
-                    packed += lo_bits.count_ones() as usize;
-                    _mm_storel_epi64(dst.add(packed).cast(), _mm_unpackhi_epi64(shuffled, shuffled));
-                    packed += hi_bits.count_ones() as usize;
-                }
-            }
+            // SAFETY: `bytes` holds the block's 64 bytes from 2; `reserve` gave the 72 needed.
+            let packed = unsafe { pack64(at.add(2), keep, dst) };
             sink.advance(packed);
             if let Some(r) = verdict {
                 break Some(i + r as usize + 1);

@@ -710,8 +710,10 @@ impl ChainReader {
         let mut data = self.spare.large(self.data_hint + SINK_SLACK);
         let mut parts = self.input.compact_event(&self.layout, &self.last_hash_text, &mut hash, &mut parent, &mut event_type, &mut data);
         // Another layout: pretty printed, with the indentation this event has (theater's
-        // JSON arrays, saved pretty, are read so from their first event on).
+        // JSON arrays, saved pretty, are read so from their first event on). Looked for
+        // only when the event does not even open as the layout tried says.
         if parts.is_none()
+            && !self.input.buffered().starts_with(self.layout.opening())
             && let Some(pretty) = EventLayout::pretty_at(self.input.buffered())
             && pretty != self.layout
         {

@@ -668,6 +668,11 @@ impl EventLayout {
         }
     }
 
+    /// The text an event in this layout starts with, up to its `hash` value.
+    pub fn opening(&self) -> &[u8] {
+        &self.hash
+    }
+
     /// The pretty layout of the event starting at `text[0]`, read from its first line
     /// break (`{`, a newline and the fields' indentation, then `"hash": [`), if it is one.
     pub fn pretty_at(text: &[u8]) -> Option<EventLayout> {

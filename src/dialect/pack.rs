@@ -156,33 +156,37 @@ impl HostCallBytes {
 }
 
 /// `data` as a host call's event when it is exactly theater's encoding of one (canonical
-/// CGRF of [`host_function_value`]); `None` for anything else, which then needs packr-abi.
-/// `io` is a buffer to reuse for [`HostCallBytes::io`] (a spent one's: an allocation and
-/// two reallocations an event were a twentieth of the reading thread's time).
-pub fn host_call_bytes(data: &[u8], mut io: Vec<u8>) -> Option<HostCallBytes> {
+/// CGRF of [`host_function_value`]); for anything else, which then needs packr-abi, `Err`
+/// with `io` given back. `io` is a buffer to reuse for [`HostCallBytes::io`] (a spent
+/// one's: an allocation and two reallocations an event were a twentieth of the reading
+/// thread's time).
+pub fn host_call_bytes(data: &[u8], mut io: Vec<u8>) -> Result<HostCallBytes, Vec<u8>> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<super::cgrf_check::Scratch> = Default::default();
     }
     SCRATCH.with_borrow_mut(|scratch| {
-        let tree = super::cgrf_check::scan(data, scratch)?;
-        let root = tree.node(tree.root())?;
-        if !root.is_variant("chain-event-payload", "host-function", 0) {
-            return None;
+        let found = (|| {
+            let tree = super::cgrf_check::scan(data, scratch)?;
+            let root = tree.node(tree.root())?;
+            if !root.is_variant("chain-event-payload", "host-function", 0) {
+                return None;
+            }
+            let call = tree.node(root.child(0)?)?;
+            if !call.is_record("host-function-call", &["interface", "function", "input", "output"]) {
+                return None;
+            }
+            let interface = tree.node(call.child(0)?)?.string_range()?;
+            let function = tree.node(call.child(1)?)?.string_range()?;
+            io.clear();
+            tree.subtree_bytes_into(call.child(2)?, &mut io)?;
+            let input_len = io.len();
+            tree.subtree_bytes_into(call.child(3)?, &mut io)?;
+            Some((interface, function, input_len))
+        })();
+        match found {
+            Some((interface, function, input_len)) => Ok(HostCallBytes { interface, function, io, input_len }),
+            None => Err(io),
         }
-        let call = tree.node(root.child(0)?)?;
-        if !call.is_record("host-function-call", &["interface", "function", "input", "output"]) {
-            return None;
-        }
-        io.clear();
-        tree.subtree_bytes_into(call.child(2)?, &mut io)?;
-        let input_len = io.len();
-        tree.subtree_bytes_into(call.child(3)?, &mut io)?;
-        Some(HostCallBytes {
-            interface: tree.node(call.child(0)?)?.string_range()?,
-            function: tree.node(call.child(1)?)?.string_range()?,
-            io,
-            input_len,
-        })
     })
 }
 

@@ -26,9 +26,16 @@ use wasmtime::{Caller, Linker, Store};
 pub(super) struct Prepared(payload::HostCallBytes);
 
 /// Reads a recorded Pack host call ahead of its replay; `None` for anything else (which
-/// then takes packr-abi's full path). `spare` holds the buffers of spent ones, reused.
+/// then takes packr-abi's full path). `spare` holds the buffers of spent ones, reused; a
+/// buffer an event does not take goes back to it.
 pub(super) fn prepare(event: &crate::chain::Event, spare: &mut Vec<Vec<u8>>) -> Option<Prepared> {
-    payload::host_call_bytes(&event.data, spare.pop().unwrap_or_default()).map(Prepared)
+    match payload::host_call_bytes(&event.data, spare.pop().unwrap_or_default()) {
+        Ok(call) => Some(Prepared(call)),
+        Err(unused) => {
+            spare.push(unused);
+            None
+        }
+    }
 }
 
 impl Prepared {
