@@ -75,6 +75,29 @@ fn every_chain_theater_0329_wrote_verifies_with_no_dialect_flag() {
     }
 }
 
+/// Host calls are prepared ahead (checked and sliced out of their events) by whichever of
+/// the two threads is less busy, which depends on timing: on every chain theater wrote,
+/// against both builds, each thread alone gives the same report, verdicts, divergences
+/// and decoded values alike.
+#[test]
+fn the_thread_that_prepares_host_calls_changes_no_report() {
+    for (name, scenario) in &scenarios() {
+        let chain = chains_dir().join(format!("{name}.json"));
+        let manifest = manifest_of(scenario);
+        let flags = ["--manifest", manifest.to_str().unwrap()];
+        for build in [actor_of(scenario), format!("{}-v2", actor_of(scenario))] {
+            let on = |thread: &str| {
+                let mut cmd = cli();
+                cmd.env("THEATER_REPLAY_PREPARE", thread);
+                pack_common::verify_json_with(cmd, &actor(&build), &chain, &flags)
+            };
+            let (reader, replay) = (on("reader"), on("replay"));
+            assert!(matches!(reader.0, 0 | 1), "{name} against {build}: {}", reader.1);
+            assert_eq!(reader, replay, "{name} against {build}");
+        }
+    }
+}
+
 /// Each v2 against the v1 chain: caught at the first event whose hash theater's own v2
 /// recording changed, never later, with a kind that says what changed.
 #[test]

@@ -452,6 +452,29 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Batches the reading thread may be ahead by; it blocks when they are all full.
 const BATCHES_AHEAD: usize = 4;
 
+/// Which thread prepares Pack host calls (see `pack::prepare`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PrepareOn {
+    /// The less busy one, as the replay goes.
+    LessBusy,
+    Reader,
+    Replay,
+}
+
+impl PrepareOn {
+    /// The process's choice, made once: the less busy thread, unless
+    /// `THEATER_REPLAY_PREPARE=reader` or `=replay` says (for the tests that show both ways
+    /// give the same reports: which one is taken otherwise depends on timing).
+    fn chosen() -> PrepareOn {
+        static CHOSEN: std::sync::OnceLock<PrepareOn> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| match std::env::var("THEATER_REPLAY_PREPARE").as_deref() {
+            Ok("reader") => PrepareOn::Reader,
+            Ok("replay") => PrepareOn::Replay,
+            _ => PrepareOn::LessBusy,
+        })
+    }
+}
+
 /// The recording, read one event at a time with its integrity checked on the way.
 ///
 /// Parsing (the larger half of a replayed event's cost) runs on a second thread, in order,
@@ -532,7 +555,11 @@ impl Recording {
                 // batches wait for it), else on the replay's thread. Which one is busier
                 // depends on the chain's layout and the CPU (a pretty array is three times
                 // the text of a compact one to read for the same events).
-                let prepare_here = sent.load(Ordering::Relaxed) >= BATCHES_AHEAD / 2;
+                let prepare_here = match PrepareOn::chosen() {
+                    PrepareOn::LessBusy => sent.load(Ordering::Relaxed) >= BATCHES_AHEAD / 2,
+                    PrepareOn::Reader => true,
+                    PrepareOn::Replay => false,
+                };
                 while items.len() < BATCH && bytes < BATCH_BYTES {
                     let index = reader.index();
                     let item = match reader.next() {
