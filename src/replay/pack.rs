@@ -60,6 +60,8 @@ struct PackReplayHost {
     call: Option<String>,
     /// Buffers of host calls prepared on this thread (see [`prepare`]), reused here.
     spare_prepared: Vec<Vec<u8>>,
+    /// Buffers of the guest's arguments and of answers, reused from call to call.
+    spare_buffers: runtime::pack::SpareBuffers,
 }
 
 impl PackReplayHost {
@@ -163,9 +165,11 @@ impl PackHost for PackReplayHost {
         {
             // A copy made here is freed here (the recording's buffers go back to the
             // reading thread, see `Recording::returned`).
-            let answer = call.output().to_vec();
+            let mut answer = caller.data_mut().spare_buffers.take();
+            answer.extend_from_slice(call.output());
             let mut recorded = recorded;
             let host = caller.data_mut();
+            host.spare_buffers.keep(input);
             if prepared_here && let Some(prepared) = recorded.prepared.take() {
                 host.spare_prepared.push(prepared.into_buffer());
             }
@@ -203,6 +207,14 @@ impl PackHost for PackReplayHost {
         };
         let stop = host.host_divergence(kind, Some(&recorded), import, &input, detail, caller);
         Err(halt(caller, stop))
+    }
+
+    fn spare_buffer(&mut self) -> Vec<u8> {
+        self.spare_buffers.take()
+    }
+
+    fn recycle_buffer(&mut self, buffer: Vec<u8>) {
+        self.spare_buffers.keep(buffer);
     }
 
     fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error {
@@ -264,6 +276,7 @@ pub(super) fn verify(
         limits: runtime::store_limits(&options.limits),
         call: None,
         spare_prepared: Vec::new(),
+        spare_buffers: Default::default(),
     };
     // The state the next recorded call starts from: theater passes it in, so with the
     // recorded state any call can be replayed on its own (`--keep-going`).

@@ -160,6 +160,39 @@ pub trait PackHost: Sized + Send + 'static {
     fn stopped(_caller: &Caller<'_, Self>) -> bool {
         false
     }
+
+    /// An empty buffer for a host call's input or answer. A host that keeps the ones
+    /// given back (see [`PackHost::recycle_buffer`]) saves a chain of host calls two
+    /// allocations and frees each.
+    fn spare_buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Takes back a buffer a host call is done with: the answer, once it is in the guest.
+    fn recycle_buffer(&mut self, _buffer: Vec<u8>) {}
+}
+
+/// Buffers kept for reuse by a host that recycles them (see [`PackHost::spare_buffer`]):
+/// a few, none larger than a large answer, so that memory stays flat.
+#[derive(Default)]
+pub struct SpareBuffers(Vec<Vec<u8>>);
+
+impl SpareBuffers {
+    const KEPT: usize = 4;
+    const LARGEST: usize = 1 << 20;
+
+    /// A kept buffer, emptied, or a new one.
+    pub fn take(&mut self) -> Vec<u8> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// Keeps `buffer` for [`SpareBuffers::take`] unless enough are kept or it is large.
+    pub fn keep(&mut self, mut buffer: Vec<u8>) {
+        if self.0.len() < Self::KEPT && buffer.capacity() <= Self::LARGEST {
+            buffer.clear();
+            self.0.push(buffer);
+        }
+    }
 }
 
 /// Where the guest's exports a host call uses are, found once per module: looking them up
@@ -259,9 +292,11 @@ fn serve_import<H: PackHost>(
     let Some(memory) = exports.memory(caller) else { return Ok(-1) };
     // Bounds first: a guest's length is not allocated before it is known to be in memory.
     let (start, len) = (in_ptr as u32 as usize, in_len as u32 as usize);
-    let Some(input) = read_bytes(&*caller, &memory, start, len) else {
+    let mut input = caller.data_mut().spare_buffer();
+    let Some(bytes) = start.checked_add(len).and_then(|end| memory.data(&*caller).get(start..end)) else {
         return Ok(-1);
     };
+    input.extend_from_slice(bytes);
     let output = H::on_import(caller, import, input)?;
     let (data_ptr, status) = match at {
         AnswerAt::Fixed => (HOST_OUTPUT_OFFSET as i32, 0),
@@ -278,9 +313,17 @@ fn serve_import<H: PackHost>(
             GuestAlloc::Missing => (HOST_OUTPUT_OFFSET as i32, 0),
         },
     };
-    let written = memory.write(&mut *caller, data_ptr as u32 as usize, &output).is_ok()
-        && memory.write(&mut *caller, out_ptr_ptr as u32 as usize, &data_ptr.to_le_bytes()).is_ok()
-        && memory.write(&mut *caller, out_len_ptr as u32 as usize, &(output.len() as i32).to_le_bytes()).is_ok();
+    // In order, each only if the one before fit, as three `Memory::write`s; one borrow of
+    // the memory for all three.
+    let guest = memory.data_mut(&mut *caller);
+    let mut put = |at: i32, bytes: &[u8]| {
+        let at = at as u32 as usize;
+        at.checked_add(bytes.len()).and_then(|end| guest.get_mut(at..end)).map(|to| to.copy_from_slice(bytes)).is_some()
+    };
+    let written = put(data_ptr, &output)
+        && put(out_ptr_ptr, &data_ptr.to_le_bytes())
+        && put(out_len_ptr, &(output.len() as i32).to_le_bytes());
+    caller.data_mut().recycle_buffer(output);
     Ok(if written { status } else { -1 })
 }
 
