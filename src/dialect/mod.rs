@@ -70,13 +70,23 @@ impl Dialect {
     /// Which dialect wrote `first`, the first event of a chain; `None` when its payload is
     /// none of them.
     pub fn detect(first: &Event) -> Option<Dialect> {
+        Dialect::detect_with(first, None)
+    }
+
+    /// [`Dialect::detect`], where a Pack chain's first event does not show its payload
+    /// form (a host call made before any export, by a start function, or an error)
+    /// taking the form of the release the user gave (`--theater`).
+    pub fn detect_with(first: &Event, given_form: Option<release::PayloadForm>) -> Option<Dialect> {
         if first.data.starts_with(pack::CGRF_MAGIC) {
-            // Both Pack forms start with an export call (or its error); its params or
-            // result tell them apart. Anything else CGRF is read as the older form, whose
+            // Pack chains start with an export call (or its error) unless a start function
+            // called the host; a call's params or result tell the forms apart. Anything
+            // else CGRF is read as the given release's form, else the older form, whose
             // replay then says what the payload is not.
             return Some(match pack::PackPayload::decode(&first.data) {
                 Ok(pack::PackPayload::WasmCall { params: pack::Carried::Value(_), .. })
                 | Ok(pack::PackPayload::WasmResult { result: pack::Carried::Value(_), .. }) => Dialect::PackValues,
+                Ok(pack::PackPayload::WasmCall { .. } | pack::PackPayload::WasmResult { .. }) => Dialect::Pack038,
+                _ if given_form == Some(release::PayloadForm::Values) => Dialect::PackValues,
                 _ => Dialect::Pack038,
             });
         }
@@ -152,5 +162,25 @@ mod tests {
             assert_eq!(serde_json::to_value(d).unwrap(), d.name());
         }
         assert!("pack".parse::<Dialect>().is_err());
+    }
+
+    /// A Pack chain that starts with a host call (made by a start function) shows no
+    /// payload form: the release the user gave decides; a call shows its own, whatever
+    /// was given (its replay then says the two disagree).
+    #[test]
+    fn a_first_event_that_shows_no_form_takes_the_given_releases() {
+        use release::PayloadForm;
+        let host_call = pack::PackPayload::HostFunction {
+            interface: "test:kg/host".into(),
+            function: "ping".into(),
+            input: packr_abi::Value::Tuple(vec![]),
+            output: packr_abi::Value::Tuple(vec![]),
+        };
+        let first = event("test:kg/host/ping", &host_call.encode());
+        assert_eq!(Dialect::detect(&first), Some(Dialect::Pack038));
+        assert_eq!(Dialect::detect_with(&first, Some(PayloadForm::Values)), Some(Dialect::PackValues));
+        assert_eq!(Dialect::detect_with(&first, Some(PayloadForm::NestedCgrf)), Some(Dialect::Pack038));
+        let nested = pack::PackPayload::WasmCall { function: "f".into(), params: pack::Carried::Cgrf(vec![]) }.encode();
+        assert_eq!(Dialect::detect_with(&event("wasm", &nested), Some(PayloadForm::Values)), Some(Dialect::Pack038));
     }
 }

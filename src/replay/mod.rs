@@ -982,7 +982,7 @@ pub fn verify(runtime: &Runtime, loaded: &Loaded, mut chain: ChainReader, option
         Ok(None) => return tracker.report(report, None),
         Err(stop) => return tracker.report(report, Some(stop)),
     };
-    let dialect = options.dialect.or_else(|| Dialect::detect(&first.event));
+    let dialect = options.dialect.or_else(|| Dialect::detect_with(&first.event, options.theater.map(|r| r.payloads)));
     match (options.dialect, dialect) {
         (Some(d), _) => tracing::info!("{name}: dialect {d} (as given)"),
         (None, Some(d)) => tracing::info!("{name}: dialect {d} (detected from event 0)"),
