@@ -325,3 +325,70 @@ fn peak_rss_of_children_kib() -> i64 {
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     usage.ru_maxrss
 }
+
+/// An actor whose start function makes a host call: each fresh instance `--keep-going`
+/// makes calls the host while it is instantiated, before any export. The first one's call
+/// is the recording's first event; the second instance's is not recorded where it comes,
+/// and is reported as a divergence at instantiation, not a crash of the host (which once
+/// used the first instance's memory for it).
+#[test]
+fn a_start_function_host_call_in_a_later_instance_is_a_divergence_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let ping = encode_value(&packr_abi::Value::Tuple(vec![]));
+    let ping_bytes: String = ping.iter().map(|b| format!("\\{b:02x}")).collect();
+    let seven = encode_value(&packr_abi::Value::S32(7));
+    let seven_bytes: String = seven.iter().map(|b| format!("\\{b:02x}")).collect();
+    let wat = format!(
+        r#"(module
+  (import "test:kg/host" "ping" (func $ping (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $bump (mut i32) (i32.const 4096))
+  (data (i32.const 1024) "{seven_bytes}")
+  (data (i32.const 2048) "{ping_bytes}")
+  (func $start
+    (drop (call $ping (i32.const 2048) (i32.const {ping_len}) (i32.const 3000) (i32.const 3004))))
+  (start $start)
+  (func (export "__pack_alloc") (param $n i32) (result i32)
+    (global.get $bump)
+    (global.set $bump (i32.add (global.get $bump) (local.get $n))))
+  (func (export "__pack_free") (param i32 i32))
+  (func (export "test:kg/api.tick") (param i32 i32) (param $rp i32) (param $rl i32) (result i32)
+    (i32.store (local.get $rp) (i32.const 1024))
+    (i32.store (local.get $rl) (i32.const {seven_len}))
+    (i32.const 0)))"#,
+        ping_len = ping.len(),
+        seven_len = seven.len()
+    );
+    let actor = dir.path().join("start-ping.wat");
+    std::fs::write(&actor, wat).unwrap();
+    let chain = dir.path().join("ticks.json");
+    let function = "test:kg/api.tick".to_string();
+    let unit = || Carried::Value(packr_abi::Value::Tuple(vec![]));
+    let tick = |state: i32| {
+        [
+            ("wasm".to_string(), PackPayload::WasmCall { function: function.clone(), params: unit() }),
+            (
+                "wasm".to_string(),
+                PackPayload::WasmResult { function: function.clone(), state: packr_abi::Value::S32(state), result: unit() },
+            ),
+        ]
+    };
+    let host_call = PackPayload::HostFunction {
+        interface: "test:kg/host".into(),
+        function: "ping".into(),
+        input: packr_abi::Value::Tuple(vec![]),
+        output: packr_abi::Value::Tuple(vec![]),
+    };
+    // The first tick recorded state 8 where the actor answers 7: a divergence, and the
+    // next call gets an instance of its own.
+    let events = std::iter::once(("test:kg/host/ping".to_string(), host_call)).chain(tick(8)).chain(tick(7));
+    pack_common::write_pack_chain(&chain, Layout::CompactArray, events);
+
+    // A host call first tells no release apart: the Value payloads after it are 0.3.29's.
+    let (code, report) = verify_json(&actor, &chain, &["--keep-going", "--theater", "0.3.29"]);
+    assert_eq!(code, 1, "{report}");
+    let divergences = report["divergences"].as_array().unwrap();
+    assert_eq!(divergences.len(), 2, "{report}");
+    assert_eq!(divergences[0]["index"], 2, "the first tick's result: {report}");
+    assert_eq!(divergences[1]["index"], 3, "the second instance's start, at the second tick: {report}");
+}

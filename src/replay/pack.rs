@@ -62,6 +62,8 @@ struct PackReplayHost {
     spare_prepared: Vec<Vec<u8>>,
     /// Buffers of the guest's arguments and of answers, reused from call to call.
     spare_buffers: runtime::pack::SpareBuffers,
+    /// The current instance's exports, set once it is instantiated (each store has its own).
+    instance_exports: Option<runtime::pack::InstanceExports>,
 }
 
 impl PackReplayHost {
@@ -217,6 +219,10 @@ impl PackHost for PackReplayHost {
         self.spare_buffers.keep(buffer);
     }
 
+    fn instance_exports(&self) -> Option<runtime::pack::InstanceExports> {
+        self.instance_exports
+    }
+
     fn on_foreign_import(caller: &mut Caller<'_, Self>, import: usize) -> wasmtime::Error {
         let PackImport { interface, function, .. } = &caller.data().imports[import];
         let message = format!(
@@ -277,6 +283,7 @@ pub(super) fn verify(
         call: None,
         spare_prepared: Vec::new(),
         spare_buffers: Default::default(),
+        instance_exports: None,
     };
     // The state the next recorded call starts from: theater passes it in, so with the
     // recorded state any call can be replayed on its own (`--keep-going`).
@@ -349,9 +356,13 @@ fn drive(
 ) -> Result<(), Stop> {
     let deadline = EpochTicker::ticks(options.limits.timeout);
     store.set_epoch_deadline(deadline);
+    // The last store's exports belong to it alone (host calls of a start function look
+    // them up).
+    store.data_mut().instance_exports = None;
     let instance = linker
         .instantiate(&mut *store, &actor.module)
         .map_err(|e| store.data_mut().tracker.instantiation_failed("Pack actor", e, &options.limits))?;
+    store.data_mut().instance_exports = Some(runtime::pack::InstanceExports::of(&mut *store, &instance));
     store.set_epoch_deadline(deadline);
     let metadata = pack::read_metadata(&mut *store, &instance)
         .map_err(|e| Stop::Error(format!("cannot read the actor's type metadata (__pack_types): {e}")))?

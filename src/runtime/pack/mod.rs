@@ -170,6 +170,29 @@ pub trait PackHost: Sized + Send + 'static {
 
     /// Takes back a buffer a host call is done with: the answer, once it is in the guest.
     fn recycle_buffer(&mut self, _buffer: Vec<u8>) {}
+
+    /// The running instance's exports a host call uses, if the host keeps them (see
+    /// [`InstanceExports`]); `None`: looked up at each call.
+    fn instance_exports(&self) -> Option<InstanceExports> {
+        None
+    }
+}
+
+/// An instance's memory and `__pack_alloc`, looked up once after it is instantiated:
+/// looking them up at each host call (the export's function reference, the module that
+/// holds it) was a twentieth of the replay thread's time on a chain of host calls. Valid
+/// only with the store of the instance they were taken from.
+#[derive(Clone, Copy)]
+pub struct InstanceExports {
+    memory: Option<wasmtime::Memory>,
+    alloc: Option<wasmtime::Func>,
+}
+
+impl InstanceExports {
+    /// `instance`'s exports, in `store`.
+    pub fn of(mut store: impl AsContextMut, instance: &Instance) -> InstanceExports {
+        InstanceExports { memory: instance.get_memory(&mut store, "memory"), alloc: instance.get_func(&mut store, "__pack_alloc") }
+    }
 }
 
 /// Buffers kept for reuse by a host that recycles them (see [`PackHost::spare_buffer`]):
@@ -230,13 +253,20 @@ impl GuestExports {
         GuestExports { memory: module.get_export_index("memory"), alloc: module.get_export_index("__pack_alloc"), alloc_typed }
     }
 
-    fn memory<T>(&self, caller: &mut Caller<'_, T>) -> Option<wasmtime::Memory> {
+    fn memory<H: PackHost>(&self, caller: &mut Caller<'_, H>) -> Option<wasmtime::Memory> {
+        if let Some(kept) = caller.data().instance_exports() {
+            return kept.memory;
+        }
         caller.get_module_export(self.memory.as_ref()?).and_then(Extern::into_memory)
     }
 
     /// Calls the guest's `__pack_alloc(len)`.
-    fn alloc<T>(&self, caller: &mut Caller<'_, T>, len: i32) -> GuestAlloc {
-        let Some(func) = self.alloc.as_ref().and_then(|at| caller.get_module_export(at)).and_then(Extern::into_func) else {
+    fn alloc<H: PackHost>(&self, caller: &mut Caller<'_, H>, len: i32) -> GuestAlloc {
+        let func = match caller.data().instance_exports() {
+            Some(kept) => kept.alloc,
+            None => self.alloc.as_ref().and_then(|at| caller.get_module_export(at)).and_then(Extern::into_func),
+        };
+        let Some(func) = func else {
             return GuestAlloc::Missing;
         };
         if !self.alloc_typed {
