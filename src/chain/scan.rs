@@ -782,7 +782,10 @@ impl Input {
         }
         event_type.clear();
         event_type.push_str(name);
-        let canonical = canonical_len_ok(&text[data_at..i]);
+        // The parser takes each number only as its canonical spelling, so the text is
+        // canonical exactly when it is as long as the compact form: a count over the
+        // payload's bytes instead of a search through its text three to four times as long.
+        let canonical = (i - data_at) as u64 == compact_len(data);
         let parent_canonical = match kind {
             CompactParent::Last => canonical_len_ok(last_hash_text),
             _ => parent_canonical,
@@ -807,8 +810,17 @@ fn canonical_len_ok(text: &[u8]) -> bool {
 
 /// The length of `bytes` as a compact JSON array: digits, commas and brackets.
 pub(crate) fn compact_len(bytes: &[u8]) -> u64 {
-    // Two counts the compiler vectorizes byte-wide (a sum of usize per byte it does not).
-    let digits = bytes.len() + bytes.iter().filter(|&&b| b >= 10).count() + bytes.iter().filter(|&&b| b >= 100).count();
+    // Counted in byte-wide sums of at most 255 (which the compiler vectorizes 16 bytes at a
+    // time); `filter().count()` sums a usize per byte, eight times slower.
+    let mut digits = bytes.len();
+    for chunk in bytes.chunks(255) {
+        let (mut tens, mut hundreds) = (0u8, 0u8);
+        for &b in chunk {
+            tens += u8::from(b >= 10);
+            hundreds += u8::from(b >= 100);
+        }
+        digits += usize::from(tens) + usize::from(hundreds);
+    }
     (digits + bytes.len().max(1) + 1) as u64
 }
 
@@ -1170,6 +1182,18 @@ mod tests {
 
     fn input(text: &[u8]) -> Input {
         Input::new("t".into(), Box::new(io::Cursor::new(text.to_vec())))
+    }
+
+    /// The compact length (what tells a stored array canonical) is serde_json's, for every
+    /// length around the byte-wide sums' chunks of 255 and with every kind of number.
+    #[test]
+    fn compact_len_is_the_length_serde_json_writes() {
+        for len in (0..600).chain([765, 766, 1000]) {
+            for pattern in [|i: usize| (i * 37 % 256) as u8, |_| 255, |_| 9, |i: usize| if i % 2 == 0 { 100 } else { 10 }] {
+                let bytes: Vec<u8> = (0..len).map(pattern).collect();
+                assert_eq!(compact_len(&bytes), serde_json::to_vec(&bytes).unwrap().len() as u64, "{len}");
+            }
+        }
     }
 
     /// A reader that hands out one byte per call, to exercise every refill boundary.
