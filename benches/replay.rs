@@ -290,14 +290,17 @@ fn pack(calls: u64, runs: usize, dir: &Path) {
         let result = Carried::new(form, None);
         push("wasm", PackPayload::WasmResult { function: function.clone(), state: unit.clone(), result }.encode());
         let text = writer.finish().expect("finish");
+        let mut file = File::create(&path).expect("create chain");
         if layout == Layout::EventLog {
-            let mut file = File::create(&path).expect("create chain");
             for piece in text.chunks(8 << 10) {
                 file.write_all(piece).expect("write chain");
             }
         } else {
-            std::fs::write(&path, &text).expect("write chain");
+            file.write_all(&text).expect("write chain");
         }
+        // On disk before it is timed: the kernel writing hundreds of megabytes back in the
+        // background, half a minute later, took a core from the replays then running.
+        file.sync_all().expect("sync chain");
         let size = text.len() as u64;
         let replay_time = best_of(runs, || verify_process(&actor, &path, events));
         let rate = events as f64 / replay_time.as_secs_f64();

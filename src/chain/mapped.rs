@@ -111,10 +111,11 @@ impl Mapping {
         }
         // The file is read front to back: the kernel reads ahead more eagerly. And huge
         // pages: a file read in through this map fills the page cache with 2 MiB folios, and
-        // those (also the ones a single large write leaves, as theater's `fs::write` of a
-        // chain does) are mapped a whole folio at a time; mapping and releasing 4 KiB pages
-        // one by one was a sixth of a pretty chain's replay. Advice only: where transparent
-        // huge pages are off, or the page cache holds small folios, nothing changes.
+        // those (also the ones a single large write leaves, as the capture program in
+        // fixtures/theater-0.3.29 saves a chain) are mapped a whole folio at a time; mapping
+        // and releasing 4 KiB pages one by one was a sixth of a pretty chain's replay.
+        // Advice only: where transparent huge pages are off, or the page cache holds small
+        // folios, nothing changes.
         // SAFETY: advice on our own mapping; it never changes its contents.
         unsafe {
             libc::madvise(ptr, len, libc::MADV_SEQUENTIAL);
