@@ -326,11 +326,11 @@ fn peak_rss_of_children_kib() -> i64 {
     usage.ru_maxrss
 }
 
-/// An actor whose start function makes a host call: each fresh instance `--keep-going`
-/// makes calls the host while it is instantiated, before any export. The first one's call
-/// is the recording's first event; the second instance's is not recorded where it comes,
-/// and is reported as a divergence at instantiation, not a crash of the host (which once
-/// used the first instance's memory for it).
+/// An actor whose start function calls the host: every instance `--keep-going` makes calls
+/// the host while it is being instantiated, before any export. The first instance's call
+/// is the recording's first event; the second one's comes where the recording has the
+/// second tick, and is reported as an extra host call, not a crash of the host (which would
+/// use the first instance's memory for it if the replay kept that across instances).
 #[test]
 fn a_start_function_host_call_in_a_later_instance_is_a_divergence_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
@@ -391,4 +391,6 @@ fn a_start_function_host_call_in_a_later_instance_is_a_divergence_not_a_crash() 
     assert_eq!(divergences.len(), 2, "{report}");
     assert_eq!(divergences[0]["index"], 2, "the first tick's result: {report}");
     assert_eq!(divergences[1]["index"], 3, "the second instance's start, at the second tick: {report}");
+    assert_eq!(divergences[1]["kind"], "extra_host_call", "{report}");
+    assert_eq!(divergences[1]["actual"]["summary"], "test:kg/host/ping(()) -> ()", "{report}");
 }
