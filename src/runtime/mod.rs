@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::Component;
 use wasmtime::{AsContext, Config, Engine, Module, Trap, WasmBacktrace};
 
@@ -265,9 +265,18 @@ impl EpochTicker {
         let engine = engine.clone();
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(TICK);
+            // Parked rather than asleep, so that dropping the ticker wakes it at once: a
+            // sleep made every run wait up to a tick (10 ms) to exit. A tick passes only
+            // when TICK has (parking may end early), so deadlines are never shortened.
+            let mut last = Instant::now();
+            while !flag.load(Ordering::Acquire) {
+                let elapsed = last.elapsed();
+                if elapsed < TICK {
+                    std::thread::park_timeout(TICK - elapsed);
+                    continue;
+                }
                 engine.increment_epoch();
+                last = Instant::now();
             }
         });
         EpochTicker { stop, thread: Some(thread) }
@@ -283,8 +292,9 @@ impl EpochTicker {
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
