@@ -533,16 +533,14 @@ impl Recording {
         std::thread::spawn(move || {
             let mut ended = false;
             // The buffers of spent prepared host calls (see `pack::prepare`).
-            let mut spare_prepared: Vec<Vec<u8>> = Vec::new();
+            let mut spare_prepared = crate::runtime::pack::SpareBuffers::keeping(2 * BATCH);
             while !ended {
                 // Reused here, where they were allocated (see `Recording::returned`).
                 while let Ok(done) = given_back.try_recv() {
                     for recorded in done {
                         reader.recycle_event(recorded.event);
-                        if let Some(prepared) = recorded.prepared
-                            && spare_prepared.len() < 2 * BATCH
-                        {
-                            spare_prepared.push(prepared.into_buffer());
+                        if let Some(prepared) = recorded.prepared {
+                            spare_prepared.keep(prepared.into_buffer());
                         }
                     }
                 }

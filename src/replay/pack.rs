@@ -28,11 +28,11 @@ pub(super) struct Prepared(payload::HostCallBytes);
 /// Reads a recorded Pack host call ahead of its replay; `None` for anything else (which
 /// then takes packr-abi's full path). `spare` holds the buffers of spent ones, reused; a
 /// buffer an event does not take goes back to it.
-pub(super) fn prepare(event: &crate::chain::Event, spare: &mut Vec<Vec<u8>>) -> Option<Prepared> {
-    match payload::host_call_bytes(&event.data, spare.pop().unwrap_or_default()) {
+pub(super) fn prepare(event: &crate::chain::Event, spare: &mut runtime::pack::SpareBuffers) -> Option<Prepared> {
+    match payload::host_call_bytes(&event.data, spare.take()) {
         Ok(call) => Some(Prepared(call)),
         Err(unused) => {
-            spare.push(unused);
+            spare.keep(unused);
             None
         }
     }
@@ -58,9 +58,8 @@ struct PackReplayHost {
     limits: runtime::GuestLimiter,
     /// The export being called, for `--keep-going`'s tally.
     call: Option<String>,
-    /// Buffers of host calls prepared on this thread (see [`prepare`]), reused here.
-    spare_prepared: Vec<Vec<u8>>,
-    /// Buffers of the guest's arguments and of answers, reused from call to call.
+    /// Buffers of the guest's arguments, of answers and of host calls prepared on this
+    /// thread (see [`prepare`]), reused from call to call.
     spare_buffers: runtime::pack::SpareBuffers,
     /// The current instance's exports, set once it is instantiated (each store has its own).
     instance_exports: Option<runtime::pack::InstanceExports>,
@@ -146,7 +145,7 @@ impl PackHost for PackReplayHost {
         if let Some(recorded) = &mut recorded
             && recorded.prepared.is_none()
         {
-            recorded.prepared = prepare(&recorded.event, &mut caller.data_mut().spare_prepared);
+            recorded.prepared = prepare(&recorded.event, &mut caller.data_mut().spare_buffers);
             prepared_here = recorded.prepared.is_some();
         }
         let host = caller.data();
@@ -173,7 +172,7 @@ impl PackHost for PackReplayHost {
             let host = caller.data_mut();
             host.spare_buffers.keep(input);
             if prepared_here && let Some(prepared) = recorded.prepared.take() {
-                host.spare_prepared.push(prepared.into_buffer());
+                host.spare_buffers.keep(prepared.into_buffer());
             }
             host.tracker.matched(recorded);
             return Ok(answer);
@@ -281,7 +280,6 @@ pub(super) fn verify(
         event_types: actor.imports.iter().map(PackImport::event_type).collect(),
         limits: runtime::store_limits(&options.limits),
         call: None,
-        spare_prepared: Vec::new(),
         spare_buffers: Default::default(),
         instance_exports: None,
     };

@@ -195,25 +195,38 @@ impl InstanceExports {
     }
 }
 
-/// Buffers kept for reuse by a host that recycles them (see [`PackHost::spare_buffer`]):
-/// a few, none larger than a large answer, so that memory stays flat.
-#[derive(Default)]
-pub struct SpareBuffers(Vec<Vec<u8>>);
+/// Buffers kept for reuse (see [`PackHost::spare_buffer`]): at most a given number, none
+/// larger than a large answer, so that memory stays flat.
+pub struct SpareBuffers {
+    kept: Vec<Vec<u8>>,
+    most: usize,
+}
+
+impl Default for SpareBuffers {
+    /// A few: enough for a host call's argument, answer and prepared event.
+    fn default() -> SpareBuffers {
+        SpareBuffers::keeping(4)
+    }
+}
 
 impl SpareBuffers {
-    const KEPT: usize = 4;
     const LARGEST: usize = 1 << 20;
+
+    /// A pool that keeps at most `most` buffers.
+    pub fn keeping(most: usize) -> SpareBuffers {
+        SpareBuffers { kept: Vec::new(), most }
+    }
 
     /// A kept buffer, emptied, or a new one.
     pub fn take(&mut self) -> Vec<u8> {
-        self.0.pop().unwrap_or_default()
+        self.kept.pop().unwrap_or_default()
     }
 
     /// Keeps `buffer` for [`SpareBuffers::take`] unless enough are kept or it is large.
     pub fn keep(&mut self, mut buffer: Vec<u8>) {
-        if self.0.len() < Self::KEPT && buffer.capacity() <= Self::LARGEST {
+        if self.kept.len() < self.most && buffer.capacity() <= Self::LARGEST {
             buffer.clear();
-            self.0.push(buffer);
+            self.kept.push(buffer);
         }
     }
 }
