@@ -1216,6 +1216,26 @@ mod tests {
         }
     }
 
+    /// A pretty printed event is never stored as its canonical form, even where its arrays
+    /// are (an empty payload is `[]` either way). Read from a file, where the fast path
+    /// takes the first event, a chain opening with one was reported broken by `verify`.
+    #[test]
+    fn a_pretty_event_with_an_empty_payload_has_no_canonical_tail() {
+        let events = chain(&["x"], &[vec![], vec![1, 2]]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.json");
+        std::fs::write(&path, write(&events, Layout::PrettyArray)).unwrap();
+        let mut reader = ChainReader::open(&path).unwrap();
+        let mut checker = IntegrityChecker::new();
+        while let Some(event) = reader.next() {
+            let event = event.unwrap();
+            assert_eq!(reader.canonical_tail(), None, "event {}", checker.events());
+            checker.push_with_tail(&event, reader.canonical_tail()).unwrap();
+        }
+        assert_eq!(checker.events(), 2);
+        assert_ne!(reader.layout, EventLayout::compact(), "read by the fast path");
+    }
+
     /// Every byte of a compact chain replaced by characters that keep it JSON-like: the
     /// tail, when there is one, is always the canonical form, and the verdict always
     /// that of writing the canonical form.

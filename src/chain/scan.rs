@@ -655,6 +655,9 @@ pub(crate) struct EventLayout {
     data: Vec<u8>,
     /// From the `data` value's `]` to the event's `}` included.
     close: Vec<u8>,
+    /// Whether the fixed text is the canonical form's (no whitespace): only then can an
+    /// event in this layout be stored exactly as its canonical form.
+    canonical: bool,
 }
 
 impl EventLayout {
@@ -665,6 +668,7 @@ impl EventLayout {
             event_type: br#","event_type":""#.to_vec(),
             data: br#","data":["#.to_vec(),
             close: b"}".to_vec(),
+            canonical: true,
         }
     }
 
@@ -689,6 +693,7 @@ impl EventLayout {
             event_type: [b",".as_slice(), &line(br#""event_type": ""#)].concat(),
             data: [b",".as_slice(), &line(br#""data": ["#)].concat(),
             close: [b"\n".as_slice(), &rest[..spaces - 2], b"}"].concat(),
+            canonical: false,
         })
     }
 }
@@ -785,7 +790,9 @@ impl Input {
         // The parser takes each number only as its canonical spelling, so the text is
         // canonical exactly when it is as long as the compact form: a count over the
         // payload's bytes instead of a search through its text three to four times as long.
-        let canonical = (i - data_at) as u64 == compact_len(data);
+        // A pretty layout's line breaks are never canonical, whatever its arrays (an empty
+        // one is printed `[]` there too).
+        let canonical = layout.canonical && (i - data_at) as u64 == compact_len(data);
         let parent_canonical = match kind {
             CompactParent::Last => canonical_len_ok(last_hash_text),
             _ => parent_canonical,
