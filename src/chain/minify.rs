@@ -153,6 +153,9 @@ struct Masks {
     close: u64,
     /// Bytes k where bytes k-2, k-1, k, if all digits, make a number above 255.
     over: u64,
+    /// Bytes k where bytes k-3, k-2, k-1, if all digits, make a number above 255: what
+    /// [`x86::bytes_avx2`] finds from the numbers it reads anyway (0 where `over` is used).
+    over_after: u64,
     /// Bytes k whose byte k-1 is `0`.
     after_zero: u64,
 }
@@ -183,9 +186,11 @@ fn shifted(cur: u64, prev: u64, k: u32) -> u64 {
 fn faults(m: &Masks, carry: &mut Carry) -> u64 {
     let after_digit = shifted(m.digit, carry.digit, 1);
     let two_after_digit = shifted(m.digit, carry.digit, 2);
+    let three_after_digit = shifted(m.digit, carry.digit, 3);
     let third = m.digit & after_digit & two_after_digit;
     let mut bad = !(m.ws | m.digit | m.comma | m.close);
-    bad |= third & (shifted(m.digit, carry.digit, 3) | m.over);
+    bad |= third & (three_after_digit | m.over);
+    bad |= after_digit & two_after_digit & three_after_digit & m.over_after;
     // A digit after a `0` that starts a number.
     bad |= m.digit & m.after_zero & !two_after_digit;
     // The first byte after a run of whitespace that starts right after a digit: adding the
@@ -314,6 +319,7 @@ mod x86 {
                 comma: _mm512_cmpeq_epi8_mask(x, char(b',')),
                 close: _mm512_cmpeq_epi8_mask(x, char(b']')),
                 over,
+                over_after: 0,
                 after_zero: _mm512_cmpeq_epi8_mask(x1, char(b'0')),
             };
             let mut keep = 0;
@@ -373,6 +379,7 @@ mod x86 {
                 comma: _mm512_cmpeq_epi8_mask(x, char(b',')),
                 close: _mm512_cmpeq_epi8_mask(x, char(b']')),
                 over,
+                over_after: 0,
                 after_zero: _mm512_cmpeq_epi8_mask(x1, char(b'0')),
             };
             let digit_before = carry.digit;
@@ -400,11 +407,17 @@ mod x86 {
         result
     }
 
+    /// The smallest tens and ones (`10 * tens + ones`) that make a three-digit number over
+    /// 255, by its hundreds digit: none for 0 and 1, 56 for 2 (256), any for 3 and more.
+    const OVER_FROM: [u8; 16] = [255, 255, 56, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
     /// Each number's value at the byte after it, for 32 bytes whose one, two and three
-    /// bytes before are `x1`, `x2`, `x3` (see [`bytes_avx512`]).
+    /// bytes before are `x1`, `x2`, `x3` (see [`bytes_avx512`]); and the bytes where those
+    /// three, if all digits, make a number over 255 (found from the tens and ones already
+    /// summed: a table lookup and a compare, where testing the text took seven steps).
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn numbers32(x1: __m256i, x2: __m256i, x3: __m256i) -> __m256i {
+    fn numbers32(x1: __m256i, x2: __m256i, x3: __m256i) -> (__m256i, u32) {
         // SAFETY: 16-byte reads of 16-byte constants.
         let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) });
         let zero = _mm256_set1_epi8(b'0' as i8);
@@ -412,10 +425,9 @@ mod x86 {
         let nine = _mm256_set1_epi8(9);
         let tens_digit = _mm256_cmpeq_epi8(_mm256_max_epu8(d2, nine), nine);
         let hundreds = _mm256_and_si256(_mm256_shuffle_epi8(table(&HUNDREDS), d3), tens_digit);
-        _mm256_add_epi8(
-            _mm256_add_epi8(_mm256_shuffle_epi8(table(&ONES), d1), _mm256_shuffle_epi8(table(&TENS), d2)),
-            hundreds,
-        )
+        let tens_and_ones = _mm256_add_epi8(_mm256_shuffle_epi8(table(&ONES), d1), _mm256_shuffle_epi8(table(&TENS), d2));
+        let over = _mm256_cmpeq_epi8(_mm256_max_epu8(tens_and_ones, _mm256_shuffle_epi8(table(&OVER_FROM), d3)), tens_and_ones);
+        (_mm256_add_epi8(tens_and_ones, hundreds), _mm256_movemask_epi8(over) as u32)
     }
 
     /// As [`bytes_avx512`], with AVX2 compares and byte shuffles from a table.
@@ -427,7 +439,8 @@ mod x86 {
         assert!(i >= 3 && end <= buf.len());
         let mut carry = Carry::default();
         let mut sink = Sink::new(out);
-        // The last, partial block with the three bytes before it, zeros after the input.
+        // The last, partial block with the three bytes before it, zeros after the input,
+        // where `buf` ends within the block.
         let mut tail = [0u8; 67];
         let mut numbers = [0u8; 64];
         let result = loop {
@@ -435,27 +448,44 @@ mod x86 {
                 break None;
             }
             let left = end - i;
-            let bytes: &[u8] = if left >= 64 {
-                &buf[i - 3..i + 64]
+            // The bytes of the block that are input: the last block is read in place where
+            // `buf` goes on (it mostly does: the rest of the chain), its bytes past `end`
+            // taken for none of the array's (as the zeros of a copy would be). Copying it
+            // took two library calls per array, and every event has two (hash and payload).
+            let (bytes, input): (&[u8], u64) = if left >= 64 {
+                (&buf[i - 3..i + 64], !0)
+            } else if buf.len() >= i + 64 {
+                (&buf[i - 3..i + 64], (1 << left) - 1)
             } else {
                 tail[..left + 3].copy_from_slice(&buf[i - 3..end]);
                 tail[left + 3..].fill(0);
-                &tail
+                (&tail, !0)
             };
             let at = bytes.as_ptr();
             // SAFETY: `bytes` holds 67 bytes: unaligned 32-byte loads at 0 to 35 are in it.
             let load = |k: usize| unsafe { _mm256_loadu_si256(at.add(k).cast()) };
-            let (a, b) = (classify32(load(3), load(2), load(1)), classify32(load(35), load(34), load(33)));
+            let (a, b) = (classify32::<false>(load(3), load(2), load(1)), classify32::<false>(load(35), load(34), load(33)));
             let join = |k: usize| u64::from(a[k]) | (u64::from(b[k]) << 32);
-            let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), after_zero: join(5) };
+            let ((lo, over_lo), (hi, over_hi)) = (numbers32(load(2), load(1), load(0)), numbers32(load(34), load(33), load(32)));
+            let over_after = u64::from(over_lo) | (u64::from(over_hi) << 32);
+            let input_mask = |k: usize| join(k) & input;
+            let m = Masks {
+                ws: input_mask(0),
+                digit: input_mask(1),
+                comma: input_mask(2),
+                close: input_mask(3),
+                over: 0,
+                over_after,
+                after_zero: join(5),
+            };
             let digit_before = carry.digit;
             let mut keep = 0;
             let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
             let ends = number_ends(&m, digit_before) & up_to(verdict);
             // SAFETY: two 32-byte stores into the 64 bytes of `numbers`.
             unsafe {
-                _mm256_storeu_si256(numbers.as_mut_ptr().cast(), numbers32(load(2), load(1), load(0)));
-                _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), numbers32(load(34), load(33), load(32)));
+                _mm256_storeu_si256(numbers.as_mut_ptr().cast(), lo);
+                _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), hi);
             }
             let dst = sink.reserve(64 + 8);
             let packed = if ends.count_ones() <= 8 {
@@ -533,10 +563,11 @@ mod x86 {
     };
 
     /// The masks of 32 bytes `x`, with the bytes one and two before them in `x1` and `x2`,
-    /// in [`Masks`]' order.
+    /// in [`Masks`]' order; `over` only when `OVER` (the bytes kernel finds it from its
+    /// numbers).
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn classify32(x: __m256i, x1: __m256i, x2: __m256i) -> [u32; 6] {
+    fn classify32<const OVER: bool>(x: __m256i, x1: __m256i, x2: __m256i) -> [u32; 6] {
         // SAFETY: a 16-byte read of a 16-byte constant.
         let ws_table = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(WS_BY_NIBBLE.as_ptr().cast()) });
         let char = |c: u8| _mm256_set1_epi8(c as i8);
@@ -553,7 +584,7 @@ mod x86 {
             bits(digit),
             bits(_mm256_cmpeq_epi8(x, char(b','))),
             bits(_mm256_cmpeq_epi8(x, char(b']'))),
-            bits(over),
+            if OVER { bits(over) } else { 0 },
             bits(_mm256_cmpeq_epi8(x1, char(b'0'))),
         ]
     }
@@ -584,9 +615,9 @@ mod x86 {
             let at = bytes.as_ptr();
             // SAFETY: `bytes` holds 66 bytes: unaligned 32-byte loads at 0 to 34 are in it.
             let load = |k: usize| unsafe { _mm256_loadu_si256(at.add(k).cast()) };
-            let (a, b) = (classify32(load(2), load(1), load(0)), classify32(load(34), load(33), load(32)));
+            let (a, b) = (classify32::<true>(load(2), load(1), load(0)), classify32::<true>(load(34), load(33), load(32)));
             let join = |k: usize| u64::from(a[k]) | (u64::from(b[k]) << 32);
-            let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), after_zero: join(5) };
+            let m = Masks { ws: join(0), digit: join(1), comma: join(2), close: join(3), over: join(4), over_after: 0, after_zero: join(5) };
             let mut keep = 0;
             let Ok(verdict) = judge(&m, &mut carry, &mut keep) else { break None };
             let dst = sink.reserve(64 + 8);
@@ -775,12 +806,15 @@ mod tests {
             assert_eq!(canonical_array_with(kernel, &buf, 1, text.len() + 1, &mut out), Some(text.len() + 1));
             out.clear();
         }
-        // The bytes pass, likewise (three bytes before the `[`).
+        // The bytes pass, likewise (three bytes before the `[`), with a block's worth of
+        // bytes after the array, so that every last block is read in place.
         let mut buf = b"a\":".to_vec();
         buf.extend_from_slice(&text);
-        buf.extend_from_slice(&[0; 16]);
+        buf.extend_from_slice(&[0; 64]);
         for kernel in kernels() {
-            for cut in [text.len() + 2, text.len() + 1, 72, 66, 12] {
+            // Every cut: the bytes past it (the rest of the array) are read in place when the
+            // buffer goes on, and must count for nothing.
+            for cut in 4..text.len() + 3 {
                 assert_eq!(byte_array_with(kernel, &buf, 3, cut, &mut out), None, "{cut}");
                 assert!(out.is_empty());
             }
