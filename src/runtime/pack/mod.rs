@@ -334,12 +334,11 @@ fn serve_import<H: PackHost>(
 ) -> wasmtime::Result<i32> {
     let Some(memory) = exports.memory(caller) else { return Ok(-1) };
     // Bounds first: a guest's length is not allocated before it is known to be in memory.
-    let (start, len) = (in_ptr as u32 as usize, in_len as u32 as usize);
-    let mut input = caller.data_mut().spare_buffer();
-    let Some(bytes) = start.checked_add(len).and_then(|end| memory.data(&*caller).get(start..end)) else {
+    let Some(range) = span(in_ptr as u32 as usize, in_len as u32 as usize).filter(|r| r.end <= memory.data_size(&*caller)) else {
         return Ok(-1);
     };
-    input.extend_from_slice(bytes);
+    let mut input = caller.data_mut().spare_buffer();
+    input.extend_from_slice(&memory.data(&*caller)[range]);
     let output = H::on_import(caller, import, input)?;
     let (data_ptr, status) = match at {
         AnswerAt::Fixed => (HOST_OUTPUT_OFFSET as i32, 0),
@@ -360,8 +359,7 @@ fn serve_import<H: PackHost>(
     // the memory for all three.
     let guest = memory.data_mut(&mut *caller);
     let mut put = |at: i32, bytes: &[u8]| {
-        let at = at as u32 as usize;
-        at.checked_add(bytes.len()).and_then(|end| guest.get_mut(at..end)).map(|to| to.copy_from_slice(bytes)).is_some()
+        span(at as u32 as usize, bytes.len()).and_then(|range| guest.get_mut(range)).map(|to| to.copy_from_slice(bytes)).is_some()
     };
     let written = put(data_ptr, &output)
         && put(out_ptr_ptr, &data_ptr.to_le_bytes())
@@ -401,8 +399,12 @@ fn read_slots<H>(store: &mut Store<H>, memory: &wasmtime::Memory) -> Option<(usi
 
 /// `len` bytes at `ptr`, or `None` when they are not all inside the memory.
 fn read_bytes(store: impl wasmtime::AsContext, memory: &wasmtime::Memory, ptr: usize, len: usize) -> Option<Vec<u8>> {
-    let end = ptr.checked_add(len)?;
-    memory.data(&store).get(ptr..end).map(<[u8]>::to_vec)
+    memory.data(&store).get(span(ptr, len)?).map(<[u8]>::to_vec)
+}
+
+/// The guest memory range of `len` bytes at `ptr`; `None` when it would wrap around.
+fn span(ptr: usize, len: usize) -> Option<std::ops::Range<usize>> {
+    Some(ptr..ptr.checked_add(len)?)
 }
 
 fn pack_free<H>(store: &mut Store<H>, instance: &Instance, ptr: usize, len: usize) -> Result<(), wasmtime::Error> {
