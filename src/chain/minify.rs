@@ -494,7 +494,7 @@ mod x86 {
                     _mm256_storeu_si256(numbers.as_mut_ptr().add(32).cast(), hi);
                 }
                 if count <= 8 {
-                    // Few numbers, some of them close (an array indented by less than six):
+                    // Few numbers, some of them close (an array indented by less than five):
                     // each taken at its bit, eight times without a branch, in about half the
                     // instructions of the shuffles below. Past the last number the bits are
                     // spent (index 63), and what is stored lies beyond the packed bytes,
@@ -524,8 +524,8 @@ mod x86 {
 
     /// Writes to `dst` the numbers of a block (`lo`, `hi`: each number's value at the byte
     /// after it) at the `count` bits of `ends`, when no 8 bytes of the block (`k * 8..` to
-    /// `k * 8 + 8`) hold two of them: so in every array indented by six spaces or more, a
-    /// number a line of at least nine bytes. `false`, with nothing written, when some do.
+    /// `k * 8 + 8`) hold two of them: so in every array indented by five spaces or more, a
+    /// number a line of at least eight bytes. `false`, with nothing written, when some do.
     ///
     /// Each group's number is its sum (the other bytes masked out), and one table shuffle
     /// packs the groups' eight sums. Taking each number at its bit from a copy of the block
