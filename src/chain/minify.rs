@@ -571,24 +571,7 @@ mod x86 {
     /// Shuffle indices that pack, for an 8-bit mask of groups, the sums of those groups in
     /// order: group k's sum is byte `4 * k` of [`pack_spaced`]'s gathered sums for k below
     /// 4, byte `4 * (k - 4) + 1` for the others.
-    const SPACED: [u64; 256] = {
-        let mut table = [0u64; 256];
-        let mut m = 0;
-        while m < 256 {
-            let (mut k, mut n, mut entry) = (0, 0, 0u64);
-            while k < 8 {
-                if m & (1 << k) != 0 {
-                    let source = if k < 4 { 4 * k } else { 4 * (k - 4) + 1 };
-                    entry |= (source as u64) << (8 * n);
-                    n += 1;
-                }
-                k += 1;
-            }
-            table[m] = entry;
-            m += 1;
-        }
-        table
-    };
+    const SPACED: [u64; 256] = pack_indices([0, 4, 8, 12, 1, 5, 9, 13]);
 
     /// Copies the bytes of `src[..64]` whose bits are set in `mask` to `dst`, in order, and
     /// returns how many: eight stores of 8 bytes, each at most 8 bytes past the packed ones
@@ -619,14 +602,18 @@ mod x86 {
     }
 
     /// Shuffle indices that pack the bytes whose bits are set in an 8-bit mask, in order.
-    const PACK: [u64; 256] = {
+    const PACK: [u64; 256] = pack_indices([0, 1, 2, 3, 4, 5, 6, 7]);
+
+    /// For each 8-bit mask, the shuffle indices (low byte first) of the items whose bits are
+    /// set, in order, item k being found at byte `at[k]`.
+    const fn pack_indices(at: [u8; 8]) -> [u64; 256] {
         let mut table = [0u64; 256];
         let mut m = 0;
         while m < 256 {
             let (mut k, mut n, mut entry) = (0, 0, 0u64);
             while k < 8 {
                 if m & (1 << k) != 0 {
-                    entry |= (k as u64) << (8 * n);
+                    entry |= (at[k] as u64) << (8 * n);
                     n += 1;
                 }
                 k += 1;
@@ -635,7 +622,7 @@ mod x86 {
             m += 1;
         }
         table
-    };
+    }
 
     /// The masks of 32 bytes `x`, with the bytes one and two before them in `x1` and `x2`,
     /// in [`Masks`]' order; `over` only when `OVER` (the bytes kernel finds it from its
